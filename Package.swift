@@ -1,0 +1,73 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every target of ours shares: Swift 6 mode is the default for this tools version;
+/// `any` is spelled out; warnings fail the build.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "worker",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "worker", targets: ["worker"]),
+        .executable(name: "bench", targets: ["bench"]),
+        .library(name: "Journal", targets: ["Journal"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .target(
+            name: "Journal",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "worker",
+            dependencies: [
+                "Journal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "bench",
+            dependencies: [
+                "Journal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // A test helper process: claims jobs from a shared database so tests can race real processes.
+        .executableTarget(
+            name: "journal-probe",
+            dependencies: ["Journal"],
+            path: "Sources/JournalProbe",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "WorkerTestKit",
+            dependencies: ["Journal"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "JournalTests",
+            dependencies: ["Journal", "WorkerTestKit", "journal-probe"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "WorkerCLITests",
+            dependencies: ["Journal", "WorkerTestKit", "worker"],
+            swiftSettings: strict
+        ),
+    ]
+)

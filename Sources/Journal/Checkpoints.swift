@@ -1,0 +1,17 @@
+import Foundation
+import GRDB
+
+extension Journal {
+    /// Saves the job's checkpoint, replacing the previous one. Durable when this returns.
+    public func checkpoint(job id: Int64, worker: String, data: Data) async throws {
+        let now = self.now
+        try await transaction { db in
+            let held = try Held.require(db, job: id, worker: worker)
+            try db.cachedStatement(sql: """
+                INSERT INTO job_checkpoints (job_id, data, attempt, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (job_id) DO UPDATE SET data = excluded.data, attempt = excluded.attempt,
+                                                   updated_at = excluded.updated_at
+                """).execute(arguments: [id, data, held.attempts, now])
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import GRDB
+
+/// What a worker asks for when it claims work.
+public struct ClaimRequest: Sendable, Equatable {
+    /// The claiming worker; it must be registered and live.
+    public var worker: String
+    /// At most this many jobs.
+    public var limit: Int
+    /// Only these queues; empty means every queue.
+    public var queues: [String]
+    /// Only jobs whose handler is loaded; nil means any handler.
+    public var handlers: [String]?
+
+    /// A request; see the properties.
+    public init(worker: String, limit: Int, queues: [String] = [], handlers: [String]? = nil) {
+        self.worker = worker
+        self.limit = limit
+        self.queues = queues
+        self.handlers = handlers
+    }
+}
+
+extension Journal {
+    /// Atomically moves up to `limit` jobs to `running` under `worker` and returns them in claim order:
+    /// interrupted jobs first, then by priority (high first), run_at, id. Due scheduled jobs are queued first.
+    ///
+    /// Two processes claiming at once never get the same job: the claim is one immediate transaction.
+    public func claim(_ request: ClaimRequest) async throws -> [Job] {
+        guard request.limit > 0 else { return [] }
+        let now = self.now
+        let pid = options.pid
+        return try await transaction { db in
+            try Self.requireLive(db, worker: request.worker)
+            try Self.promoteDue(db, now: now, pid: pid)
+            var filter = ""
+            var filterArguments: StatementArguments = []
+            if !request.queues.isEmpty {
+                filter += " AND queue IN (\(databaseQuestionMarks(count: request.queues.count)))"
+                filterArguments += StatementArguments(request.queues)
+            }
+            if let handlers = request.handlers {
+                if handlers.isEmpty { return [] }
+                filter += " AND handler IN (\(databaseQuestionMarks(count: handlers.count)))"
+                filterArguments += StatementArguments(handlers)
+            }
+            let order = " ORDER BY priority DESC, run_at, id LIMIT ?"
+            var picked = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT id, state FROM jobs WHERE state = 'interrupted'" + filter + order),
+                arguments: filterArguments + [request.limit])
+            if picked.count < request.limit {
+                picked += try Row.fetchAll(
+                    db.cachedStatement(
+                        sql: "SELECT id, state FROM jobs WHERE state IN ('queued', 'retrying') AND run_at <= ?" + filter + order),
+                    arguments: [now] + filterArguments + [request.limit - picked.count])
+            }
+            let update = try db.cachedStatement(sql: """
+                UPDATE jobs SET state = 'running', attempts = attempts + 1, worker_id = ?, updated_at = ?,
+                       cancel_requested_at = NULL
+                WHERE id = ? RETURNING attempts
+                """)
+            var jobs: [Job] = []
+            jobs.reserveCapacity(picked.count)
+            for row in picked {
+                let id: Int64 = row["id"]
+                let from = JobState(rawValue: row["state"])
+                let attempt = try Int.fetchOne(update, arguments: [request.worker, now, id]) ?? 0
+                try Events.append(
+                    db, jobID: id, at: now, from: from, to: .running, attempt: attempt, worker: request.worker,
+                    pid: pid, reason: from == .interrupted ? "resumed" : "claimed")
+                jobs.append(try Job.require(db, id: id))
+            }
+            return jobs
+        }
+    }
+
+    static func requireLive(_ db: Database, worker: String) throws {
+        let live = try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM workers WHERE id = ? AND stopped_at IS NULL"), arguments: [worker])
+        guard live == true else {
+            throw JournalError(.workerNotRegistered, "worker \(worker) is not registered as live: register it before claiming")
+        }
+    }
+
+    /// Moves scheduled jobs whose time has come to `queued`.
+    static func promoteDue(_ db: Database, now: Micros, pid: Int32) throws {
+        let due = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT id, attempts FROM jobs WHERE state = 'scheduled' AND run_at <= ? ORDER BY run_at LIMIT 1000"),
+            arguments: [now])
+        for row in due {
+            let id: Int64 = row["id"]
+            try db.cachedStatement(sql: "UPDATE jobs SET state = 'queued', updated_at = ? WHERE id = ?").execute(arguments: [now, id])
+            try Events.append(
+                db, jobID: id, at: now, from: .scheduled, to: .queued, attempt: row["attempts"], worker: nil, pid: pid,
+                reason: "due")
+        }
+    }
+}

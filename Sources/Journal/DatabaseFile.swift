@@ -1,0 +1,59 @@
+import Foundation
+
+/// Checks on the database file made before SQLite touches it, so a wrong path is refused without side effects.
+enum DatabaseFile {
+    static let sqliteHeader = Array("SQLite format 3\0".utf8)
+
+    /// Creates the file with mode 0600 when missing; refuses a missing directory and a non-SQLite file.
+    static func prepare(_ path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let dir = directory.isEmpty ? "." : directory
+        var info = stat()
+        if stat(dir, &info) != 0 || (info.st_mode & S_IFMT) != S_IFDIR {
+            throw JournalError(
+                .databaseMissing,
+                "database directory \(dir) does not exist: create it, or point --db (or WORKER_DB) at a file in an existing directory")
+        }
+        if lstat(path, &info) == 0 {
+            try checkExisting(path, info: info)
+            return
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd >= 0 {
+            close(fd)
+            return
+        }
+        let code = errno
+        if code == EEXIST { return }  // another process created it first
+        if code == EACCES || code == EROFS || code == EPERM {
+            throw JournalError(
+                .readOnly,
+                "cannot create database \(path): directory \(dir) is not writable (\(String(cString: strerror(code)))); fix its permissions or use another --db path")
+        }
+        throw JournalError(.io, "cannot create database \(path): \(String(cString: strerror(code)))")
+    }
+
+    private static func checkExisting(_ path: String, info: stat) throws {
+        let kind = info.st_mode & S_IFMT
+        if kind == S_IFDIR {
+            throw JournalError(.notADatabase, "\(path) is a directory, not a database file: pass --db DIRECTORY/worker.sqlite3")
+        }
+        guard info.st_size > 0 else { return }  // an empty file is an empty SQLite database
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == EACCES {
+                throw JournalError(.readOnly, "cannot read database \(path): permission denied; fix its permissions or use another --db path")
+            }
+            throw JournalError(.io, "cannot open database \(path): \(String(cString: strerror(code)))")
+        }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: sqliteHeader.count)
+        let count = read(fd, &header, header.count)
+        if count != header.count || header != sqliteHeader {
+            throw JournalError(
+                .notADatabase,
+                "\(path) is not a SQLite database (wrong file header): point --db at a worker database or move the file away; it was left untouched")
+        }
+    }
+}

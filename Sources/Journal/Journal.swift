@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+
+/// The SQLite journal: jobs, their events, workers, checkpoints and steps, in one database file.
+///
+/// Every state change of a job is one immediate transaction that updates the job row and appends an event.
+/// The connection is only used inside GRDB's serialized closures; the journal itself is safe to share.
+public final class Journal: Sendable {
+    /// The database file.
+    public let path: String
+    /// The options it was opened with.
+    public let options: JournalOptions
+    let database: DatabaseQueue
+
+    /// Opens (creating with mode 0600 when missing) and migrates the database at `path`.
+    ///
+    /// Refuses, leaving the file untouched, a file that is not a SQLite database and a database migrated by a
+    /// newer binary.
+    public init(path: String, options: JournalOptions = JournalOptions()) throws {
+        self.path = path
+        self.options = options
+        try DatabaseFile.prepare(path)
+        var config = Configuration()
+        config.journalMode = .wal
+        config.busyMode = .timeout(options.busyTimeoutSeconds)
+        config.label = "worker.journal"
+        let synchronous = options.synchronous.rawValue.uppercased()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
+        do {
+            database = try DatabaseQueue(path: path, configuration: config)
+            try Migrations.apply(to: database, path: path)
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(mapping: error, path: path)
+        }
+    }
+
+    /// Runs `body` in one immediate (write-locking) transaction, mapping SQLite errors to `JournalError`.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let path = self.path
+        do {
+            return try await database.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(mapping: error, path: path)
+        }
+    }
+
+    /// Runs `body` with a consistent read snapshot, mapping SQLite errors to `JournalError`.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let path = self.path
+        do {
+            return try await database.read(body)
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(mapping: error, path: path)
+        }
+    }
+
+    /// The names of the migrations applied to this database, in order.
+    public func appliedMigrations() async throws -> [String] {
+        try await read { db in try Migrations.migrator.appliedMigrations(db) }
+    }
+
+    /// The current time in journal units.
+    var now: Micros { options.clock.now() }
+}

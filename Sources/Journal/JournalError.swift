@@ -1,0 +1,68 @@
+/// An error of the journal: an opaque code to branch on and a one-line message naming the problem and the fix.
+public struct JournalError: Error, CustomStringConvertible, Sendable {
+    /// What kind of problem this is. Compare with the static members; new codes may be added.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        enum Base: String, Sendable {
+            case invalidArgument, invalidPayload, payloadTooLarge, jobNotFound, illegalTransition, notHeld,
+                 uniqueKeyConflict, workerNotRegistered, databaseMissing, readOnly, notADatabase, corrupt,
+                 diskFull, io, busy, schemaTooNew, internalError
+        }
+        let base: Base
+
+        /// A value given to the API is out of range or malformed (a usage error).
+        public static let invalidArgument = Code(base: .invalidArgument)
+        /// A payload is not valid JSON.
+        public static let invalidPayload = Code(base: .invalidPayload)
+        /// A payload is larger than the configured limit.
+        public static let payloadTooLarge = Code(base: .payloadTooLarge)
+        /// No job has that id.
+        public static let jobNotFound = Code(base: .jobNotFound)
+        /// The job's state does not allow the requested change.
+        public static let illegalTransition = Code(base: .illegalTransition)
+        /// The job is not running under the worker that asked (it was recovered or finished meanwhile).
+        public static let notHeld = Code(base: .notHeld)
+        /// Another unfinished job already holds the unique key.
+        public static let uniqueKeyConflict = Code(base: .uniqueKeyConflict)
+        /// The worker id is not registered as live.
+        public static let workerNotRegistered = Code(base: .workerNotRegistered)
+        /// The database's directory does not exist.
+        public static let databaseMissing = Code(base: .databaseMissing)
+        /// The database or its directory cannot be written.
+        public static let readOnly = Code(base: .readOnly)
+        /// The file is not a SQLite database.
+        public static let notADatabase = Code(base: .notADatabase)
+        /// SQLite found the database corrupt.
+        public static let corrupt = Code(base: .corrupt)
+        /// The disk (or the database's size limit) is full.
+        public static let diskFull = Code(base: .diskFull)
+        /// Another I/O failure reading or writing the database.
+        public static let io = Code(base: .io)
+        /// The database stayed locked by another process past the busy timeout.
+        public static let busy = Code(base: .busy)
+        /// The database was migrated by a newer worker than this binary.
+        public static let schemaTooNew = Code(base: .schemaTooNew)
+        /// A bug: something the journal did not expect.
+        public static let internalError = Code(base: .internalError)
+
+        public var description: String { base.rawValue }
+    }
+
+    /// What kind of problem this is.
+    public let code: Code
+    /// One line: the problem and the fix.
+    public let message: String
+    /// For an error in a batch enqueue, the position (from 0) of the job it is about.
+    public var batchIndex: Int?
+
+    /// An error with its code and one-line message.
+    public init(_ code: Code, _ message: String, batchIndex: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.batchIndex = batchIndex
+    }
+
+    /// The message, prefixed with the job's place in its batch when there is one.
+    public var description: String {
+        batchIndex.map { "job \($0 + 1) of the batch: \(message)" } ?? message
+    }
+}

@@ -1,0 +1,130 @@
+import GRDB
+
+/// How a run of a job ended, as its worker reports it.
+public enum JobOutcome: Sendable, Equatable {
+    /// The handler finished.
+    case completed
+    /// The handler threw. Retryable failures go to `retrying` while attempts remain, otherwise to `dead`.
+    case failed(error: String, retryable: Bool = true)
+    /// Stopped by a drain (deadline, signal). Gives the attempt back: it resumes with its checkpoint.
+    case interrupted(reason: String)
+    /// Stopped because an operator cancelled it.
+    case cancelled(reason: String)
+}
+
+extension Journal {
+    /// Records how a job held by `worker` ended and returns the job afterwards.
+    public func finish(job id: Int64, worker: String, outcome: JobOutcome) async throws -> Job {
+        let context = FinishContext(journal: self)
+        return try await transaction { db in
+            _ = try context.apply(db, id: id, worker: worker, outcome: outcome)
+            return try Job.require(db, id: id)
+        }
+    }
+
+    /// Records many outcomes in one transaction (group commit). Each gets its own result: a job that is no
+    /// longer held by `worker` does not stop the others from being recorded.
+    public func finish(batch: [(job: Int64, outcome: JobOutcome)], worker: String) async throws -> [Result<JobState, JournalError>] {
+        let context = FinishContext(journal: self)
+        return try await transaction { db in
+            batch.map { item in
+                do {
+                    return .success(try context.apply(db, id: item.job, worker: worker, outcome: item.outcome))
+                } catch let error as JournalError {
+                    return .failure(error)
+                } catch {
+                    return .failure(JournalError(mapping: error, path: context.path))
+                }
+            }
+        }
+    }
+}
+
+/// What `finish` needs from the journal, captured once so the transaction closure stays `Sendable`.
+struct FinishContext: Sendable {
+    let path: String
+    let now: Micros
+    let pid: Int32
+    let policy: RetryPolicy
+    let random: @Sendable () -> Double
+
+    init(journal: Journal) {
+        path = journal.path
+        now = journal.now
+        pid = journal.options.pid
+        policy = journal.options.retryPolicy
+        random = journal.options.random
+    }
+
+    func apply(_ db: Database, id: Int64, worker: String, outcome: JobOutcome) throws -> JobState {
+        let held = try Held.require(db, job: id, worker: worker)
+        let target: JobState
+        var attempts = held.attempts
+        var reason: String
+        switch outcome {
+        case .completed:
+            target = .completed
+            reason = "completed"
+            try db.cachedStatement(sql: """
+                UPDATE jobs SET state = 'completed', updated_at = ?, finished_at = ?, last_error = NULL WHERE id = ?
+                """).execute(arguments: [now, now, id])
+        case .failed(let error, let retryable):
+            if retryable && held.attempts < held.maxAttempts {
+                target = .retrying
+                let runAt = now + policy.delay(afterFailedAttempts: held.attempts, unit: random())
+                reason = "failed: \(error); retry at \(iso8601(runAt))"
+                try db.cachedStatement(sql: """
+                    UPDATE jobs SET state = 'retrying', updated_at = ?, run_at = ?, last_error = ? WHERE id = ?
+                    """).execute(arguments: [now, runAt, error, id])
+            } else {
+                target = .dead
+                reason = retryable
+                    ? "failed: \(error); attempts exhausted (\(held.attempts) of \(held.maxAttempts))"
+                    : "failed: \(error); not retryable"
+                try db.cachedStatement(sql: """
+                    UPDATE jobs SET state = 'dead', updated_at = ?, finished_at = ?, last_error = ? WHERE id = ?
+                    """).execute(arguments: [now, now, error, id])
+            }
+        case .interrupted(let why):
+            target = .interrupted
+            attempts = max(0, held.attempts - 1)
+            reason = "interrupted: \(why)"
+            try db.cachedStatement(sql: """
+                UPDATE jobs SET state = 'interrupted', updated_at = ?, attempts = ? WHERE id = ?
+                """).execute(arguments: [now, attempts, id])
+        case .cancelled(let why):
+            target = .cancelled
+            reason = "cancelled: \(why)"
+            try db.cachedStatement(sql: """
+                UPDATE jobs SET state = 'cancelled', updated_at = ?, finished_at = ? WHERE id = ?
+                """).execute(arguments: [now, now, id])
+        }
+        try Events.append(
+            db, jobID: id, at: now, from: .running, to: target, attempt: attempts, worker: worker, pid: pid, reason: reason)
+        return target
+    }
+}
+
+/// A job as seen by the worker that holds it: the fence every worker write passes through.
+struct Held {
+    let attempts: Int
+    let maxAttempts: Int
+
+    /// The job's attempt data if it is `running` under `worker`; otherwise an error saying where it is.
+    static func require(_ db: Database, job id: Int64, worker: String) throws -> Held {
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT state, worker_id, attempts, max_attempts FROM jobs WHERE id = ?"),
+            arguments: [id])
+        guard let row else {
+            throw JournalError(.jobNotFound, "no job with id \(id): list jobs with `worker jobs`")
+        }
+        let state: String = row["state"]
+        let holder: String? = row["worker_id"]
+        guard state == JobState.running.rawValue, holder == worker else {
+            throw JournalError(
+                .notHeld,
+                "job \(id) is not running under worker \(worker) (it is \(state)\(holder.map { " under \($0)" } ?? "")): its result was not recorded")
+        }
+        return Held(attempts: row["attempts"], maxAttempts: row["max_attempts"])
+    }
+}

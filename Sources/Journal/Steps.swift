@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+
+/// A named step of a job as the journal records it.
+public struct StepRecord: Sendable, Equatable {
+    public var jobID: Int64
+    public var name: String
+    /// The attempt that last began or completed it.
+    public var attempt: Int
+    public var startedAt: Micros
+    /// Nil while begun but not completed (for instance when the worker died inside it).
+    public var completedAt: Micros?
+    public var result: Data?
+}
+
+extension Journal {
+    /// Begins the step `name` of a job held by `worker`. When an earlier attempt completed it, returns that record
+    /// (the step must not run again); otherwise records that it began and returns nil.
+    public func beginStep(job id: Int64, worker: String, name: String) async throws -> StepRecord? {
+        guard !name.isEmpty else { throw JournalError(.invalidArgument, "step name is empty: name every step") }
+        let now = self.now
+        return try await transaction { db in
+            let held = try Held.require(db, job: id, worker: worker)
+            if let done = try Self.step(db, job: id, name: name), done.completedAt != nil {
+                return done
+            }
+            try db.cachedStatement(sql: """
+                INSERT INTO job_steps (job_id, name, attempt, started_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (job_id, name) DO UPDATE SET attempt = excluded.attempt, started_at = excluded.started_at
+                """).execute(arguments: [id, name, held.attempts, now])
+            return nil
+        }
+    }
+
+    /// Records the result of step `name`: from now on the step is answered from the journal.
+    public func commitStep(job id: Int64, worker: String, name: String, result: Data) async throws {
+        let now = self.now
+        try await transaction { db in
+            let held = try Held.require(db, job: id, worker: worker)
+            if let done = try Self.step(db, job: id, name: name), done.completedAt != nil {
+                throw JournalError(.illegalTransition, "step '\(name)' of job \(id) is already completed")
+            }
+            try db.cachedStatement(sql: """
+                INSERT INTO job_steps (job_id, name, attempt, started_at, completed_at, result) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (job_id, name) DO UPDATE SET attempt = excluded.attempt, completed_at = excluded.completed_at,
+                                                         result = excluded.result
+                """).execute(arguments: [id, name, held.attempts, now, now, result])
+        }
+    }
+
+    /// Every step of a job, begun or completed, in the order they began.
+    public func steps(job id: Int64) async throws -> [StepRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM job_steps WHERE job_id = ? ORDER BY started_at, name", arguments: [id])
+                .map(StepRecord.init(row:))
+        }
+    }
+
+    static func step(_ db: Database, job id: Int64, name: String) throws -> StepRecord? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM job_steps WHERE job_id = ? AND name = ?"), arguments: [id, name]
+        ).map(StepRecord.init(row:))
+    }
+}
+
+extension StepRecord {
+    init(row: Row) {
+        jobID = row["job_id"]
+        name = row["name"]
+        attempt = row["attempt"]
+        startedAt = row["started_at"]
+        completedAt = row["completed_at"]
+        result = row["result"]
+    }
+}

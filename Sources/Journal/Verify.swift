@@ -1,0 +1,101 @@
+import GRDB
+
+/// What `worker journal verify` found. Empty lists mean the journal is sound.
+public struct VerifyReport: Sendable, Equatable {
+    /// What SQLite's `integrity_check` reported, when it is not "ok".
+    public var integrityErrors: [String]
+    /// Consistency problems between jobs, events and workers, one line each.
+    public var findings: [String]
+    /// How many jobs and events were checked.
+    public var jobsChecked: Int
+    public var eventsChecked: Int
+
+    /// Whether nothing was found.
+    public var isSound: Bool { integrityErrors.isEmpty && findings.isEmpty }
+}
+
+extension Journal {
+    /// Checks the file's integrity and the journal's consistency: each job's state equals its last event's,
+    /// events chain (each starts where the previous one ended), and every running job is held by a live worker.
+    public func verify(maxFindings: Int = 1000) async throws -> VerifyReport {
+        try await read { db in
+            var report = VerifyReport(integrityErrors: [], findings: [], jobsChecked: 0, eventsChecked: 0)
+            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+            if integrity != ["ok"] { report.integrityErrors = integrity }
+            func note(_ finding: String) {
+                if report.findings.count < maxFindings { report.findings.append(finding) }
+            }
+            report.jobsChecked = try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs") ?? 0
+            report.eventsChecked = try Int.fetchOne(db, sql: "SELECT count(*) FROM job_events") ?? 0
+
+            // Walk events per job in order: the chain must be unbroken and end in the job's state.
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT jobs.id, jobs.state, e.from_state, e.to_state, e.id AS event_id
+                FROM jobs LEFT JOIN job_events e ON e.job_id = jobs.id
+                ORDER BY jobs.id, e.id
+                """)
+            var currentJob: Int64?
+            var currentState = ""
+            var lastTo: String?
+            var sawEvent = false
+            func closeJob() {
+                guard let job = currentJob else { return }
+                if !sawEvent {
+                    note("job \(job) has no journal events")
+                } else if lastTo != currentState {
+                    note("job \(job) is \(currentState) but its last event says \(lastTo ?? "nothing")")
+                }
+            }
+            while let row = try cursor.next() {
+                let job: Int64 = row["id"]
+                if job != currentJob {
+                    closeJob()
+                    currentJob = job
+                    currentState = row["state"]
+                    lastTo = nil
+                    sawEvent = false
+                }
+                guard let eventID: Int64 = row["event_id"] else { continue }
+                let from: String? = row["from_state"]
+                let to: String = row["to_state"]
+                let fromState = from.flatMap(JobState.init(rawValue:))
+                if from != lastTo {
+                    note("job \(job) event \(eventID) goes from \(from ?? "nothing") but the previous event ended in \(lastTo ?? "nothing")")
+                } else if let toState = JobState(rawValue: to), from == nil || fromState != nil {
+                    if !JobState.canTransition(from: fromState, to: toState) {
+                        note("job \(job) event \(eventID) records an illegal transition \(from ?? "nothing") -> \(to)")
+                    }
+                } else {
+                    note("job \(job) event \(eventID) has an unknown state (\(from ?? "nothing") -> \(to))")
+                }
+                sawEvent = true
+                lastTo = to
+            }
+            closeJob()
+
+            for row in try Row.fetchAll(db, sql: """
+                SELECT jobs.id, jobs.worker_id, workers.stopped_at, workers.id AS registered
+                FROM jobs LEFT JOIN workers ON workers.id = jobs.worker_id
+                WHERE jobs.state = 'running'
+                """) {
+                let job: Int64 = row["id"]
+                let worker: String? = row["worker_id"]
+                if worker == nil {
+                    note("job \(job) is running but names no worker")
+                } else if (row["registered"] as String?) == nil {
+                    note("job \(job) is running under worker \(worker!), which is not registered")
+                } else if (row["stopped_at"] as Int64?) != nil {
+                    note("job \(job) is running under worker \(worker!), which has stopped: run `worker resume` to recover it")
+                }
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT id, state FROM jobs
+                WHERE (state IN ('completed', 'dead', 'cancelled') AND finished_at IS NULL) OR attempts > max_attempts + crashes
+                LIMIT ?
+                """, arguments: [maxFindings]) {
+                note("job \(row["id"] as Int64) (\(row["state"] as String)) has inconsistent attempts or finish time")
+            }
+            return report
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import GRDB
+
+/// A worker process as it registers itself in the journal.
+public struct WorkerRegistration: Sendable, Equatable {
+    /// Unique per process start.
+    public var id: String
+    public var pid: Int32
+    public var host: String
+    /// The kernel's start time of `pid` (clock ticks since boot on Linux), to tell a reused pid apart.
+    public var processStartedAt: Int64?
+    public var version: String
+
+    /// A registration.
+    public init(id: String, pid: Int32, host: String, processStartedAt: Int64?, version: String) {
+        self.id = id
+        self.pid = pid
+        self.host = host
+        self.processStartedAt = processStartedAt
+        self.version = version
+    }
+}
+
+/// A row of the worker registry.
+public struct WorkerRecord: Sendable, Equatable {
+    public var registration: WorkerRegistration
+    public var startedAt: Micros
+    public var heartbeatAt: Micros
+    /// Nil while the worker is live.
+    public var stoppedAt: Micros?
+    public var stopReason: String?
+}
+
+extension Journal {
+    /// Registers a live worker; claims require it.
+    public func register(_ worker: WorkerRegistration) async throws {
+        let now = self.now
+        try Validation.name(worker.id, what: "worker id")
+        try await transaction { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO workers (id, pid, host, process_started_at, started_at, heartbeat_at, version)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [worker.id, Int64(worker.pid), worker.host, worker.processStartedAt, now, now, worker.version])
+        }
+    }
+
+    /// Records that a worker is alive now.
+    public func heartbeat(worker: String) async throws {
+        let now = self.now
+        try await transaction { db in
+            try db.execute(sql: "UPDATE workers SET heartbeat_at = ? WHERE id = ?", arguments: [now, worker])
+        }
+    }
+
+    /// Marks a worker stopped. It must hold no running job: interrupt or finish them first.
+    public func deregister(worker: String, reason: String) async throws {
+        let now = self.now
+        try await transaction { db in
+            let running = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM jobs WHERE state = 'running' AND worker_id = ?", arguments: [worker]) ?? 0
+            if running > 0 {
+                throw JournalError(
+                    .illegalTransition,
+                    "worker \(worker) still holds \(running) running job(s): interrupt or finish them before deregistering")
+            }
+            try db.execute(
+                sql: "UPDATE workers SET stopped_at = ?, stop_reason = ? WHERE id = ? AND stopped_at IS NULL",
+                arguments: [now, reason, worker])
+        }
+    }
+
+    /// Workers registered and not stopped.
+    public func liveWorkers() async throws -> [WorkerRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM workers WHERE stopped_at IS NULL ORDER BY started_at").map(WorkerRecord.init(row:))
+        }
+    }
+
+    /// Recovers the jobs a dead worker held `running`: each becomes `interrupted` (the attempt stays counted and
+    /// a crash is recorded), or `dead` once `maxCrashes` workers have died under it. Marks the worker stopped.
+    ///
+    /// The caller must know the worker is dead (its kernel lock is free); this never checks liveness itself.
+    public func recoverOrphans(
+        of deadWorker: String, by recoverer: String?, reason: String, maxCrashes: Int = 3
+    ) async throws -> [Job] {
+        let now = self.now
+        let pid = options.pid
+        return try await transaction { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, attempts, crashes FROM jobs WHERE state = 'running' AND worker_id = ? ORDER BY id",
+                arguments: [deadWorker])
+            var recovered: [Job] = []
+            for row in rows {
+                let id: Int64 = row["id"]
+                let attempts: Int = row["attempts"]
+                let crashes: Int = row["crashes"] + 1
+                let poisoned = crashes >= maxCrashes
+                let target: JobState = poisoned ? .dead : .interrupted
+                let why = poisoned
+                    ? "\(reason); a worker died under this job \(crashes) times, giving up (poison job)"
+                    : reason
+                try db.execute(
+                    sql: """
+                        UPDATE jobs SET state = ?, crashes = ?, updated_at = ?, last_error = CASE WHEN ? THEN ? ELSE last_error END,
+                               finished_at = CASE WHEN ? THEN ? ELSE NULL END
+                        WHERE id = ?
+                        """,
+                    arguments: [target.rawValue, crashes, now, poisoned, why, poisoned, now, id])
+                try Events.append(
+                    db, jobID: id, at: now, from: .running, to: target, attempt: attempts, worker: recoverer, pid: pid,
+                    reason: why)
+                recovered.append(try Job.require(db, id: id))
+            }
+            try db.execute(
+                sql: "UPDATE workers SET stopped_at = ?, stop_reason = ? WHERE id = ? AND stopped_at IS NULL",
+                arguments: [now, "died: \(reason)", deadWorker])
+            return recovered
+        }
+    }
+}
+
+extension WorkerRecord {
+    init(row: Row) {
+        registration = WorkerRegistration(
+            id: row["id"], pid: Int32(truncatingIfNeeded: row["pid"] as Int64), host: row["host"],
+            processStartedAt: row["process_started_at"], version: row["version"])
+        startedAt = row["started_at"]
+        heartbeatAt = row["heartbeat_at"]
+        stoppedAt = row["stopped_at"]
+        stopReason = row["stop_reason"]
+    }
+}

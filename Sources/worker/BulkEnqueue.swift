@@ -1,0 +1,101 @@
+import Foundation
+import Journal
+
+/// `worker enqueue --payloads-from`: streams JSON lines into the journal, one transaction per batch.
+struct BulkEnqueue {
+    let journal: Journal
+    let template: NewJob
+    let batchSize: Int
+    let json: Bool
+
+    func run(source: String) async throws {
+        let reader = try LineReader(source: source)
+        var batch: [NewJob] = []
+        var lineNumbers: [Int] = []
+        var ids: [Int64] = []
+        var committed = 0
+        batch.reserveCapacity(batchSize)
+
+        func flushBatch() async throws {
+            guard !batch.isEmpty else { return }
+            do {
+                let results = try await journal.enqueue(batch: batch)
+                for result in results {
+                    if json { ids.append(result.id) } else { Output.line(String(result.id)) }
+                }
+            } catch let error as JournalError {
+                let line = error.batchIndex.map { lineNumbers[$0] }
+                let place = line.map { "line \($0) of \(source == "-" ? "standard input" : source): " } ?? ""
+                let kept = committed == 0
+                    ? "nothing was enqueued"
+                    : "the \(committed) jobs before line \(lineNumbers[0]) were enqueued, nothing from that line on"
+                throw JournalError(error.code, "\(place)\(error.message); \(kept)")
+            }
+            committed += batch.count
+            batch.removeAll(keepingCapacity: true)
+            lineNumbers.removeAll(keepingCapacity: true)
+        }
+
+        while let (number, line) = try reader.next() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            var job = template
+            job.payload = trimmed
+            batch.append(job)
+            lineNumbers.append(number)
+            if batch.count == batchSize { try await flushBatch() }
+        }
+        try await flushBatch()
+        if json {
+            Output.line(JSON.object([("enqueued", .int(Int64(committed))), ("ids", .array(ids.map(JSON.int)))]).text)
+        }
+    }
+}
+
+/// Reads a file (or standard input for `-`) line by line without loading it whole.
+final class LineReader {
+    private let file: UnsafeMutablePointer<FILE>
+    private let ownsFile: Bool
+    private var number = 0
+    private var buffer: UnsafeMutablePointer<CChar>?
+    private var capacity = 0
+
+    init(source: String) throws {
+        if source == "-" {
+            // A stream of its own on fd 0, rather than the global `stdin`, which strict concurrency rejects.
+            guard let stream = fdopen(STDIN_FILENO, "r") else {
+                throw CLIError(.noInput, "cannot read payloads from standard input: \(String(cString: strerror(errno)))")
+            }
+            file = stream
+            ownsFile = false
+        } else {
+            guard let opened = fopen(source, "r") else {
+                let reason = String(cString: strerror(errno))
+                throw CLIError(.noInput, "cannot read payloads file \(source): \(reason); check the path")
+            }
+            file = opened
+            ownsFile = true
+        }
+    }
+
+    deinit {
+        free(buffer)
+        if ownsFile { fclose(file) }
+    }
+
+    /// The next line (1-based number, text without its line break), or nil at the end.
+    func next() throws -> (Int, String)? {
+        let length = getline(&buffer, &capacity, file)
+        guard length >= 0, let buffer else {
+            if ferror(file) != 0 { throw CLIError(.ioError, "error reading payloads: \(String(cString: strerror(errno)))") }
+            return nil
+        }
+        number += 1
+        var count = length
+        while count > 0 && (buffer[count - 1] == 0x0A || buffer[count - 1] == 0x0D) { count -= 1 }
+        let text = buffer.withMemoryRebound(to: UInt8.self, capacity: count) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
+        }
+        return (number, text)
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Journal
+
+extension JournalOptions.Synchronous: ExpressibleByArgument {}
+
+/// The options every command takes to find and open the journal.
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "The database file. Default: $WORKER_DB, else ./worker.sqlite3.")
+    var db: String?
+
+    @Option(help: ArgumentHelp(
+        "Commit durability: full (fsync every commit, the default) or normal (faster; a power loss may roll back the last commits). Default: $WORKER_SYNCHRONOUS, else full.",
+        valueName: "full|normal"))
+    var synchronous: JournalOptions.Synchronous?
+
+    @Option(help: "Seconds to wait for another process's lock before failing with exit 75. Default: $WORKER_BUSY_TIMEOUT, else 5.")
+    var busyTimeout: Double?
+
+    /// The database path after the flag and the environment.
+    var path: String {
+        db ?? ProcessInfo.processInfo.environment["WORKER_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./worker.sqlite3"
+    }
+
+    /// Opens the journal with these options, then `adjust`.
+    func open(_ adjust: (inout JournalOptions) -> Void = { _ in }) throws -> Journal {
+        var options = JournalOptions()
+        let env = ProcessInfo.processInfo.environment
+        if let synchronous {
+            options.synchronous = synchronous
+        } else if let value = env["WORKER_SYNCHRONOUS"], !value.isEmpty {
+            guard let parsed = JournalOptions.Synchronous(rawValue: value.lowercased()) else {
+                throw CLIError(.config, "WORKER_SYNCHRONOUS is '\(value)': set it to full or normal")
+            }
+            options.synchronous = parsed
+        }
+        if let busyTimeout {
+            guard busyTimeout >= 0 else { throw CLIError(.usage, "--busy-timeout is \(busyTimeout): pass 0 or more seconds") }
+            options.busyTimeoutSeconds = busyTimeout
+        } else if let value = env["WORKER_BUSY_TIMEOUT"], !value.isEmpty {
+            guard let seconds = Double(value), seconds >= 0 else {
+                throw CLIError(.config, "WORKER_BUSY_TIMEOUT is '\(value)': set it to a number of seconds")
+            }
+            options.busyTimeoutSeconds = seconds
+        }
+        adjust(&options)
+        return try Journal(path: path, options: options)
+    }
+}

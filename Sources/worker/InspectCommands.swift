@@ -1,0 +1,127 @@
+import ArgumentParser
+import Journal
+
+extension JobState: ExpressibleByArgument {}
+
+struct JobsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "jobs", abstract: "List jobs, oldest first.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Only jobs in this state (\(JobState.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var state: JobState?
+
+    @Option(help: "Only jobs of this handler.")
+    var handler: String?
+
+    @Option(help: "Only jobs of this queue.")
+    var queue: String?
+
+    @Option(help: "At most this many jobs.")
+    var limit: Int = 100
+
+    @Flag(help: "Print a JSON array of job objects.")
+    var json = false
+
+    func validate() throws {
+        if limit < 0 { throw ValidationError("--limit is \(limit): pass 0 or more") }
+    }
+
+    func run() async throws {
+        let journal = try database.open()
+        let jobs = try await journal.jobs(JobFilter(state: state, handler: handler, queue: queue, limit: limit))
+        if json {
+            Output.line(JSON.array(jobs.map(\.json)).text)
+            return
+        }
+        let rows = jobs.map { job in
+            [
+                String(job.id), job.state.rawValue, job.handler, job.queue, String(job.priority),
+                "\(job.attempts)/\(job.maxAttempts)", iso8601(job.runAt), iso8601(job.updatedAt),
+            ]
+        }
+        for line in table(["ID", "STATE", "HANDLER", "QUEUE", "PRIORITY", "ATTEMPTS", "RUN_AT", "UPDATED_AT"], rows) {
+            Output.line(line)
+        }
+    }
+}
+
+struct JobCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "job", abstract: "Show one job with its journal history.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Argument(help: "The job id.")
+    var id: Int64
+
+    @Flag(help: "Print the job object with an `events` array as JSON.")
+    var json = false
+
+    func run() async throws {
+        let journal = try database.open()
+        let job = try await journal.job(id)
+        let events = try await journal.events(job: id)
+        let steps = try await journal.steps(job: id)
+        if json {
+            guard case .object(let members) = job.json else { return }
+            let stepsJSON = JSON.array(steps.map { step in
+                .object([
+                    ("name", .string(step.name)), ("attempt", .int(Int64(step.attempt))),
+                    ("started_at", .string(iso8601(step.startedAt))),
+                    ("completed_at", .optional(step.completedAt.map(iso8601))),
+                ])
+            })
+            Output.line(JSON.object(members + [("steps", stepsJSON), ("events", .array(events.map(\.json)))]).text)
+            return
+        }
+        let fields: [(String, String)] = [
+            ("id", String(job.id)), ("handler", job.handler), ("queue", job.queue), ("state", job.state.rawValue),
+            ("priority", String(job.priority)), ("attempts", "\(job.attempts) of \(job.maxAttempts)"),
+            ("crashes", String(job.crashes)), ("payload", job.payload), ("checkpoint", job.checkpointText),
+            ("unique key", job.uniqueKey ?? "-"), ("run at", iso8601(job.runAt)), ("created", iso8601(job.createdAt)),
+            ("updated", iso8601(job.updatedAt)), ("finished", job.finishedAt.map(iso8601) ?? "-"),
+            ("worker", job.workerID ?? "-"), ("last error", job.lastError ?? "-"),
+            ("plugin", job.plugin.map { "\($0.name) \($0.version) sha256:\($0.sha256)" } ?? "-"),
+        ]
+        for (name, value) in fields {
+            Output.line("\(name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(value)")
+        }
+        if job.cancelRequestedAt != nil { Output.line("cancel      requested at \(iso8601(job.cancelRequestedAt!))") }
+        if !steps.isEmpty {
+            Output.line("steps:")
+            for step in steps {
+                Output.line("  \(step.name): \(step.completedAt.map { "completed \(iso8601($0))" } ?? "begun \(iso8601(step.startedAt)), not completed") (attempt \(step.attempt))")
+            }
+        }
+        Output.line("history:")
+        let rows = events.map { event in
+            [
+                iso8601(event.at), "\(event.from?.rawValue ?? "-") -> \(event.to.rawValue)", "attempt \(event.attempt)",
+                event.workerID.map { "worker \($0)" } ?? "operator", "pid \(event.pid)", event.reason,
+            ]
+        }
+        for line in table(["  AT", "TRANSITION", "ATTEMPT", "BY", "PID", "REASON"], rows.map { ["  " + $0[0]] + $0.dropFirst() }) {
+            Output.line(line)
+        }
+    }
+}
+
+struct StatsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Count jobs per state.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Flag(help: "Print an object of state -> count.")
+    var json = false
+
+    func run() async throws {
+        let counts = try await database.open().stats()
+        if json {
+            Output.line(JSON.object(JobState.allCases.map { ($0.rawValue, .int(Int64(counts[$0] ?? 0))) }).text)
+            return
+        }
+        for line in table(["STATE", "JOBS"], JobState.allCases.map { [$0.rawValue, String(counts[$0] ?? 0)] }) {
+            Output.line(line)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import Journal
+
+@main
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "A durable background-job worker: a SQLite journal of every job, drained safely on SIGTERM.",
+        version: WorkerVersion.current,
+        subcommands: [
+            EnqueueCommand.self, JobsCommand.self, JobCommand.self, StatsCommand.self, RetryCommand.self,
+            CancelCommand.self, MigrateCommand.self, JournalCommand.self,
+        ]
+    )
+
+    /// Parses, runs, and turns every error into one line on stderr and the contract's exit code.
+    static func main() async {
+        let status: ExitStatus
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+            status = .success
+        } catch let error as JournalError {
+            status = report(error.description, ExitStatus(error))
+        } catch let error as CLIError {
+            status = report(error.message, error.status)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                status = .success
+            } else {
+                let message = self.message(for: error)
+                    .split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid arguments"
+                status = report("\(message) (see '\(helpCommand()) --help')", ExitStatus(rawValue: code.rawValue) ?? .usage)
+            }
+        }
+        Output.flush()
+        Foundation.exit(status.rawValue)
+    }
+
+    /// `worker SUBCOMMAND` when the arguments name one, for the hint after a usage error.
+    private static func helpCommand() -> String {
+        let names = configuration.subcommands.compactMap { $0.configuration.commandName }
+        if let first = CommandLine.arguments.dropFirst().first(where: { !$0.hasPrefix("-") }), names.contains(first) {
+            return "worker \(first)"
+        }
+        return "worker"
+    }
+
+    private static func report(_ message: String, _ status: ExitStatus) -> ExitStatus {
+        Output.flush()
+        FileHandle.standardError.write(Data("worker: error: \(message)\n".utf8))
+        return status
+    }
+}
+
+enum WorkerVersion {
+    static let current = "0.1.0"
+}
