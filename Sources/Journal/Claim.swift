@@ -50,7 +50,7 @@ extension Journal {
             if picked.count < request.limit {
                 picked += try Row.fetchAll(
                     db.cachedStatement(
-                        sql: "SELECT id, state FROM jobs WHERE state IN ('queued', 'retrying') AND run_at <= ?" + filter + order),
+                        sql: "SELECT id, state FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND run_at <= ?" + filter + order),
                     arguments: [now] + filterArguments + [request.limit - picked.count])
             }
             let update = try db.cachedStatement(sql: """

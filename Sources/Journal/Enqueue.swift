@@ -43,79 +43,84 @@ public struct Enqueued: Sendable, Equatable {
 extension Journal {
     /// Enqueues one job and returns it (the existing one when its unique key is taken).
     public func enqueue(_ job: NewJob) async throws -> (job: Job, created: Bool) {
-        try validate(job, index: nil)
-        let options = self.options
-        let now = self.now
-        return try await transaction { db in
-            let result = try Self.insert(job, db: db, now: now, options: options, index: nil)
-            return (try Job.require(db, id: result.id), result.created)
-        }
+        let result = try await enqueue(batch: [job])[0]
+        return (try await self.job(result.id), result.created)
     }
 
     /// Enqueues all `jobs` in one transaction: either every one is enqueued (or matched by key) or none is.
+    /// An error about one job carries its position in `batchIndex`.
     public func enqueue(batch jobs: [NewJob]) async throws -> [Enqueued] {
+        var checkedNames = Set<String>()
         for (index, job) in jobs.enumerated() {
-            try validate(job, index: index)
+            try validate(job, index: index, checkedNames: &checkedNames)
         }
-        let options = self.options
+        let defaultMaxAttempts = options.defaultMaxAttempts
+        let pid = options.pid
         let now = self.now
         return try await transaction { db in
+            let firstNewID = (try Int64.fetchOne(db, sql: "SELECT max(id) FROM jobs") ?? 0) + 1
+            let inserter = try JobInserter(db)
             var results: [Enqueued] = []
             results.reserveCapacity(jobs.count)
             for (index, job) in jobs.enumerated() {
-                results.append(try Self.insert(job, db: db, now: now, options: options, index: index))
+                let runAt = job.runAt ?? now
+                let inserted: Int64?
+                do {
+                    inserted = try inserter.insert(
+                        handler: job.handler, queue: job.queue, state: runAt > now ? .scheduled : .queued,
+                        uniqueKey: job.uniqueKey, payload: job.payload, priority: job.priority,
+                        maxAttempts: job.maxAttempts ?? defaultMaxAttempts, runAt: runAt, now: now)
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                    // Names, sizes and numbers were checked above: the remaining CHECK is json_valid(payload).
+                    throw JournalError(
+                        .invalidPayload, "payload is not valid JSON: fix it (e.g. --payload '{\"ms\": 100}')", batchIndex: index)
+                }
+                if let id = inserted {
+                    results.append(Enqueued(id: id, created: true))
+                } else {
+                    results.append(Enqueued(id: try Self.holder(of: job.uniqueKey, db: db, index: index), created: false))
+                }
             }
+            // The creation events of every row this transaction inserted, in one statement.
+            try db.execute(
+                sql: """
+                    INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
+                    SELECT id, created_at, NULL, state, 0, NULL, ?, 'enqueued' FROM jobs WHERE id >= ?
+                    """,
+                arguments: [Int64(pid), firstNewID])
             return results
         }
     }
 
-    private static let insertJobSQL = """
-        INSERT INTO jobs (handler, queue, state, priority, payload, unique_key, max_attempts, run_at, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT DO NOTHING
-        """
-
-    private static func insert(_ job: NewJob, db: Database, now: Micros, options: JournalOptions, index: Int?) throws -> Enqueued {
-        let runAt = job.runAt ?? now
-        let state: JobState = runAt > now ? .scheduled : .queued
-        do {
-            try db.cachedStatement(sql: insertJobSQL).execute(arguments: [
-                job.handler, job.queue, state.rawValue, job.priority, job.payload, job.uniqueKey,
-                job.maxAttempts ?? options.defaultMaxAttempts, runAt, now, now,
-            ])
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            throw JournalError(.invalidPayload, "payload is not valid JSON: fix it (e.g. --payload '{\"ms\": 100}')", batchIndex: index)
+    private static func holder(of key: String?, db: Database, index: Int) throws -> Int64 {
+        let existing = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT id FROM jobs WHERE unique_key = ? AND unique_key IS NOT NULL AND state <> 'completed' AND state <> 'dead' AND state <> 'cancelled'"),
+            arguments: [key])
+        guard let existing else {
+            throw JournalError(.internalError, "insert ignored without a unique key match", batchIndex: index)
         }
-        guard db.changesCount == 1 else {
-            let existing = try Int64.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT id FROM jobs WHERE unique_key = ? AND state NOT IN ('completed', 'dead', 'cancelled')
-                    """),
-                arguments: [job.uniqueKey])
-            guard let existing else {
-                throw JournalError(.internalError, "insert ignored without a unique key match", batchIndex: index)
-            }
-            return Enqueued(id: existing, created: false)
-        }
-        let id = db.lastInsertedRowID
-        try Events.append(
-            db, jobID: id, at: now, from: nil, to: state, attempt: 0, worker: nil, pid: options.pid,
-            reason: state == .scheduled ? "enqueued for \(iso8601(runAt))" : "enqueued")
-        return Enqueued(id: id, created: true)
+        return existing
     }
 
-    private func validate(_ job: NewJob, index: Int?) throws {
+    private func validate(_ job: NewJob, index: Int, checkedNames: inout Set<String>) throws {
         do {
-            try check(job)
+            try check(job, checkedNames: &checkedNames)
         } catch var error as JournalError {
             error.batchIndex = index
             throw error
         }
     }
 
-    private func check(_ job: NewJob) throws {
-        try Validation.name(job.handler, what: "handler")
-        try Validation.name(job.queue, what: "queue")
+    private func check(_ job: NewJob, checkedNames: inout Set<String>) throws {
+        // Most batches repeat one handler and one queue: check each distinct name once.
+        if !checkedNames.contains(job.handler) {
+            try Validation.name(job.handler, what: "handler")
+            checkedNames.insert(job.handler)
+        }
+        if !checkedNames.contains("queue:" + job.queue) {
+            try Validation.name(job.queue, what: "queue")
+            checkedNames.insert("queue:" + job.queue)
+        }
         if let key = job.uniqueKey, key.isEmpty {
             throw JournalError(.invalidArgument, "unique key is empty: pass a non-empty --key or none")
         }

@@ -28,7 +28,7 @@ extension Journal {
             }
             if let key = job.uniqueKey, job.state.isFinished,
                let other = try Int64.fetchOne(
-                   db, sql: "SELECT id FROM jobs WHERE unique_key = ? AND state NOT IN ('completed', 'dead', 'cancelled')",
+                   db, sql: "SELECT id FROM jobs WHERE unique_key = ? AND unique_key IS NOT NULL AND state <> 'completed' AND state <> 'dead' AND state <> 'cancelled'",
                    arguments: [key]) {
                 throw JournalError(
                     .uniqueKeyConflict,

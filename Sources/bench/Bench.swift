@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import Journal
+
+/// Reproducible measurements of the journal; results and how to run them are in docs/benchmarks.md.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the journal. Build with -c release; each scenario uses a fresh database in a temp directory.",
+        subcommands: [EnqueueBulk.self, EnqueueSingle.self, EnqueueCLI.self])
+}
+
+struct CommonBenchOptions: ParsableArguments {
+    @Option(help: "Journal durability: full or normal.")
+    var synchronous: String = "full"
+
+    @Option(help: "How many times to repeat the measurement; each run reports, then the median.")
+    var runs: Int = 3
+
+    @Option(help: "Directory for the temporary databases (default: $TMPDIR or /tmp).")
+    var dir: String?
+
+    func journalOptions() throws -> JournalOptions {
+        var options = JournalOptions()
+        guard let sync = JournalOptions.Synchronous(rawValue: synchronous) else {
+            throw ValidationError("--synchronous must be full or normal")
+        }
+        options.synchronous = sync
+        return options
+    }
+
+    /// A fresh, empty directory for one run.
+    func freshDirectory() throws -> String {
+        let base = dir ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        let path = "\(base)/worker-bench-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
+
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+}
+
+struct EnqueueBulk: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue-bulk", abstract: "Jobs per second through Journal.enqueue(batch:).")
+
+    @OptionGroup var common: CommonBenchOptions
+    @Option(help: "Jobs per run.") var jobs: Int = 200_000
+    @Option(help: "Jobs per transaction.") var batch: Int = 10_000
+
+    func run() async throws {
+        var rates: [Double] = []
+        for run in 1...common.runs {
+            let dir = try common.freshDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let journal = try Journal(path: "\(dir)/bench.sqlite3", options: common.journalOptions())
+            let template = NewJob(handler: "noop", payload: #"{"n":1}"#)
+            let chunk = Array(repeating: template, count: batch)
+            let start = ContinuousClock.now
+            var done = 0
+            while done < jobs {
+                let n = min(batch, jobs - done)
+                _ = try await journal.enqueue(batch: n == batch ? chunk : Array(chunk.prefix(n)))
+                done += n
+            }
+            let rate = Double(jobs) / seconds(since: start)
+            rates.append(rate)
+            print("run \(run): \(jobs) jobs in batches of \(batch), synchronous=\(common.synchronous): \(Int(rate)) jobs/s")
+        }
+        print("enqueue-bulk median: \(Int(median(rates))) jobs/s")
+    }
+}
+
+struct EnqueueSingle: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue-single", abstract: "Latency of one Journal.enqueue (one committed transaction each).")
+
+    @OptionGroup var common: CommonBenchOptions
+    @Option(help: "Enqueues per run.") var count: Int = 2_000
+
+    func run() async throws {
+        var medians: [Double] = []
+        for run in 1...common.runs {
+            let dir = try common.freshDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let journal = try Journal(path: "\(dir)/bench.sqlite3", options: common.journalOptions())
+            var latencies: [Double] = []
+            latencies.reserveCapacity(count)
+            for _ in 0..<count {
+                let start = ContinuousClock.now
+                _ = try await journal.enqueue(NewJob(handler: "noop", payload: #"{"n":1}"#))
+                latencies.append(seconds(since: start) * 1e6)
+            }
+            latencies.sort()
+            medians.append(percentile(latencies, 0.5))
+            print(String(
+                format: "run %d: %d enqueues, synchronous=%@: median %.0f µs, p99 %.0f µs, max %.0f µs",
+                run, count, common.synchronous, percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.last ?? 0))
+        }
+        print(String(format: "enqueue-single median of medians: %.0f µs", median(medians)))
+    }
+}
+
+struct EnqueueCLI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue-cli", abstract: "Jobs per second through `worker enqueue --payloads-from FILE`, end to end.")
+
+    @OptionGroup var common: CommonBenchOptions
+    @Option(help: "Jobs per run.") var jobs: Int = 200_000
+    @Option(help: "The worker binary (default: next to this one).") var worker: String?
+
+    func run() async throws {
+        let binary = worker ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("worker").path
+        var rates: [Double] = []
+        for run in 1...common.runs {
+            let dir = try common.freshDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let file = "\(dir)/payloads.jsonl"
+            let line = #"{"n":1}"# + "\n"
+            try String(repeating: line, count: jobs).write(toFile: file, atomically: false, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["enqueue", "noop", "--payloads-from", file, "--db", "\(dir)/bench.sqlite3", "--synchronous", common.synchronous]
+            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            let start = ContinuousClock.now
+            try process.run()
+            process.waitUntilExit()
+            let elapsed = seconds(since: start)
+            guard process.terminationStatus == 0 else { throw ValidationError("worker enqueue exited \(process.terminationStatus)") }
+            rates.append(Double(jobs) / elapsed)
+            print("run \(run): \(jobs) jobs via the CLI (process start included): \(Int(Double(jobs) / elapsed)) jobs/s")
+        }
+        print("enqueue-cli median: \(Int(median(rates))) jobs/s")
+    }
+}
