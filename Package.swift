@@ -50,7 +50,7 @@ let package = Package(
         // A test helper process: claims jobs from a shared database so tests can race real processes.
         .executableTarget(
             name: "journal-probe",
-            dependencies: ["Journal"],
+            dependencies: ["Journal", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/JournalProbe",
             swiftSettings: strict
         ),
@@ -61,12 +61,12 @@ let package = Package(
         ),
         .testTarget(
             name: "JournalTests",
-            dependencies: ["Journal", "WorkerTestKit", "journal-probe"],
+            dependencies: ["Journal", "WorkerTestKit", "journal-probe", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "WorkerCLITests",
-            dependencies: ["Journal", "WorkerTestKit", "worker"],
+            dependencies: ["Journal", "WorkerTestKit", "worker", "journal-probe"],
             swiftSettings: strict
         ),
     ]

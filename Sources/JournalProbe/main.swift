@@ -1,1 +1,43 @@
-print("x")
+// journal-probe: a helper process for tests that need several real processes on one database.
+//
+//   journal-probe claim DB WORKER_ID BATCH   claims and completes jobs until none is left; prints each id
+//   journal-probe hold-lock DB SECONDS       holds the write lock, prints "locked", exits after SECONDS
+import Foundation
+import GRDB
+import Journal
+
+let arguments = CommandLine.arguments
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("journal-probe: \(message)\n".utf8))
+    exit(2)
+}
+guard arguments.count >= 4 else { fail("usage: journal-probe claim DB WORKER_ID BATCH | hold-lock DB SECONDS") }
+
+switch arguments[1] {
+case "claim":
+    let journal = try Journal(path: arguments[2])
+    let worker = arguments[3]
+    let batch = Int(arguments.count > 4 ? arguments[4] : "1") ?? 1
+    try await journal.register(WorkerRegistration(
+        id: worker, pid: getpid(), host: "test", processStartedAt: nil, version: "probe"))
+    var claimed: [Int64] = []
+    while true {
+        let jobs = try await journal.claim(ClaimRequest(worker: worker, limit: batch))
+        if jobs.isEmpty { break }
+        claimed += jobs.map(\.id)
+        _ = try await journal.finish(batch: jobs.map { ($0.id, JobOutcome.completed) }, worker: worker)
+    }
+    try await journal.deregister(worker: worker, reason: "done")
+    print(claimed.map(String.init).joined(separator: "\n"))
+case "hold-lock":
+    let queue = try DatabaseQueue(path: arguments[2])
+    let seconds = Double(arguments[3]) ?? 1
+    try queue.writeWithoutTransaction { db in
+        try db.execute(sql: "BEGIN IMMEDIATE")
+        FileHandle.standardOutput.write(Data("locked\n".utf8))
+        Thread.sleep(forTimeInterval: seconds)
+        try db.execute(sql: "ROLLBACK")
+    }
+default:
+    fail("unknown mode \(arguments[1])")
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// What a finished child process left behind.
+public struct ProcessResult: Sendable {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+
+    /// Standard error's non-empty lines.
+    public var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
+}
+
+/// Locates the executables `swift build` put next to the test bundle and runs them.
+public enum ProductBinary {
+    /// The directory of the built products: $WORKER_BUILD_DIR, else the directory of the running test binary.
+    public static var directory: String {
+        if let dir = ProcessInfo.processInfo.environment["WORKER_BUILD_DIR"], !dir.isEmpty { return dir }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // The Linux test runner lives inside `<products>/<name>.xctest` on some toolchains.
+        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("worker").path) {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.path
+    }
+
+    /// The path of the product `name`.
+    public static func path(_ name: String) -> String { "\(directory)/\(name)" }
+}
+
+/// Runs a process to completion, feeding `stdin`, capturing both outputs through files (no pipe deadlocks).
+public func runProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
+    currentDirectory: String? = nil
+) throws -> ProcessResult {
+    let scratch = try TemporaryDirectory("proc")
+    defer { scratch.remove() }
+    let outPath = scratch.file("out"), errPath = scratch.file("err"), inPath = scratch.file("in")
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8))
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["WORKER_DB"] = nil
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
+    try process.run()
+    process.waitUntilExit()
+    return ProcessResult(
+        status: process.terminationStatus,
+        stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+}
+
+/// Starts a process without waiting; its output goes to `outputPath`.
+public func startProcess(_ executable: String, _ arguments: [String], outputPath: String) throws -> Process {
+    _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath + ".err"))
+    try process.run()
+    return process
+}

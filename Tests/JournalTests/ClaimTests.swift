@@ -1,0 +1,84 @@
+import Foundation
+import Journal
+import Testing
+
+@Suite struct ClaimTests {
+    @Test func claimOrderIsInterruptedThenPriorityThenRunAtThenId() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let low = try await fixture.enqueue(priority: 0)
+        fixture.clock.advance(seconds: 1)
+        let highLate = try await fixture.enqueue(priority: 5)
+        let highEarly = try await fixture.enqueue(priority: 5, runAt: fixture.clock.now - 10_000_000)
+        let lowSameTime = try await fixture.enqueue(priority: 0, runAt: fixture.clock.now - 1_000_000)
+        let lowest = try await fixture.enqueue(priority: -10)
+        // The interrupted job comes back before every waiting one.
+        #expect(try await fixture.claim(1) == [highEarly])
+        _ = try await fixture.journal.finish(job: highEarly, worker: fixture.worker, outcome: .interrupted(reason: "test"))
+        #expect(try await fixture.claim(1) == [highEarly])  // interrupted now, so it resumes first
+        _ = try await fixture.journal.finish(job: highEarly, worker: fixture.worker, outcome: .completed)
+        #expect(try await fixture.claim(10) == [highLate, low, lowSameTime, lowest])
+    }
+
+    @Test func interruptedJobsResumeBeforeHigherPriorityNewOnes() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let old = try await fixture.enqueue(priority: 0)
+        #expect(try await fixture.claim() == [old])
+        _ = try await fixture.journal.finish(job: old, worker: fixture.worker, outcome: .interrupted(reason: "signal"))
+        let urgent = try await fixture.enqueue(priority: 100)
+        #expect(try await fixture.claim(2) == [old, urgent])
+    }
+
+    @Test func queueAndHandlerFiltersAreHonoured() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let mail = try await fixture.enqueue("send", queue: "mail")
+        let report = try await fixture.enqueue("build", queue: "reports")
+        let other = try await fixture.enqueue("missing-handler", queue: "mail")
+        #expect(try await fixture.claim(10, queues: ["reports"]) == [report])
+        #expect(try await fixture.claim(10, handlers: ["send", "build"]) == [mail])
+        #expect(try await fixture.claim(10, handlers: []) == [])
+        #expect(try await fixture.journal.job(other).state == .queued)
+    }
+
+    @Test func aFailedJobWaitsForItsBackoff() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let id = try await fixture.enqueue(maxAttempts: 5)
+        _ = try await fixture.claim()
+        _ = try await fixture.journal.finish(job: id, worker: fixture.worker, outcome: .failed(error: "e1"))
+        #expect(try await fixture.claim().isEmpty)  // base delay is 1 s
+        fixture.clock.advance(seconds: 1)
+        #expect(try await fixture.claim() == [id])
+        _ = try await fixture.journal.finish(job: id, worker: fixture.worker, outcome: .failed(error: "e2"))
+        let second = try await fixture.journal.job(id)
+        #expect(second.runAt == fixture.clock.now + 2_000_000)  // doubled
+        #expect(second.attempts == 2)
+    }
+
+    @Test func claimsRequireALiveRegisteredWorker() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        _ = try await fixture.enqueue()
+        let code = await journalErrorCode { _ = try await fixture.journal.claim(ClaimRequest(worker: "ghost", limit: 1)) }
+        #expect(code == .workerNotRegistered)
+        try await fixture.journal.deregister(worker: fixture.worker, reason: "stopping")
+        #expect(await journalErrorCode { _ = try await fixture.claim() } == .workerNotRegistered)
+    }
+
+    @Test func groupCommitRecordsEachOutcomeAndReportsJobsNoLongerHeld() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        for _ in 0..<3 { _ = try await fixture.enqueue() }
+        let ids = try await fixture.claim(3)
+        _ = try await fixture.journal.finish(job: ids[1], worker: fixture.worker, outcome: .completed)
+        let results = try await fixture.journal.finish(
+            batch: [(ids[0], .completed), (ids[1], .completed), (ids[2], .failed(error: "x", retryable: false))],
+            worker: fixture.worker)
+        #expect((try? results[0].get()) == .completed)
+        #expect((try? results[2].get()) == .dead)
+        if case .failure(let error) = results[1] { #expect(error.code == .notHeld) } else { Issue.record("finished twice") }
+        #expect(try await fixture.journal.events(job: ids[1]).filter { $0.to == .completed }.count == 1)
+    }
+}

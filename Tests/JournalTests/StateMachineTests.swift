@@ -1,0 +1,105 @@
+import Foundation
+import Journal
+import Testing
+
+@Suite struct StateMachineTests {
+    /// The contract's transitions, written out independently of the implementation's table.
+    static let legal: Set<String> = [
+        "nil>scheduled", "nil>queued",
+        "scheduled>queued", "scheduled>cancelled",
+        "queued>running", "queued>cancelled",
+        "running>completed", "running>retrying", "running>dead", "running>interrupted", "running>cancelled",
+        "retrying>running", "retrying>queued", "retrying>cancelled",
+        "interrupted>running", "interrupted>dead", "interrupted>cancelled",
+        "dead>queued", "cancelled>queued",
+    ]
+
+    @Test func everyPairIsLegalExactlyWhenTheContractSaysSo() {
+        let sources: [JobState?] = [nil] + JobState.allCases.map(Optional.some)
+        for from in sources {
+            for to in JobState.allCases {
+                let key = "\(from?.rawValue ?? "nil")>\(to.rawValue)"
+                #expect(JobState.canTransition(from: from, to: to) == Self.legal.contains(key), "\(key)")
+            }
+        }
+    }
+
+    @Test(arguments: JobState.allCases)
+    func retryIsAcceptedOnlyFromDeadCancelledAndRetrying(state: JobState) async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let id = try await fixture.job(in: state)
+        let code = await journalErrorCode { _ = try await fixture.journal.retry(job: id) }
+        if [.dead, .cancelled, .retrying].contains(state) {
+            #expect(code == nil)
+            #expect(try await fixture.journal.job(id).state == .queued)
+        } else {
+            #expect(code == .illegalTransition)
+            #expect(try await fixture.journal.job(id).state == state)
+        }
+    }
+
+    @Test(arguments: JobState.allCases)
+    func cancelMovesWaitingJobsAndRefusesFinishedOnes(state: JobState) async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let id = try await fixture.job(in: state)
+        var result: CancelResult?
+        let code = await journalErrorCode { result = try await fixture.journal.cancel(job: id) }
+        let after = try await fixture.journal.job(id)
+        switch state {
+        case .scheduled, .queued, .retrying, .interrupted:
+            #expect(code == nil)
+            #expect(after.state == .cancelled)
+            #expect(after.finishedAt != nil)
+        case .running:
+            #expect(code == nil)
+            #expect(after.state == .running)
+            #expect(after.cancelRequestedAt != nil)
+            if case .requested = result {} else { Issue.record("expected a cancel request, got \(String(describing: result))") }
+        case .cancelled:
+            if case .alreadyCancelled = result {} else { Issue.record("expected alreadyCancelled") }
+        case .completed, .dead:
+            #expect(code == .illegalTransition)
+            #expect(after.state == state)
+        }
+    }
+
+    @Test(arguments: JobState.allCases)
+    func onlyARunningJobHeldByTheWorkerCanBeFinished(state: JobState) async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let id = try await fixture.job(in: state)
+        let code = await journalErrorCode {
+            _ = try await fixture.journal.finish(job: id, worker: fixture.worker, outcome: .completed)
+        }
+        #expect(code == (state == .running ? nil : .notHeld))
+        let checkpointCode = await journalErrorCode {
+            try await fixture.journal.checkpoint(job: id, worker: "someone-else", data: Data("x".utf8))
+        }
+        #expect(checkpointCode == .notHeld)
+    }
+
+    @Test func everyTransitionAppendsOneEventWithWorkerPidAndReason() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let id = try await fixture.enqueue(maxAttempts: 2)
+        _ = try await fixture.claim()
+        _ = try await fixture.journal.finish(job: id, worker: fixture.worker, outcome: .failed(error: "disk on fire"))
+        fixture.clock.advance(seconds: 10)
+        _ = try await fixture.claim()
+        _ = try await fixture.journal.finish(job: id, worker: fixture.worker, outcome: .failed(error: "still"))
+        let events = try await fixture.journal.events(job: id)
+        #expect(events.map(\.to) == [.queued, .running, .retrying, .running, .dead])
+        #expect(events.map(\.from) == [nil, .queued, .running, .retrying, .running])
+        #expect(events.map(\.attempt) == [0, 1, 1, 2, 2])
+        #expect(events.dropFirst().allSatisfy { $0.workerID == fixture.worker })
+        #expect(events.allSatisfy { $0.pid == getpid() && !$0.reason.isEmpty })
+        #expect(events[2].reason.contains("disk on fire"))
+        #expect(events[4].reason.contains("attempts exhausted"))
+        let job = try await fixture.journal.job(id)
+        #expect(job.state == .dead)
+        #expect(job.lastError == "still")
+        #expect(try await fixture.journal.verify().isSound)
+    }
+}
