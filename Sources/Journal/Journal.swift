@@ -21,11 +21,15 @@ public final class Journal: Sendable {
         self.options = options
         try DatabaseFile.prepare(path)
         var config = Configuration()
-        config.journalMode = .wal
         config.busyMode = .timeout(options.busyTimeoutSeconds)
         config.label = "worker.journal"
         let synchronous = options.synchronous.rawValue.uppercased()
+        // WAL is set here rather than with GRDB's `journalMode = .wal`, which also forces synchronous=NORMAL.
         config.prepareDatabase { db in
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            guard mode?.lowercased() == "wal" else {
+                throw JournalError(.io, "cannot switch database \(path) to WAL mode (it reports \(mode ?? "nothing")); check that its filesystem supports shared memory")
+            }
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
         do {

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// Applies the embedded migrations (the files of `migrations/`), recorded in GRDB's `grdb_migrations` table.
@@ -14,15 +15,25 @@ enum Migrations {
     }()
 
     /// Checks, without writing, that the database is not newer than this binary; then migrates if needed.
+    ///
+    /// Several processes may open a new database at once: one migrates, and the others see errors such as
+    /// "table already exists" or "no such table" while the schema changes under them. They retry, and succeed
+    /// once the schema is complete.
     static func apply(to database: DatabaseQueue, path: String) throws {
-        if try isUpToDate(database, path: path) { return }
-        do {
-            try migrator.migrate(database)
-        } catch {
-            // Another process may have migrated concurrently: its transaction won and ours failed on
-            // "table already exists". Accept that outcome if the schema is now complete.
-            if try isUpToDate(database, path: path) { return }
-            throw error
+        var failures = 0
+        while true {
+            do {
+                if try isUpToDate(database, path: path) { return }
+                try migrator.migrate(database)
+                return
+            } catch let error as JournalError {
+                throw error
+            } catch {
+                failures += 1
+                guard failures < 8, let sqlite = error as? DatabaseError,
+                      [.SQLITE_ERROR, .SQLITE_SCHEMA, .SQLITE_BUSY].contains(sqlite.resultCode) else { throw error }
+                usleep(UInt32(10_000 * failures))
+            }
         }
     }
 
@@ -38,5 +49,17 @@ enum Migrations {
             }
             return known.isSubset(of: applied)
         }
+    }
+}
+
+extension Journal {
+    /// The SQL of an embedded migration, for checking the binary against the `migrations/` files.
+    public static func embeddedMigrationSQL(named name: String) -> String? {
+        EmbeddedMigrations.all.first { $0.name == name }?.sql
+    }
+
+    /// SQLite's `synchronous` setting on the journal's connection: 2 is FULL, 1 NORMAL.
+    public func connectionSynchronous() async throws -> Int {
+        try await read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 }

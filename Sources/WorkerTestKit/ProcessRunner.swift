@@ -61,6 +61,7 @@ public func runProcess(
 /// Starts a process without waiting; its output goes to `outputPath`.
 public func startProcess(_ executable: String, _ arguments: [String], outputPath: String) throws -> Process {
     _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: outputPath + ".err", contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments

@@ -31,7 +31,7 @@ struct Fixture {
         try await journal.claim(ClaimRequest(worker: worker, limit: limit, queues: queues, handlers: handlers)).map(\.id)
     }
 
-    /// A job driven through the API into `state`. Use on a fixture with no other claimable job.
+    /// A job driven through the API into `state`.
     func job(in state: JobState) async throws -> Int64 {
         switch state {
         case .scheduled:
@@ -43,8 +43,9 @@ struct Fixture {
             _ = try await journal.cancel(job: id)
             return id
         default:
-            let id = try await enqueue()
-            let claimed = try await claim(1)
+            let handler = "only-\(state.rawValue)"
+            let id = try await enqueue(handler)
+            let claimed = try await claim(1, handlers: [handler])
             precondition(claimed == [id])
             switch state {
             case .running: break
