@@ -2,6 +2,7 @@
 //
 //   journal-probe claim DB WORKER_ID BATCH   claims and completes jobs until none is left; prints each id
 //   journal-probe hold-lock DB SECONDS       holds the write lock, prints "locked", exits after SECONDS
+//   journal-probe exec DB SQL                runs SQL behind the journal's back (to tamper in tests)
 import Foundation
 import GRDB
 import Journal
@@ -38,6 +39,8 @@ case "hold-lock":
         Thread.sleep(forTimeInterval: seconds)
         try db.execute(sql: "ROLLBACK")
     }
+case "exec":
+    try DatabaseQueue(path: arguments[2]).write { db in try db.execute(sql: arguments[3]) }
 default:
     fail("unknown mode \(arguments[1])")
 }

@@ -18,6 +18,10 @@ struct WorkerCommand: AsyncParsableCommand {
     static func main() async {
         let status: ExitStatus
         do {
+            if let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-"),
+               !subcommandNames.contains(first), first != "help" {
+                throw CLIError(.usage, "unknown command '\(first)': use one of \(subcommandNames.joined(separator: ", ")) (see 'worker --help')")
+            }
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
@@ -46,11 +50,14 @@ struct WorkerCommand: AsyncParsableCommand {
 
     /// `worker SUBCOMMAND` when the arguments name one, for the hint after a usage error.
     private static func helpCommand() -> String {
-        let names = configuration.subcommands.compactMap { $0.configuration.commandName }
-        if let first = CommandLine.arguments.dropFirst().first(where: { !$0.hasPrefix("-") }), names.contains(first) {
+        if let first = CommandLine.arguments.dropFirst().first(where: { !$0.hasPrefix("-") }), subcommandNames.contains(first) {
             return "worker \(first)"
         }
         return "worker"
+    }
+
+    private static var subcommandNames: [String] {
+        configuration.subcommands.compactMap { $0.configuration.commandName }
     }
 
     private static func report(_ message: String, _ status: ExitStatus) -> ExitStatus {

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import WorkerTestKit
+
+@Suite struct BadInputTests {
+    @Test(arguments: [
+        (["enqueue", "noop", "--frob"], Int32(64), "--frob"),
+        (["enqueue", "noop", "--payload", "{not json"], 65, "not valid JSON"),
+        (["enqueue", "noop", "--payload", "\"0123456789\"", "--max-payload-bytes", "8"], 65, "over the limit of 8"),
+        (["enqueue", ""], 64, "handler name is empty"),
+        (["enqueue", "noop", "--delay", "5", "--at", "2030-01-01T00:00:00Z"], 64, "exclude each other"),
+        (["enqueue", "noop", "--at", "tomorrow"], 64, "ISO 8601"),
+        (["enqueue", "noop", "--delay", "-1"], 64, "--delay"),
+        (["enqueue", "noop", "--max-attempts", "0"], 64, "max attempts"),
+        (["enqueue", "noop", "--payloads-from", "/nonexistent/file.jsonl"], 66, "/nonexistent/file.jsonl"),
+        (["job", "12345"], 65, "no job with id 12345"),
+        (["retry", "12345"], 65, "no job with id 12345"),
+        (["cancel", "12345"], 65, "no job with id 12345"),
+        (["jobs", "--state", "sleeping"], 64, "sleeping"),
+        (["frobnicate"], 64, "frobnicate"),
+        (["enqueue", "noop", "--synchronous", "sometimes"], 64, "sometimes"),
+    ])
+    func badInputGetsOneLineAndItsExitCodeAndWritesNothing(arguments: [String], status: Int32, mentioning: String) throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        try cli.ok(["migrate"])
+        expectFailure(try cli.worker(arguments), status: status, mentioning: mentioning)
+        #expect((try cli.json(["stats", "--json"]) as? [String: Int])?.values.reduce(0, +) == 0)
+    }
+
+    @Test func aMissingDatabaseDirectoryIsNamed() throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        let result = try cli.worker(["enqueue", "noop", "--db", cli.directory.file("no/such/dir/w.sqlite3")], withDB: false)
+        expectFailure(result, status: 66, mentioning: cli.directory.file("no/such/dir"))
+    }
+
+    @Test func aFileThatIsNotADatabaseIsRefusedUntouched() throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        let text = "just some text\n"
+        try text.write(toFile: cli.db, atomically: true, encoding: .utf8)
+        expectFailure(try cli.worker(["stats"]), status: 74, mentioning: "is not a SQLite database")
+        #expect(try String(contentsOfFile: cli.db, encoding: .utf8) == text)
+    }
+
+    @Test func aDatabaseOfANewerWorkerIsRefusedWithExit78() throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        try cli.ok(["migrate"])
+        let sql = try runProcess(ProductBinary.path("journal-probe"), ["exec", cli.db, "INSERT INTO grdb_migrations VALUES ('0999_future')"])
+        #expect(sql.status == 0)
+        expectFailure(try cli.worker(["enqueue", "noop"]), status: 78, mentioning: "upgrade this worker binary")
+    }
+
+    @Test func aDatabaseLockedPastTheBusyTimeoutExits75() async throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        try cli.ok(["migrate"])
+        let holder = try startProcess(ProductBinary.path("journal-probe"), ["hold-lock", cli.db, "3"], outputPath: cli.directory.file("lock"))
+        defer { holder.terminate() }
+        while (try? String(contentsOfFile: cli.directory.file("lock"), encoding: .utf8))?.contains("locked") != true {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let result = try cli.worker(["enqueue", "noop", "--busy-timeout", "0.2"])
+        expectFailure(result, status: 75, mentioning: "locked by another process")
+        holder.waitUntilExit()
+        #expect(try cli.ok(["enqueue", "noop"]) == "1")  // nothing of the refused enqueue was written
+    }
+
+    @Test(.enabled(if: canMount, "needs root to mount a read-only tmpfs"))
+    func aReadOnlyDirectoryOrDatabaseExits74() throws {
+        let worker = ProductBinary.path("worker")
+        let dir = try TemporaryDirectory("ro")
+        defer { dir.remove() }
+        let result = try inMountNamespace("""
+            mount -t tmpfs -o size=4m tmpfs \(dir.path) || exit 99
+            mount -o remount,ro \(dir.path)
+            \(worker) enqueue noop --db \(dir.path)/new.sqlite3; echo "missing-db=$?"
+            mount -o remount,rw \(dir.path)
+            \(worker) enqueue noop --db \(dir.path)/w.sqlite3 >/dev/null
+            mount -o remount,ro \(dir.path)
+            \(worker) enqueue noop --db \(dir.path)/w.sqlite3; echo "existing-db=$?"
+            """)
+        #expect(result.stdout.contains("missing-db=74"), "\(result.stdout) \(result.stderr)")
+        #expect(result.stdout.contains("existing-db=74"), "\(result.stdout) \(result.stderr)")
+        #expect(result.stderrLines.count == 2)
+        #expect(result.stderrLines.allSatisfy { $0.hasPrefix("worker: error: ") && $0.contains("read-only") || $0.contains("writ") })
+    }
+
+    @Test(.enabled(if: canMount, "needs root to mount a small tmpfs"))
+    func aFullDiskExits74AndKeepsWhatWasCommitted() throws {
+        let worker = ProductBinary.path("worker")
+        let dir = try TemporaryDirectory("full")
+        defer { dir.remove() }
+        let payloads = dir.file("payloads.jsonl")
+        let line = #"{"text": "\#(String(repeating: "x", count: 200))"}"#
+        try Array(repeating: line, count: 20_000).joined(separator: "\n").write(toFile: payloads, atomically: true, encoding: .utf8)
+        let mnt = dir.file("mnt")
+        try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+        let result = try inMountNamespace("""
+            mount -t tmpfs -o size=1m tmpfs \(mnt) || exit 99
+            \(worker) enqueue noop --db \(mnt)/w.sqlite3 --payloads-from \(payloads) --batch-size 500 > \(dir.file("ids")); echo "enqueue=$?"
+            \(worker) journal verify --db \(mnt)/w.sqlite3 >/dev/null; echo "verify=$?"
+            \(worker) stats --json --db \(mnt)/w.sqlite3
+            """)
+        #expect(result.stdout.contains("enqueue=74"), "\(result.stdout) \(result.stderr)")
+        #expect(result.stdout.contains("verify=0"), "\(result.stdout) \(result.stderr)")
+        #expect(result.stderrLines.count == 1)
+        #expect(result.stderr.contains("disk full"))
+        let printed = try String(contentsOfFile: dir.file("ids"), encoding: .utf8).split(separator: "\n").count
+        #expect(printed > 0 && printed % 500 == 0 && printed < 20_000)
+        #expect(result.stdout.contains(#"{"scheduled":0,"queued":\#(printed),"#), "\(result.stdout)")
+    }
+}
