@@ -43,63 +43,26 @@ public struct Enqueued: Sendable, Equatable {
 extension Journal {
     /// Enqueues one job and returns it (the existing one when its unique key is taken).
     public func enqueue(_ job: NewJob) async throws -> (job: Job, created: Bool) {
-        let result = try await enqueue(batch: [job])[0]
-        return (try await self.job(result.id), result.created)
+        let context = try prepare([job])
+        return try await transaction { db in
+            let result = try context.insert(db)[0]
+            return (try Job.require(db, id: result.id), result.created)
+        }
     }
 
     /// Enqueues all `jobs` in one transaction: either every one is enqueued (or matched by key) or none is.
     /// An error about one job carries its position in `batchIndex`.
     public func enqueue(batch jobs: [NewJob]) async throws -> [Enqueued] {
+        let context = try prepare(jobs)
+        return try await transaction { db in try context.insert(db) }
+    }
+
+    private func prepare(_ jobs: [NewJob]) throws -> EnqueueContext {
         var checkedNames = Set<String>()
         for (index, job) in jobs.enumerated() {
             try validate(job, index: index, checkedNames: &checkedNames)
         }
-        let defaultMaxAttempts = options.defaultMaxAttempts
-        let pid = options.pid
-        let now = self.now
-        return try await transaction { db in
-            let firstNewID = (try Int64.fetchOne(db, sql: "SELECT max(id) FROM jobs") ?? 0) + 1
-            let inserter = try JobInserter(db)
-            var results: [Enqueued] = []
-            results.reserveCapacity(jobs.count)
-            for (index, job) in jobs.enumerated() {
-                let runAt = job.runAt ?? now
-                let inserted: Int64?
-                do {
-                    inserted = try inserter.insert(
-                        handler: job.handler, queue: job.queue, state: runAt > now ? .scheduled : .queued,
-                        uniqueKey: job.uniqueKey, payload: job.payload, priority: job.priority,
-                        maxAttempts: job.maxAttempts ?? defaultMaxAttempts, runAt: runAt, now: now)
-                } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-                    // Names, sizes and numbers were checked above: the remaining CHECK is json_valid(payload).
-                    throw JournalError(
-                        .invalidPayload, "payload is not valid JSON: fix it (e.g. --payload '{\"ms\": 100}')", batchIndex: index)
-                }
-                if let id = inserted {
-                    results.append(Enqueued(id: id, created: true))
-                } else {
-                    results.append(Enqueued(id: try Self.holder(of: job.uniqueKey, db: db, index: index), created: false))
-                }
-            }
-            // The creation events of every row this transaction inserted, in one statement.
-            try db.execute(
-                sql: """
-                    INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
-                    SELECT id, created_at, NULL, state, 0, NULL, ?, 'enqueued' FROM jobs WHERE id >= ?
-                    """,
-                arguments: [Int64(pid), firstNewID])
-            return results
-        }
-    }
-
-    private static func holder(of key: String?, db: Database, index: Int) throws -> Int64 {
-        let existing = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT id FROM jobs WHERE unique_key = ? AND unique_key IS NOT NULL AND state <> 'completed' AND state <> 'dead' AND state <> 'cancelled'"),
-            arguments: [key])
-        guard let existing else {
-            throw JournalError(.internalError, "insert ignored without a unique key match", batchIndex: index)
-        }
-        return existing
+        return EnqueueContext(jobs: jobs, now: now, pid: options.pid, defaultMaxAttempts: options.defaultMaxAttempts)
     }
 
     private func validate(_ job: NewJob, index: Int, checkedNames: inout Set<String>) throws {
@@ -136,6 +99,58 @@ extension Journal {
         if size == 0 {
             throw JournalError(.invalidPayload, "payload is empty: pass JSON such as '{}'")
         }
+    }
+}
+
+
+/// Validated jobs and the values an enqueue transaction needs, captured so the closure stays `Sendable`.
+struct EnqueueContext: Sendable {
+    let jobs: [NewJob]
+    let now: Micros
+    let pid: Int32
+    let defaultMaxAttempts: Int
+
+    /// Inserts the jobs and their creation events; call inside a write transaction.
+    func insert(_ db: Database) throws -> [Enqueued] {
+        let firstNewID = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM jobs")) ?? 0) + 1
+        let inserter = try JobInserter(db)
+        var results: [Enqueued] = []
+        results.reserveCapacity(jobs.count)
+        for (index, job) in jobs.enumerated() {
+            let runAt = job.runAt ?? now
+            let inserted: Int64?
+            do {
+                inserted = try inserter.insert(
+                    handler: job.handler, queue: job.queue, state: runAt > now ? .scheduled : .queued,
+                    uniqueKey: job.uniqueKey, payload: job.payload, priority: job.priority,
+                    maxAttempts: job.maxAttempts ?? defaultMaxAttempts, runAt: runAt, now: now)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                // Names, sizes and numbers were checked before: the remaining CHECK is json_valid(payload).
+                throw JournalError(
+                    .invalidPayload, "payload is not valid JSON: fix it (e.g. --payload '{\"ms\": 100}')", batchIndex: index)
+            }
+            if let id = inserted {
+                results.append(Enqueued(id: id, created: true))
+            } else {
+                results.append(Enqueued(id: try Self.holder(of: job.uniqueKey, db: db, index: index), created: false))
+            }
+        }
+        // The creation events of every row this transaction inserted, in one statement.
+        try db.cachedStatement(sql: """
+            INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
+            SELECT id, created_at, NULL, state, 0, NULL, ?, 'enqueued' FROM jobs WHERE id >= ?
+            """).execute(arguments: [Int64(pid), firstNewID])
+        return results
+    }
+
+    private static func holder(of key: String?, db: Database, index: Int) throws -> Int64 {
+        let existing = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT id FROM jobs WHERE unique_key = ? AND unique_key IS NOT NULL AND state <> 'completed' AND state <> 'dead' AND state <> 'cancelled'"),
+            arguments: [key])
+        guard let existing else {
+            throw JournalError(.internalError, "insert ignored without a unique key match", batchIndex: index)
+        }
+        return existing
     }
 }
 

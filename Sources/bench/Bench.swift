@@ -111,6 +111,19 @@ struct EnqueueSingle: AsyncParsableCommand {
                 run, count, common.synchronous, percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.last ?? 0))
         }
         print(String(format: "enqueue-single median of medians: %.0f µs", median(medians)))
+        // For scale: the same number of one-row reads, each one async hop to the journal's queue and back.
+        let dir = try common.freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let journal = try Journal(path: "\(dir)/bench.sqlite3", options: common.journalOptions())
+        let id = try await journal.enqueue(NewJob(handler: "noop")).job.id
+        var reads: [Double] = []
+        for _ in 0..<count {
+            let start = ContinuousClock.now
+            _ = try await journal.job(id)
+            reads.append(seconds(since: start) * 1e6)
+        }
+        reads.sort()
+        print(String(format: "for scale, one read of one job (an async round trip, no write): median %.0f µs", percentile(reads, 0.5)))
     }
 }
 
