@@ -27,6 +27,7 @@ let package = Package(
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift", condition: .when(platforms: [.linux])),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -34,7 +34,7 @@ public final class Journal: Sendable {
         }
         do {
             database = try DatabaseQueue(path: path, configuration: config)
-            try Migrations.apply(to: database, path: path)
+            try Migrations.apply(to: database, path: path, logger: options.logger)
         } catch let error as JournalError {
             throw error
         } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// How a journal is opened and how it behaves. Every field has a documented default.
 public struct JournalOptions: Sendable {
@@ -27,6 +28,8 @@ public struct JournalOptions: Sendable {
     public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
     /// The pid written into every event. Default: this process's.
     public var pid: Int32 = getpid()
+    /// Where the journal reports what it did to the database (migrations at `info`). Default: nowhere.
+    public var logger = Logger(label: "worker.journal", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// The defaults.
     public init() {}

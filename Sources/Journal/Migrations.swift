@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 
 /// Applies the embedded migrations (the files of `migrations/`), recorded in GRDB's `grdb_migrations` table.
 enum Migrations {
@@ -19,12 +20,15 @@ enum Migrations {
     /// Several processes may open a new database at once: one migrates, and the others see errors such as
     /// "table already exists" or "no such table" while the schema changes under them. They retry, and succeed
     /// once the schema is complete.
-    static func apply(to database: DatabaseQueue, path: String) throws {
+    static func apply(to database: DatabaseQueue, path: String, logger: Logger) throws {
         var failures = 0
         while true {
             do {
                 if try isUpToDate(database, path: path) { return }
+                let before = try database.read { try migrator.appliedIdentifiers($0) }
                 try migrator.migrate(database)
+                let applied = EmbeddedMigrations.all.map(\.name).filter { !before.contains($0) }
+                logger.info("migrated database", metadata: ["db": "\(path)", "applied": "\(applied.joined(separator: ","))"])
                 return
             } catch let error as JournalError {
                 throw error
@@ -32,6 +36,7 @@ enum Migrations {
                 failures += 1
                 guard failures < 8, let sqlite = error as? DatabaseError,
                       [.SQLITE_ERROR, .SQLITE_SCHEMA, .SQLITE_BUSY].contains(sqlite.resultCode) else { throw error }
+                logger.debug("retrying migration: another process is migrating", metadata: ["db": "\(path)", "error": "\(error)"])
                 usleep(UInt32(10_000 * failures))
             }
         }

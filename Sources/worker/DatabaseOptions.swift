@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Journal
+import Logging
 
 extension JournalOptions.Synchronous: ExpressibleByArgument {}
 
@@ -43,6 +44,7 @@ struct DatabaseOptions: ParsableArguments {
             }
             options.busyTimeoutSeconds = seconds
         }
+        options.logger = Logger(label: "worker.journal")
         adjust(&options)
         return try Journal(path: path, options: options)
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Journal
+import Logging
 
 @main
 struct WorkerCommand: AsyncParsableCommand {
@@ -18,6 +19,7 @@ struct WorkerCommand: AsyncParsableCommand {
     static func main() async {
         let status: ExitStatus
         do {
+            try bootstrapLogging()
             if let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-"),
                !subcommandNames.contains(first), first != "help" {
                 throw CLIError(.usage, "unknown command '\(first)': use one of \(subcommandNames.joined(separator: ", ")) (see 'worker --help')")
@@ -46,6 +48,20 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         Output.flush()
         Foundation.exit(status.rawValue)
+    }
+
+    /// Logs go to standard error at $WORKER_LOG_LEVEL (trace, debug, info, notice, warning, error, critical;
+    /// default warning), so that data on standard output stays clean.
+    private static func bootstrapLogging() throws {
+        let env = ProcessInfo.processInfo.environment["WORKER_LOG_LEVEL"] ?? ""
+        guard let level = env.isEmpty ? .warning : Logger.Level(rawValue: env.lowercased()) else {
+            throw CLIError(.config, "WORKER_LOG_LEVEL is '\(env)': set it to trace, debug, info, notice, warning, error or critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
     }
 
     /// `worker SUBCOMMAND` when the arguments name one, for the hint after a usage error.

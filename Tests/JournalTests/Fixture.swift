@@ -46,7 +46,7 @@ struct Fixture {
             let handler = "only-\(state.rawValue)"
             let id = try await enqueue(handler)
             let claimed = try await claim(1, handlers: [handler])
-            precondition(claimed == [id])
+            guard claimed == [id] else { throw JournalError(.internalError, "fixture claimed \(claimed), not job \(id)") }
             switch state {
             case .running: break
             case .retrying: _ = try await journal.finish(job: id, worker: worker, outcome: .failed(error: "boom"))
