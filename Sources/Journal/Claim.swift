@@ -53,23 +53,27 @@ extension Journal {
                         sql: "SELECT id, state FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND run_at <= ?" + filter + order),
                     arguments: [now] + filterArguments + [request.limit - picked.count])
             }
-            let update = try db.cachedStatement(sql: """
+            guard !picked.isEmpty else { return [] }
+            let ids: [Int64] = picked.map { $0["id"] }
+            let idList = databaseQuestionMarks(count: ids.count)
+            // Events first, while `state` still holds where each job comes from; then the jobs; all set-based.
+            // Every picked state (queued, retrying, interrupted) may legally move to running.
+            try db.cachedStatement(sql: """
+                INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
+                SELECT id, ?, state, 'running', attempts + 1, ?, ?,
+                       CASE state WHEN 'interrupted' THEN 'resumed' ELSE 'claimed' END
+                FROM jobs WHERE id IN (\(idList)) ORDER BY id
+                """).execute(arguments: [now, request.worker, Int64(pid)] + StatementArguments(ids))
+            try db.cachedStatement(sql: """
                 UPDATE jobs SET state = 'running', attempts = attempts + 1, worker_id = ?, updated_at = ?,
                        cancel_requested_at = NULL
-                WHERE id = ? RETURNING attempts
-                """)
-            var jobs: [Job] = []
-            jobs.reserveCapacity(picked.count)
-            for row in picked {
-                let id: Int64 = row["id"]
-                let from = JobState(rawValue: row["state"])
-                let attempt = try Int.fetchOne(update, arguments: [request.worker, now, id]) ?? 0
-                try Events.append(
-                    db, jobID: id, at: now, from: from, to: .running, attempt: attempt, worker: request.worker,
-                    pid: pid, reason: from == .interrupted ? "resumed" : "claimed")
-                jobs.append(try Job.require(db, id: id))
-            }
-            return jobs
+                WHERE id IN (\(idList))
+                """).execute(arguments: [request.worker, now] + StatementArguments(ids))
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT \(Job.columns) FROM \(Job.from) WHERE jobs.id IN (\(idList))"),
+                arguments: StatementArguments(ids))
+            let byID = Dictionary(uniqueKeysWithValues: try rows.map { row in (row[0] as Int64, try Job(row: row)) })
+            return ids.compactMap { byID[$0] }
         }
     }
 

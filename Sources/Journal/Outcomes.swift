@@ -118,13 +118,13 @@ struct Held {
         guard let row else {
             throw JournalError(.jobNotFound, "no job with id \(id): list jobs with `worker jobs`")
         }
-        let state: String = row["state"]
-        let holder: String? = row["worker_id"]
+        let state: String = row[0]
+        let holder: String? = row[1]
         guard state == JobState.running.rawValue, holder == worker else {
             throw JournalError(
                 .notHeld,
                 "job \(id) is not running under worker \(worker) (it is \(state)\(holder.map { " under \($0)" } ?? "")): its result was not recorded")
         }
-        return Held(attempts: row["attempts"], maxAttempts: row["max_attempts"])
+        return Held(attempts: row[2], maxAttempts: row[3])
     }
 }

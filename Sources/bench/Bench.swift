@@ -8,7 +8,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the journal. Build with -c release; each scenario uses a fresh database in a temp directory.",
-        subcommands: [EnqueueBulk.self, EnqueueSingle.self, EnqueueCLI.self])
+        subcommands: [EnqueueBulk.self, EnqueueSingle.self, EnqueueCLI.self, ClaimComplete.self, Stats.self])
 }
 
 struct CommonBenchOptions: ParsableArguments {
@@ -158,5 +158,70 @@ struct EnqueueCLI: AsyncParsableCommand {
             print("run \(run): \(jobs) jobs via the CLI (process start included): \(Int(Double(jobs) / elapsed)) jobs/s")
         }
         print("enqueue-cli median: \(Int(median(rates))) jobs/s")
+    }
+}
+
+struct ClaimComplete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "claim-complete",
+        abstract: "Jobs per second through claim(batch) + finish(batch) (group commit), one worker, no handler.")
+
+    @OptionGroup var common: CommonBenchOptions
+    @Option(help: "Jobs per run.") var jobs: Int = 100_000
+    @Option(help: "Jobs per claim and per group commit.") var batch: Int = 10
+
+    func run() async throws {
+        var rates: [Double] = []
+        for run in 1...common.runs {
+            let dir = try common.freshDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let journal = try Journal(path: "\(dir)/bench.sqlite3", options: common.journalOptions())
+            for start in stride(from: 0, to: jobs, by: 10_000) {
+                _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "noop"), count: min(10_000, jobs - start)))
+            }
+            try await journal.register(WorkerRegistration(id: "bench", pid: getpid(), host: "bench", processStartedAt: nil, version: "bench"))
+            let start = ContinuousClock.now
+            var done = 0
+            while true {
+                let claimed = try await journal.claim(ClaimRequest(worker: "bench", limit: batch))
+                if claimed.isEmpty { break }
+                _ = try await journal.finish(batch: claimed.map { ($0.id, JobOutcome.completed) }, worker: "bench")
+                done += claimed.count
+            }
+            let rate = Double(done) / seconds(since: start)
+            rates.append(rate)
+            print("run \(run): \(done) jobs claimed and completed in batches of \(batch), synchronous=\(common.synchronous): \(Int(rate)) jobs/s")
+        }
+        print("claim-complete median: \(Int(median(rates))) jobs/s")
+    }
+}
+
+struct Stats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Time of stats() and verify() over a journal of N finished jobs.")
+
+    @OptionGroup var common: CommonBenchOptions
+    @Option(help: "Jobs in the journal.") var jobs: Int = 1_000_000
+
+    func run() async throws {
+        let dir = try common.freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let journal = try Journal(path: "\(dir)/bench.sqlite3", options: common.journalOptions())
+        for start in stride(from: 0, to: jobs, by: 10_000) {
+            _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "noop"), count: min(10_000, jobs - start)))
+        }
+        for _ in 1...common.runs {
+            var start = ContinuousClock.now
+            _ = try await journal.stats()
+            let statsTime = seconds(since: start)
+            start = ContinuousClock.now
+            _ = try await journal.jobs(JobFilter(state: .queued, limit: 100))
+            let listTime = seconds(since: start)
+            print(String(format: "%d jobs: stats %.1f ms, jobs --state queued --limit 100 %.1f ms", jobs, statsTime * 1000, listTime * 1000))
+        }
+        let start = ContinuousClock.now
+        let report = try await journal.verify()
+        print(String(format: "verify: %.0f ms (%d jobs, %d events, sound: %@)", seconds(since: start) * 1000,
+                     report.jobsChecked, report.eventsChecked, report.isSound ? "yes" : "no"))
     }
 }
