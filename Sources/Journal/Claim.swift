@@ -54,7 +54,7 @@ extension Journal {
                     arguments: [now] + filterArguments + [request.limit - picked.count])
             }
             guard !picked.isEmpty else { return [] }
-            let ids: [Int64] = picked.map { $0["id"] }
+            let ids: [Int64] = try picked.map { try $0.decode(forColumn: "id") }
             let idList = databaseQuestionMarks(count: ids.count)
             // Events first, while `state` still holds where each job comes from; then the jobs; all set-based.
             // Every picked state (queued, retrying, interrupted) may legally move to running.
@@ -72,7 +72,7 @@ extension Journal {
             let rows = try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT \(Job.columns) FROM \(Job.from) WHERE jobs.id IN (\(idList))"),
                 arguments: StatementArguments(ids))
-            let byID = Dictionary(uniqueKeysWithValues: try rows.map { row in (row[0] as Int64, try Job(row: row)) })
+            let byID = Dictionary(uniqueKeysWithValues: try rows.map { row in (try row.decode(atIndex: 0) as Int64, try Job(row: row)) })
             return ids.compactMap { byID[$0] }
         }
     }
@@ -91,10 +91,10 @@ extension Journal {
             db.cachedStatement(sql: "SELECT id, attempts FROM jobs WHERE state = 'scheduled' AND run_at <= ? ORDER BY run_at LIMIT 1000"),
             arguments: [now])
         for row in due {
-            let id: Int64 = row["id"]
+            let id: Int64 = try row.decode(forColumn: "id")
             try db.cachedStatement(sql: "UPDATE jobs SET state = 'queued', updated_at = ? WHERE id = ?").execute(arguments: [now, id])
             try Events.append(
-                db, jobID: id, at: now, from: .scheduled, to: .queued, attempt: row["attempts"], worker: nil, pid: pid,
+                db, jobID: id, at: now, from: .scheduled, to: .queued, attempt: try row.decode(forColumn: "attempts"), worker: nil, pid: pid,
                 reason: "due")
         }
     }

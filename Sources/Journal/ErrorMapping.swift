@@ -3,6 +3,15 @@ import GRDB
 extension JournalError {
     /// Translates an SQLite error into a journal error whose message names the database and the fix.
     init(mapping error: any Error, path: String) {
+        if let decoding = error as? RowDecodingError {
+            // Keep "could not decode X from database value V - column: C, column index: N"; drop the row and SQL dump.
+            let full = "\(decoding)"
+            let what = full.components(separatedBy: ", row:").first ?? full
+            self.init(
+                .corrupt,
+                "database \(path) holds a value this worker cannot read (\(what.split(whereSeparator: \.isNewline).joined(separator: " "))): a program wrote it outside the documented schema; fix or delete that row")
+            return
+        }
         guard let sqlite = error as? DatabaseError else {
             self.init(.internalError, "unexpected error on database \(path): \(error)")
             return
@@ -28,7 +37,7 @@ extension JournalError {
         case .SQLITE_CORRUPT:
             self.init(
                 .corrupt,
-                "database \(path) is corrupt (\(detail)): restore it from a backup; `worker journal verify` lists the damage")
+                "database \(path) is corrupt (\(detail)): restore it from a backup, or salvage its rows with sqlite3's .recover")
         case .SQLITE_FULL:
             self.init(
                 .diskFull,

@@ -56,7 +56,7 @@ extension Journal {
         try await read { db in
             _ = try Job.require(db, id: id)
             return try Row.fetchAll(db, sql: "SELECT * FROM job_events WHERE job_id = ? ORDER BY id", arguments: [id])
-                .map(JobEvent.init(row:))
+                .map { try JobEvent(row: $0) }
         }
     }
 
@@ -65,7 +65,7 @@ extension Journal {
         try await read { db in
             var counts = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
             for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM jobs GROUP BY state") {
-                if let state = JobState(rawValue: row["state"]) { counts[state] = row["n"] }
+                if let state = JobState(rawValue: try row.decode(forColumn: "state")) { counts[state] = try row.decode(forColumn: "n") }
             }
             return counts
         }

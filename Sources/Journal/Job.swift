@@ -59,31 +59,31 @@ public struct Job: Sendable, Equatable {
 
     /// Reads a row selected with `columns`, by position: name lookups cost more than the query on the hot path.
     init(row: Row) throws {
-        id = row[0]
-        handler = row[1]
-        queue = row[2]
-        let stateName: String = row[3]
+        id = try row.decode(atIndex: 0)
+        handler = try row.decode(atIndex: 1)
+        queue = try row.decode(atIndex: 2)
+        let stateName: String = try row.decode(atIndex: 3)
         guard let state = JobState(rawValue: stateName) else {
-            throw JournalError(.corrupt, "job \(row[0] as Int64) has unknown state '\(stateName)'")
+            throw JournalError(.corrupt, "job \(try row.decode(Int64.self, atIndex: 0)) has unknown state '\(stateName)'")
         }
         self.state = state
-        priority = row[4]
-        payload = row[5]
-        uniqueKey = row[6]
-        attempts = row[7]
-        maxAttempts = row[8]
-        crashes = row[9]
-        runAt = row[10]
-        createdAt = row[11]
-        updatedAt = row[12]
-        finishedAt = row[13]
-        workerID = row[14]
-        lastError = row[15]
-        cancelRequestedAt = row[16]
-        if let name: String = row[17] {
-            plugin = PluginStamp(name: name, version: row[18] ?? "", sha256: row[19] ?? "")
+        priority = try row.decode(atIndex: 4)
+        payload = try row.decode(atIndex: 5)
+        uniqueKey = try row.decode(atIndex: 6)
+        attempts = try row.decode(atIndex: 7)
+        maxAttempts = try row.decode(atIndex: 8)
+        crashes = try row.decode(atIndex: 9)
+        runAt = try row.decode(atIndex: 10)
+        createdAt = try row.decode(atIndex: 11)
+        updatedAt = try row.decode(atIndex: 12)
+        finishedAt = try row.decode(atIndex: 13)
+        workerID = try row.decode(atIndex: 14)
+        lastError = try row.decode(atIndex: 15)
+        cancelRequestedAt = try row.decode(atIndex: 16)
+        if let name: String = try row.decode(atIndex: 17) {
+            plugin = PluginStamp(name: name, version: try row.decode(atIndex: 18) ?? "", sha256: try row.decode(atIndex: 19) ?? "")
         }
-        checkpoint = row[20]
+        checkpoint = try row.decode(atIndex: 20)
     }
 
     static func fetch(_ db: Database, id: Int64) throws -> Job? {
@@ -115,18 +115,18 @@ public struct JobEvent: Sendable, Equatable {
     public var reason: String
 
     init(row: Row) throws {
-        id = row["id"]
-        jobID = row["job_id"]
-        at = row["at"]
-        from = (row["from_state"] as String?).flatMap(JobState.init(rawValue:))
-        let toName: String = row["to_state"]
+        id = try row.decode(forColumn: "id")
+        jobID = try row.decode(forColumn: "job_id")
+        at = try row.decode(forColumn: "at")
+        from = (try row.decode(String?.self, forColumn: "from_state")).flatMap(JobState.init(rawValue:))
+        let toName: String = try row.decode(forColumn: "to_state")
         guard let to = JobState(rawValue: toName) else {
-            throw JournalError(.corrupt, "event \(row["id"] as Int64) has unknown state '\(toName)'")
+            throw JournalError(.corrupt, "event \(try row.decode(Int64.self, forColumn: "id")) has unknown state '\(toName)'")
         }
         self.to = to
-        attempt = row["attempt"]
-        workerID = row["worker_id"]
-        pid = row["pid"]
-        reason = row["reason"]
+        attempt = try row.decode(forColumn: "attempt")
+        workerID = try row.decode(forColumn: "worker_id")
+        pid = try row.decode(forColumn: "pid")
+        reason = try row.decode(forColumn: "reason")
     }
 }

@@ -118,13 +118,13 @@ struct Held {
         guard let row else {
             throw JournalError(.jobNotFound, "no job with id \(id): list jobs with `worker jobs`")
         }
-        let state: String = row[0]
-        let holder: String? = row[1]
+        let state: String = try row.decode(atIndex: 0)
+        let holder: String? = try row.decode(atIndex: 1)
         guard state == JobState.running.rawValue, holder == worker else {
             throw JournalError(
                 .notHeld,
                 "job \(id) is not running under worker \(worker) (it is \(state)\(holder.map { " under \($0)" } ?? "")): its result was not recorded")
         }
-        return Held(attempts: row[2], maxAttempts: row[3])
+        return Held(attempts: try row.decode(atIndex: 2), maxAttempts: try row.decode(atIndex: 3))
     }
 }

@@ -52,24 +52,24 @@ extension Journal {
     public func steps(job id: Int64) async throws -> [StepRecord] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM job_steps WHERE job_id = ? ORDER BY started_at, name", arguments: [id])
-                .map(StepRecord.init(row:))
+                .map { try StepRecord(row: $0) }
         }
     }
 
     static func step(_ db: Database, job id: Int64, name: String) throws -> StepRecord? {
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT * FROM job_steps WHERE job_id = ? AND name = ?"), arguments: [id, name]
-        ).map(StepRecord.init(row:))
+        ).map { try StepRecord(row: $0) }
     }
 }
 
 extension StepRecord {
-    init(row: Row) {
-        jobID = row["job_id"]
-        name = row["name"]
-        attempt = row["attempt"]
-        startedAt = row["started_at"]
-        completedAt = row["completed_at"]
-        result = row["result"]
+    init(row: Row) throws {
+        jobID = try row.decode(forColumn: "job_id")
+        name = try row.decode(forColumn: "name")
+        attempt = try row.decode(forColumn: "attempt")
+        startedAt = try row.decode(forColumn: "started_at")
+        completedAt = try row.decode(forColumn: "completed_at")
+        result = try row.decode(forColumn: "result")
     }
 }

@@ -21,7 +21,11 @@ extension Journal {
         try await read { db in
             var report = VerifyReport(integrityErrors: [], findings: [], jobsChecked: 0, eventsChecked: 0)
             let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
-            if integrity != ["ok"] { report.integrityErrors = integrity }
+            if integrity != ["ok"] {
+                // Walking damaged tables could report noise or fail: the integrity errors are the finding.
+                report.integrityErrors = integrity.flatMap { $0.split(separator: "\n").map(String.init) }
+                return report
+            }
             func note(_ finding: String) {
                 if report.findings.count < maxFindings { report.findings.append(finding) }
             }
@@ -47,17 +51,17 @@ extension Journal {
                 }
             }
             while let row = try cursor.next() {
-                let job: Int64 = row["id"]
+                let job: Int64 = try row.decode(forColumn: "id")
                 if job != currentJob {
                     closeJob()
                     currentJob = job
-                    currentState = row["state"]
+                    currentState = try row.decode(forColumn: "state")
                     lastTo = nil
                     sawEvent = false
                 }
-                guard let eventID: Int64 = row["event_id"] else { continue }
-                let from: String? = row["from_state"]
-                let to: String = row["to_state"]
+                guard let eventID: Int64 = try row.decode(forColumn: "event_id") else { continue }
+                let from: String? = try row.decode(forColumn: "from_state")
+                let to: String = try row.decode(forColumn: "to_state")
                 let fromState = from.flatMap(JobState.init(rawValue:))
                 if from != lastTo {
                     note("job \(job) event \(eventID) goes from \(from ?? "nothing") but the previous event ended in \(lastTo ?? "nothing")")
@@ -78,13 +82,13 @@ extension Journal {
                 FROM jobs LEFT JOIN workers ON workers.id = jobs.worker_id
                 WHERE jobs.state = 'running'
                 """) {
-                let job: Int64 = row["id"]
-                let worker: String? = row["worker_id"]
+                let job: Int64 = try row.decode(forColumn: "id")
+                let worker: String? = try row.decode(forColumn: "worker_id")
                 if worker == nil {
                     note("job \(job) is running but names no worker")
-                } else if (row["registered"] as String?) == nil {
+                } else if (try row.decode(String?.self, forColumn: "registered")) == nil {
                     note("job \(job) is running under worker \(worker!), which is not registered")
-                } else if (row["stopped_at"] as Int64?) != nil {
+                } else if (try row.decode(Int64?.self, forColumn: "stopped_at")) != nil {
                     note("job \(job) is running under worker \(worker!), which has stopped: run `worker resume` to recover it")
                 }
             }
@@ -93,7 +97,7 @@ extension Journal {
                 WHERE (state IN ('completed', 'dead', 'cancelled') AND finished_at IS NULL) OR attempts > max_attempts + crashes
                 LIMIT ?
                 """, arguments: [maxFindings]) {
-                note("job \(row["id"] as Int64) (\(row["state"] as String)) has inconsistent attempts or finish time")
+                note("job \(try row.decode(Int64.self, forColumn: "id")) (\(try row.decode(String.self, forColumn: "state"))) has inconsistent attempts or finish time")
             }
             return report
         }

@@ -73,7 +73,7 @@ extension Journal {
     /// Workers registered and not stopped.
     public func liveWorkers() async throws -> [WorkerRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM workers WHERE stopped_at IS NULL ORDER BY started_at").map(WorkerRecord.init(row:))
+            try Row.fetchAll(db, sql: "SELECT * FROM workers WHERE stopped_at IS NULL ORDER BY started_at").map { try WorkerRecord(row: $0) }
         }
     }
 
@@ -92,9 +92,9 @@ extension Journal {
                 arguments: [deadWorker])
             var recovered: [Job] = []
             for row in rows {
-                let id: Int64 = row["id"]
-                let attempts: Int = row["attempts"]
-                let crashes: Int = row["crashes"] + 1
+                let id: Int64 = try row.decode(forColumn: "id")
+                let attempts: Int = try row.decode(forColumn: "attempts")
+                let crashes: Int = try row.decode(forColumn: "crashes") + 1
                 let poisoned = crashes >= maxCrashes
                 let target: JobState = poisoned ? .dead : .interrupted
                 let why = poisoned
@@ -121,13 +121,13 @@ extension Journal {
 }
 
 extension WorkerRecord {
-    init(row: Row) {
+    init(row: Row) throws {
         registration = WorkerRegistration(
-            id: row["id"], pid: Int32(truncatingIfNeeded: row["pid"] as Int64), host: row["host"],
-            processStartedAt: row["process_started_at"], version: row["version"])
-        startedAt = row["started_at"]
-        heartbeatAt = row["heartbeat_at"]
-        stoppedAt = row["stopped_at"]
-        stopReason = row["stop_reason"]
+            id: try row.decode(forColumn: "id"), pid: Int32(truncatingIfNeeded: try row.decode(Int64.self, forColumn: "pid")), host: try row.decode(forColumn: "host"),
+            processStartedAt: try row.decode(forColumn: "process_started_at"), version: try row.decode(forColumn: "version"))
+        startedAt = try row.decode(forColumn: "started_at")
+        heartbeatAt = try row.decode(forColumn: "heartbeat_at")
+        stoppedAt = try row.decode(forColumn: "stopped_at")
+        stopReason = try row.decode(forColumn: "stop_reason")
     }
 }

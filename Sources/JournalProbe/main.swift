@@ -3,6 +3,7 @@
 //   journal-probe claim DB WORKER_ID BATCH   claims and completes jobs until none is left; prints each id
 //   journal-probe hold-lock DB SECONDS       holds the write lock, prints "locked", exits after SECONDS
 //   journal-probe exec DB SQL                runs SQL behind the journal's back (to tamper in tests)
+//   journal-probe checkpoint DB              moves the WAL into the main file (so tests can damage it)
 import Foundation
 import GRDB
 import Journal
@@ -12,7 +13,7 @@ func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("journal-probe: \(message)\n".utf8))
     exit(2)
 }
-guard arguments.count >= 4 else { fail("usage: journal-probe claim DB WORKER_ID BATCH | hold-lock DB SECONDS") }
+guard arguments.count >= 3 else { fail("usage: journal-probe claim DB WORKER_ID BATCH | hold-lock DB SECONDS") }
 
 switch arguments[1] {
 case "claim":
@@ -41,6 +42,10 @@ case "hold-lock":
     }
 case "exec":
     try DatabaseQueue(path: arguments[2]).write { db in try db.execute(sql: arguments[3]) }
+case "checkpoint":
+    try DatabaseQueue(path: arguments[2]).writeWithoutTransaction { db in
+        _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+    }
 default:
     fail("unknown mode \(arguments[1])")
 }

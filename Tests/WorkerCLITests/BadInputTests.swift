@@ -112,4 +112,32 @@ import WorkerTestKit
         #expect(printed > 0 && printed % 500 == 0 && printed < 20_000)
         #expect(result.stdout.contains(#"{"scheduled":0,"queued":\#(printed),"#), "\(result.stdout)")
     }
+
+    @Test func aCorruptDatabaseIsReportedNotCrashedOn() throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        let lines = (1...3000).map { #"{"n": \#($0), "pad": "\#(String(repeating: "x", count: 40))"}"# }
+        try cli.ok(["enqueue", "noop", "--payloads-from", "-"], stdin: lines.joined(separator: "\n"))
+        #expect(try runProcess(ProductBinary.path("journal-probe"), ["checkpoint", cli.db]).status == 0)
+        let file = try FileHandle(forWritingTo: URL(fileURLWithPath: cli.db))
+        try file.seek(toOffset: 4096 * 20 + 100)
+        file.write(Data(repeating: 0xFF, count: 3000))
+        try file.close()
+        let verify = try cli.worker(["journal", "verify"])
+        #expect(verify.status == 74)
+        #expect(verify.stdout.contains("integrity: "))
+        #expect(verify.stderrLines.count == 1)
+        let listing = try cli.worker(["jobs", "--limit", "3000"])
+        #expect(listing.status == 74, "\(listing.stderr)")
+        #expect(listing.stderr.contains("is corrupt"))
+        #expect(listing.stderrLines.count == 1)
+    }
+
+    @Test func aValueWrittenOutsideTheSchemaIsReportedNotCrashedOn() throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        try cli.ok(["enqueue", "noop"])
+        #expect(try runProcess(ProductBinary.path("journal-probe"), ["exec", cli.db, "UPDATE jobs SET run_at = 'soon'"]).status == 0)
+        expectFailure(try cli.worker(["job", "1"]), status: 74, mentioning: #"database value "soon" - column: "run_at""#)
+    }
 }
