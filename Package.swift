@@ -15,11 +15,14 @@ let package = Package(
         .executable(name: "worker", targets: ["worker"]),
         .executable(name: "bench", targets: ["bench"]),
         .library(name: "Journal", targets: ["Journal"]),
+        .library(name: "WorkerPlugin", targets: ["WorkerPlugin"]),
+        .library(name: "ExamplePlugins", type: .dynamic, targets: ["ExamplePlugins"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .target(
@@ -31,10 +34,37 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The plugin boundary: one C header, the only thing that crosses between the worker and a plugin.
+        .target(name: "WorkerPluginABI"),
+        .target(name: "WorkerToolchain", swiftSettings: strict),
+        // The Swift SDK plugin authors import.
+        .target(
+            name: "WorkerPlugin",
+            dependencies: ["WorkerPluginABI", "WorkerToolchain"],
+            swiftSettings: strict
+        ),
+        // Finding, checking, loading and calling plugins.
+        .target(
+            name: "PluginHost",
+            dependencies: [
+                "Journal", "WorkerPluginABI", "WorkerToolchain",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The contract's example handlers, one dynamic library.
+        .target(
+            name: "ExamplePlugins",
+            dependencies: ["WorkerPlugin"],
+            path: "plugins/ExamplePlugins",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "worker",
             dependencies: [
                 "Journal",
+                "PluginHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

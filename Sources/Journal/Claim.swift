@@ -10,13 +10,18 @@ public struct ClaimRequest: Sendable, Equatable {
     public var queues: [String]
     /// Only jobs whose handler is loaded; nil means any handler.
     public var handlers: [String]?
+    /// The plugin that provides each handler: recorded on every job claimed for it.
+    public var plugins: [String: PluginStamp]
 
     /// A request; see the properties.
-    public init(worker: String, limit: Int, queues: [String] = [], handlers: [String]? = nil) {
+    public init(
+        worker: String, limit: Int, queues: [String] = [], handlers: [String]? = nil, plugins: [String: PluginStamp] = [:]
+    ) {
         self.worker = worker
         self.limit = limit
         self.queues = queues
         self.handlers = handlers
+        self.plugins = plugins
     }
 }
 
@@ -45,12 +50,12 @@ extension Journal {
             }
             let order = " ORDER BY priority DESC, run_at, id LIMIT ?"
             var picked = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT id, state FROM jobs WHERE state = 'interrupted'" + filter + order),
+                db.cachedStatement(sql: "SELECT id, state, handler FROM jobs WHERE state = 'interrupted'" + filter + order),
                 arguments: filterArguments + [request.limit])
             if picked.count < request.limit {
                 picked += try Row.fetchAll(
                     db.cachedStatement(
-                        sql: "SELECT id, state FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND run_at <= ?" + filter + order),
+                        sql: "SELECT id, state, handler FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND run_at <= ?" + filter + order),
                     arguments: [now] + filterArguments + [request.limit - picked.count])
             }
             guard !picked.isEmpty else { return [] }
@@ -69,6 +74,14 @@ extension Journal {
                        cancel_requested_at = NULL
                 WHERE id IN (\(idList))
                 """).execute(arguments: [request.worker, now] + StatementArguments(ids))
+            let claimedHandlers = Set(try picked.map { try $0.decode(String.self, atIndex: 2) })
+            for handler in claimedHandlers {
+                guard let plugin = request.plugins[handler] else { continue }
+                try db.cachedStatement(sql: """
+                    UPDATE jobs SET plugin_name = ?, plugin_version = ?, plugin_sha256 = ?
+                    WHERE handler = ? AND id IN (\(idList))
+                    """).execute(arguments: [plugin.name, plugin.version, plugin.sha256, handler] + StatementArguments(ids))
+            }
             let rows = try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT \(Job.columns) FROM \(Job.from) WHERE jobs.id IN (\(idList))"),
                 arguments: StatementArguments(ids))

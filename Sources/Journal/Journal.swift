@@ -61,6 +61,25 @@ public final class Journal: Sendable {
         }
     }
 
+    /// Like `transaction`, but blocks the calling thread until the commit is durable. For callers on threads of
+    /// their own (a plugin's host-service call); never call it from Swift's cooperative thread pool.
+    func transactionBlocking<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(mapping: error, path: path)
+        }
+    }
+
     /// Runs `body` with a consistent read snapshot, mapping SQLite errors to `JournalError`.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let path = self.path

@@ -17,9 +17,28 @@ extension Journal {
     /// Begins the step `name` of a job held by `worker`. When an earlier attempt completed it, returns that record
     /// (the step must not run again); otherwise records that it began and returns nil.
     public func beginStep(job id: Int64, worker: String, name: String) async throws -> StepRecord? {
+        try await transaction(try stepBegin(job: id, worker: worker, name: name))
+    }
+
+    /// `beginStep`, blocking the calling thread until durable (see `transactionBlocking`).
+    public func beginStepBlocking(job id: Int64, worker: String, name: String) throws -> StepRecord? {
+        try transactionBlocking(try stepBegin(job: id, worker: worker, name: name))
+    }
+
+    /// Records the result of step `name`: from now on the step is answered from the journal.
+    public func commitStep(job id: Int64, worker: String, name: String, result: Data) async throws {
+        try await transaction(stepCommit(job: id, worker: worker, name: name, result: result))
+    }
+
+    /// `commitStep`, blocking the calling thread until durable (see `transactionBlocking`).
+    public func commitStepBlocking(job id: Int64, worker: String, name: String, result: Data) throws {
+        try transactionBlocking(stepCommit(job: id, worker: worker, name: name, result: result))
+    }
+
+    private func stepBegin(job id: Int64, worker: String, name: String) throws -> @Sendable (Database) throws -> StepRecord? {
         guard !name.isEmpty else { throw JournalError(.invalidArgument, "step name is empty: name every step") }
         let now = self.now
-        return try await transaction { db in
+        return { db in
             let held = try Held.require(db, job: id, worker: worker)
             if let done = try Self.step(db, job: id, name: name), done.completedAt != nil {
                 return done
@@ -32,10 +51,9 @@ extension Journal {
         }
     }
 
-    /// Records the result of step `name`: from now on the step is answered from the journal.
-    public func commitStep(job id: Int64, worker: String, name: String, result: Data) async throws {
+    private func stepCommit(job id: Int64, worker: String, name: String, result: Data) -> @Sendable (Database) throws -> Void {
         let now = self.now
-        try await transaction { db in
+        return { db in
             let held = try Held.require(db, job: id, worker: worker)
             if let done = try Self.step(db, job: id, name: name), done.completedAt != nil {
                 throw JournalError(.illegalTransition, "step '\(name)' of job \(id) is already completed")

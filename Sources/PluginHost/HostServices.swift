@@ -1,0 +1,98 @@
+import Foundation
+import Journal
+import Logging
+import WorkerPluginABI
+
+/// The service table handed to every plugin: process-wide, never freed. Each call finds its job through the
+/// `wp_job_handle`, which is an unretained `JobSession`.
+enum HostServices {
+    // Written once here, then only read, by the host and every plugin.
+    nonisolated(unsafe) static let table: UnsafePointer<wp_host_services> = {
+        let table = UnsafeMutablePointer<wp_host_services>.allocate(capacity: 1)
+        table.initialize(to: wp_host_services(
+            size: UInt32(MemoryLayout<wp_host_services>.size),
+            abi_minor: UInt32(WP_ABI_MINOR),
+            checkpoint: checkpoint,
+            step_begin: stepBegin,
+            step_commit: stepCommit,
+            log: log,
+            drain_state: drainState))
+        return UnsafePointer(table)
+    }()
+
+    static func session(_ handle: OpaquePointer?) -> JobSession? {
+        handle.map { Unmanaged<JobSession>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
+    }
+
+    /// Maps a journal error to an ABI status, logging what the plugin cannot see.
+    static func status(of error: any Error, _ session: JobSession, _ operation: String) -> Int32 {
+        if let journal = error as? JournalError, journal.code == .notHeld { return WP_NOT_HELD }
+        session.logger.error("\(operation) failed: \(error)", metadata: ["job": "\(session.jobID)"])
+        return WP_ERROR
+    }
+
+    static func text(_ pointer: UnsafePointer<CChar>?, _ length: Int) -> String? {
+        guard let pointer else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+    }
+}
+
+private let checkpoint: @convention(c) (OpaquePointer?, UnsafePointer<UInt8>?, Int) -> Int32 = { handle, data, length in
+    guard let session = HostServices.session(handle), data != nil || length == 0 else { return WP_INVALID }
+    do {
+        let bytes = data.map { Data(bytes: $0, count: length) } ?? Data()
+        try session.journal.checkpointBlocking(job: session.jobID, worker: session.worker, data: bytes)
+        return WP_OK
+    } catch {
+        return HostServices.status(of: error, session, "checkpoint")
+    }
+}
+
+private let stepBegin: @convention(c) (
+    OpaquePointer?, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<Int>?
+) -> Int32 = { handle, name, nameLength, result, resultLength in
+    guard let session = HostServices.session(handle), let step = HostServices.text(name, nameLength), !step.isEmpty,
+          let result, let resultLength else { return WP_INVALID }
+    do {
+        guard let done = try session.journal.beginStepBlocking(job: session.jobID, worker: session.worker, name: step) else {
+            return 0
+        }
+        let kept = session.keep(done.result ?? Data())
+        result.pointee = kept.baseAddress
+        resultLength.pointee = kept.count
+        return 1
+    } catch {
+        return HostServices.status(of: error, session, "step '\(step)'")
+    }
+}
+
+private let stepCommit: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int, UnsafePointer<UInt8>?, Int) -> Int32 = {
+    handle, name, nameLength, data, length in
+    guard let session = HostServices.session(handle), let step = HostServices.text(name, nameLength), !step.isEmpty,
+          data != nil || length == 0 else { return WP_INVALID }
+    do {
+        let bytes = data.map { Data(bytes: $0, count: length) } ?? Data()
+        try session.journal.commitStepBlocking(job: session.jobID, worker: session.worker, name: step, result: bytes)
+        return WP_OK
+    } catch {
+        return HostServices.status(of: error, session, "step '\(step)'")
+    }
+}
+
+private let log: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, Int) -> Void = { handle, level, message, length in
+    guard let session = HostServices.session(handle), let text = HostServices.text(message, length) else { return }
+    let mapped: Logger.Level = switch level {
+    case WP_LOG_DEBUG: .debug
+    case WP_LOG_WARNING: .warning
+    case WP_LOG_ERROR: .error
+    default: .info
+    }
+    session.logger.log(level: mapped, "\(text)", metadata: ["job": "\(session.jobID)", "handler": "\(session.handler)"])
+}
+
+private let drainState: @convention(c) (OpaquePointer?, UnsafeMutablePointer<Int64>?) -> Int32 = { handle, deadline in
+    guard let session = HostServices.session(handle) else { return WP_INVALID }
+    let state = session.drain.state
+    deadline?.pointee = state.deadlineMicros
+    return state.draining ? 1 : 0
+}
