@@ -96,6 +96,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "PluginHostTests",
+            dependencies: ["Journal", "PluginHost", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "WorkerCLITests",
             dependencies: ["Journal", "WorkerTestKit", "worker", "journal-probe"],
             swiftSettings: strict

@@ -42,9 +42,7 @@ enum PluginFileCheck {
         guard let data = FileManager.default.contents(atPath: real) else {
             throw refuse("cannot read it: check its permissions")
         }
-        guard data.count >= 4, data.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]) else {
-            throw refuse("it is not a shared library (no ELF header): build it as a .dynamic library product")
-        }
+        if let problem = ELFCheck.problem(in: data) { throw refuse(problem) }
         let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
         if let pins, let expected = pins.expected(for: path) {
             guard expected == digest else {

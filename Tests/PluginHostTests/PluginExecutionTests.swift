@@ -1,0 +1,129 @@
+import Foundation
+import Journal
+import Logging
+import PluginHost
+import Testing
+import WorkerTestKit
+
+/// A journal, a registered worker and a host with the example plugins (and optionally more).
+struct HostFixture {
+    let fixtures: PluginFixtures
+    let journal: Journal
+    let host: PluginHost
+    let worker = "w1"
+
+    init(extra: [String] = []) async throws {
+        fixtures = try PluginFixtures()
+        journal = try Journal(path: fixtures.directory.file("w.sqlite3"))
+        try await journal.register(WorkerRegistration(id: worker, pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
+        host = PluginHost(journal: journal, worker: worker, logger: Logger(label: "test"))
+        try host.load(files: [PluginFixtures.examples] + extra)
+    }
+
+    /// Enqueues one job, claims it and starts it in its plugin.
+    func start(_ handler: String, payload: String = "{}") async throws -> (Job, JobExecution) {
+        _ = try await journal.enqueue(NewJob(handler: handler, payload: payload))
+        let claimed = try await journal.claim(ClaimRequest(worker: worker, limit: 1, plugins: host.stamps))
+        let job = try #require(claimed.first)
+        return (job, try host.start(job))
+    }
+
+    func remove() { fixtures.remove() }
+}
+
+@Suite struct PluginExecutionTests {
+    @Test func aJobCompletesThroughTheABIAndRecordsItsPlugin() async throws {
+        let fixture = try await HostFixture()
+        defer { fixture.remove() }
+        let (job, execution) = try await fixture.start("noop")
+        #expect(await execution.outcome() == .completed)
+        #expect(job.plugin?.name == "examples")
+        #expect(job.plugin?.version == "1.0.0")
+        #expect(job.plugin?.sha256 == (try PluginHost.open(PluginFixtures.examples).sha256))
+    }
+
+    @Test func aThrownErrorIsAFailureWithItsMessage() async throws {
+        let fixture = try await HostFixture()
+        defer { fixture.remove() }
+        let (_, execution) = try await fixture.start("fail", payload: #"{"times": 1}"#)
+        #expect(await execution.outcome() == .failed(message: "planned failure 1 of 1", permanent: false))
+        let (_, bad) = try await fixture.start("fail", payload: #"{"oops": true}"#)
+        if case .failed(let message, let permanent) = await bad.outcome() {
+            #expect(permanent)
+            #expect(message.contains("payload does not match"))
+        } else {
+            Issue.record("a payload that does not decode must fail permanently")
+        }
+    }
+
+    @Test func sleepCheckpointsDurablyAndResumesWithWhatIsLeft() async throws {
+        let fixture = try await HostFixture()
+        defer { fixture.remove() }
+        let (job, execution) = try await fixture.start("sleep", payload: #"{"ms": 250}"#)
+        #expect(await execution.outcome() == .completed)
+        let saved = try await fixture.journal.job(job.id).checkpoint
+        #expect(saved.flatMap { String(data: $0, encoding: .utf8) } == #"{"elapsedMs":250}"#)
+    }
+
+    @Test func cancellationStopsASleepBetweenSlices() async throws {
+        let fixture = try await HostFixture()
+        defer { fixture.remove() }
+        let (job, execution) = try await fixture.start("sleep", payload: #"{"ms": 60000}"#)
+        try await Task.sleep(for: .milliseconds(350))
+        execution.cancel()
+        #expect(await execution.outcome() == .cancelled)
+        let progress = try await fixture.journal.job(job.id).checkpoint.flatMap { String(data: $0, encoding: .utf8) }
+        #expect(progress?.hasPrefix(#"{"elapsedMs":"#) == true)
+        #expect(progress != #"{"elapsedMs":60000}"#)
+    }
+
+    @Test func appendStepsRunOnceAcrossAttempts() async throws {
+        let fixture = try await HostFixture()
+        defer { fixture.remove() }
+        let file = fixture.fixtures.directory.file("effects.txt")
+        let payload = #"{"path": "\#(file)", "text": "T", "steps": 3}"#
+        let (job, execution) = try await fixture.start("append", payload: payload)
+        #expect(await execution.outcome() == .completed)
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "T:1\nT:2\nT:3\n")
+        // Run the same job again as a later attempt would (recovered, claimed by another worker).
+        _ = try await fixture.journal.recoverOrphans(of: fixture.worker, by: nil, reason: "test")
+        try await fixture.journal.register(WorkerRegistration(id: "w2", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
+        let again = try #require(try await fixture.journal.claim(ClaimRequest(worker: "w2", limit: 1)).first)
+        #expect(again.id == job.id)
+        let host2 = PluginHost(journal: fixture.journal, worker: "w2", logger: Logger(label: "test"))
+        try host2.load(files: [PluginFixtures.examples])
+        #expect(try await host2.start(again).outcome() == .completed)
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "T:1\nT:2\nT:3\n")
+        #expect(try await fixture.journal.steps(job: job.id).map(\.name) == ["line-1", "line-2", "line-3"])
+    }
+
+    @Test func aJobTakenFromTheWorkerCannotCheckpoint() async throws {
+        let fixture = try await HostFixture()
+        defer { fixture.remove() }
+        let (_, execution) = try await fixture.start("sleep", payload: #"{"ms": 5000}"#)
+        try await Task.sleep(for: .milliseconds(150))
+        _ = try await fixture.journal.recoverOrphans(of: fixture.worker, by: nil, reason: "presumed dead")
+        // The next checkpoint is refused as not held: the handler stops with that error.
+        if case .failed(let message, _) = await execution.outcome() {
+            #expect(message.contains("no longer held"))
+        } else {
+            Issue.record("a job taken away must not keep running")
+        }
+    }
+
+    @Test func theCPluginCheckpointsRunsItsStepOnceAndCompletes() async throws {
+        let scratch = try PluginFixtures()
+        defer { scratch.remove() }
+        let cPlugin = try scratch.cPlugin("c.so")
+        let fixture = try await HostFixture(extra: [cPlugin])
+        defer { fixture.remove() }
+        let effects = fixture.fixtures.directory.file("c-effects.txt")
+        let (job, execution) = try await fixture.start("c-steps", payload: "\"\(effects)\"")
+        #expect(await execution.outcome() == .completed)
+        #expect(try await fixture.journal.job(job.id).checkpoint == Data("started".utf8))
+        #expect(try String(contentsOfFile: effects, encoding: .utf8) == "step ran\n")
+        #expect(try await fixture.journal.steps(job: job.id).first?.completedAt != nil)
+        let (_, failing) = try await fixture.start("c-steps", payload: "\"\(effects)-fail\"")
+        #expect(await failing.outcome() == .failed(message: "asked to fail", permanent: false))
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Journal
+import Logging
+import PluginHost
+import Testing
+import WorkerTestKit
+
+@Suite struct PluginLoadingTests {
+    static func refusal(_ path: String) -> String? {
+        do {
+            _ = try PluginHost.open(path)
+            return nil
+        } catch let error as PluginError {
+            return error.reason
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func theExamplePluginsLoadWithTheirSixHandlers() throws {
+        let plugin = try PluginHost.open(PluginFixtures.examples)
+        #expect(plugin.name == "examples")
+        #expect(plugin.version == "1.0.0")
+        #expect(Set(plugin.handlers) == ["noop", "sleep", "append", "fail", "crash", "hang"])
+        #expect(plugin.sha256.count == 64)
+    }
+
+    @Test func theCPluginLoads() throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let plugin = try PluginHost.open(try fixtures.cPlugin("c.so"))
+        #expect(plugin.name == "c-fixture")
+        #expect(plugin.handlers == ["c-steps"])
+        #expect(plugin.toolchain == "c")
+    }
+
+    @Test(arguments: [
+        (["NO_ENTRY"], "missing entry symbol worker_plugin_entry_v1"),
+        (["WRONG_MAGIC"], "wrong magic 0x1234"),
+        (["ABI_MAJOR_PLUS_ONE"], "built for plugin ABI major 2, this worker speaks major 1"),
+        (["CREATE_FAILS"], "failed to create an instance (status -1): no license key in the environment"),
+    ])
+    func aBrokenPluginIsRefusedWithItsOwnReason(defines: [String], reason: String) throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let path = try fixtures.cPlugin("bad.so", defines: defines)
+        let refusal = Self.refusal(path)
+        #expect(refusal?.contains(reason) == true, "\(refusal ?? "accepted")")
+    }
+
+    @Test func filesThatAreNotLibrariesAreRefusedBeforeDlopen() throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let text = try fixtures.file("notes.so", text: "this is not a library\n")
+        #expect(Self.refusal(text)?.contains("not a shared library (no ELF header)") == true)
+        let truncated = try fixtures.copy(PluginFixtures.examples, to: "truncated.so", limit: 4096)
+        #expect(Self.refusal(truncated)?.contains("the file is truncated or damaged") == true, "\(Self.refusal(truncated) ?? "accepted")")
+        let cut = try fixtures.copy(PluginFixtures.examples, to: "cut.so", limit: 40)
+        #expect(Self.refusal(cut)?.contains("no ELF header") == true)
+        #expect(Self.refusal(fixtures.directory.file("missing.so"))?.contains("cannot read it") == true)
+    }
+
+    @Test func writableFilesAndDirectoriesAreRefused() throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let path = try fixtures.cPlugin("c.so")
+        chmod(path, 0o666)
+        #expect(Self.refusal(path)?.contains("the file is world-writable") == true, "\(Self.refusal(path) ?? "accepted")")
+        chmod(path, 0o664)
+        #expect(Self.refusal(path)?.contains("the file is group-writable") == true)
+        chmod(path, 0o755)
+        chmod(fixtures.directory.path, 0o777)
+        defer { chmod(fixtures.directory.path, 0o755) }
+        #expect(Self.refusal(path)?.contains("its directory \(fixtures.directory.path) is world-writable") == true)
+    }
+
+    @Test func aSymlinkLeavingThePluginDirectoryIsRefused() throws {
+        let fixtures = try PluginFixtures()
+        let elsewhere = try PluginFixtures()
+        defer { fixtures.remove(); elsewhere.remove() }
+        let outside = try elsewhere.cPlugin("real.so")
+        let link = fixtures.directory.file("link.so")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: outside)
+        #expect(Self.refusal(link)?.contains("is a symlink to \(outside), outside") == true, "\(Self.refusal(link) ?? "accepted")")
+        let inside = try fixtures.cPlugin("inside.so")
+        let localLink = fixtures.directory.file("local.so")
+        try FileManager.default.createSymbolicLink(atPath: localLink, withDestinationPath: inside)
+        #expect(Self.refusal(localLink) == nil)
+    }
+
+    @Test func aPinnedHashMustMatch() throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let path = try fixtures.cPlugin("c.so")
+        let digest = try PluginHost.open(path).sha256
+        let good = try fixtures.file("pins", text: "\(digest)  c.so\n")
+        #expect(try PluginHost.open(path, pins: PluginPins(file: good)).sha256 == digest)
+        let wrong = String(repeating: "0", count: 64)
+        let bad = try fixtures.file("pins-bad", text: "\(wrong)  c.so\n")
+        let reason = (try? PluginHost.open(path, pins: PluginPins(file: bad))).map { _ in "accepted" } ?? {
+            do { _ = try PluginHost.open(path, pins: PluginPins(file: bad)); return "accepted" } catch { return "\(error)" }
+        }()
+        #expect(reason.contains("its SHA-256 is \(digest) but \(bad) pins \(wrong)"), "\(reason)")
+        let other = try fixtures.file("pins-other", text: "\(digest)  other.so\n")
+        #expect(throws: PluginError.self) { try PluginHost.open(path, pins: PluginPins(file: other)) }
+    }
+
+    @Test func twoPluginsProvidingOneHandlerAreRefused() async throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let first = try fixtures.cPlugin("one.so", defines: ["HANDLER=\"dup\""])
+        let second = try fixtures.cPlugin("two.so", defines: ["HANDLER=\"dup\""])
+        let journal = try Journal(path: fixtures.directory.file("w.sqlite3"))
+        let host = PluginHost(journal: journal, worker: "w", logger: Logger(label: "test"))
+        #expect {
+            try host.load(files: [first, second])
+        } throws: { error in
+            (error as? PluginError)?.reason.contains("handler 'dup' is already provided by plugin c-fixture (\(first))") == true
+        }
+    }
+}
