@@ -74,6 +74,8 @@ let package = Package(
             name: "bench",
             dependencies: [
                 "Journal",
+                "PluginHost",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -11,7 +11,7 @@ struct WorkerCommand: AsyncParsableCommand {
         version: WorkerVersion.current,
         subcommands: [
             EnqueueCommand.self, JobsCommand.self, JobCommand.self, StatsCommand.self, RetryCommand.self,
-            CancelCommand.self, MigrateCommand.self, JournalCommand.self,
+            CancelCommand.self, MigrateCommand.self, JournalCommand.self, PluginsCommand.self,
         ]
     )
 
