@@ -37,3 +37,34 @@ import WorkerTestKit
         expectFailure(result, status: 78, mentioning: "has no pin for libExamplePlugins.so")
     }
 }
+
+@Suite struct PluginsCheckFixtureTests {
+    @Test(arguments: [
+        (["NO_ENTRY"], "missing entry symbol worker_plugin_entry_v1"),
+        (["WRONG_MAGIC"], "wrong magic"),
+        (["ABI_MAJOR_PLUS_ONE"], "built for plugin ABI major 2, this worker speaks major 1"),
+        (["CREATE_FAILS"], "failed to create an instance (status -1): no license key in the environment"),
+    ])
+    func eachBrokenPluginStopsTheCheckWithExit78(defines: [String], reason: String) throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let path = try fixtures.cPlugin("broken.so", defines: defines)
+        let result = try runProcess(ProductBinary.path("worker"), ["plugins", "check", path])
+        expectFailure(result, status: 78, mentioning: "plugin \(path) rejected: ")
+        #expect(result.stderr.contains(reason), "\(result.stderr)")
+    }
+
+    @Test func aWorldWritablePluginAndAnEscapingSymlinkAreRefused() throws {
+        let fixtures = try PluginFixtures()
+        let elsewhere = try PluginFixtures()
+        defer { fixtures.remove(); elsewhere.remove() }
+        let writable = try fixtures.cPlugin("writable.so")
+        chmod(writable, 0o666)
+        expectFailure(try runProcess(ProductBinary.path("worker"), ["plugins", "check", writable]), status: 78, mentioning: "world-writable")
+        let link = fixtures.directory.file("link.so")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: try elsewhere.cPlugin("real.so"))
+        expectFailure(try runProcess(ProductBinary.path("worker"), ["plugins", "check", link]), status: 78, mentioning: "is a symlink to")
+        let truncated = try fixtures.copy(PluginFixtures.examples, to: "truncated.so", limit: 8192)
+        expectFailure(try runProcess(ProductBinary.path("worker"), ["plugins", "check", truncated]), status: 78, mentioning: "truncated or damaged")
+    }
+}

@@ -1,24 +1,25 @@
 import Foundation
-import Testing
-import WorkerTestKit
 
 /// Builds plugin files for tests: the C fixture in its variants, and broken files.
-struct PluginFixtures {
-    let directory: TemporaryDirectory
+public struct PluginFixtures: Sendable {
+    /// Where the built files go.
+    public let directory: TemporaryDirectory
 
-    init() throws {
+    /// A fresh directory for plugin files.
+    public init() throws {
         directory = try TemporaryDirectory("plugins")
     }
 
-    static var sourceRoot: URL {
+    /// The repository root (for the ABI header and the C fixture source).
+    public static var sourceRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
     /// The ExamplePlugins library `swift build` produced.
-    static var examples: String { ProductBinary.path("libExamplePlugins.so") }
+    public static var examples: String { ProductBinary.path("libExamplePlugins.so") }
 
     /// Compiles the C fixture with `defines` into `name`.
-    func cPlugin(_ name: String, defines: [String] = []) throws -> String {
+    public func cPlugin(_ name: String, defines: [String] = []) throws -> String {
         let output = directory.file(name)
         let root = Self.sourceRoot
         let result = try runProcess("/usr/bin/env", [
@@ -32,14 +33,14 @@ struct PluginFixtures {
     }
 
     /// Writes `text` to `name`.
-    func file(_ name: String, text: String) throws -> String {
+    public func file(_ name: String, text: String) throws -> String {
         let path = directory.file(name)
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
     /// Copies a file, keeping at most `limit` bytes.
-    func copy(_ source: String, to name: String, limit: Int? = nil) throws -> String {
+    public func copy(_ source: String, to name: String, limit: Int? = nil) throws -> String {
         let path = directory.file(name)
         var data = try Data(contentsOf: URL(fileURLWithPath: source))
         if let limit { data = data.prefix(limit) }
@@ -47,10 +48,12 @@ struct PluginFixtures {
         return path
     }
 
-    func remove() { directory.remove() }
+    /// Deletes the directory.
+    public func remove() { directory.remove() }
 }
 
-struct FixtureError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
+/// A fixture could not be built.
+public struct FixtureError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }
