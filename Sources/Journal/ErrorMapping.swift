@@ -1,6 +1,15 @@
 import GRDB
 
 extension JournalError {
+    /// Keeps a journal error as it is; translates anything else with `init(mapping:path:)`.
+    init(mappingAny error: any Error, path: String) {
+        if let journal = error as? JournalError {
+            self = journal
+        } else {
+            self.init(mapping: error, path: path)
+        }
+    }
+
     /// Translates an SQLite error into a journal error whose message names the database and the fix.
     init(mapping error: any Error, path: String) {
         if let decoding = error as? RowDecodingError {

@@ -44,20 +44,8 @@ public final class Journal: Sendable {
 
     /// Runs `body` in one immediate (write-locking) transaction, mapping SQLite errors to `JournalError`.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let path = self.path
-        do {
-            return try await database.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
-            }
-        } catch let error as JournalError {
-            throw error
-        } catch {
-            throw JournalError(mapping: error, path: path)
+        try await mappingErrors {
+            try await database.writeWithoutTransaction { db in try Self.immediate(db, body) }
         }
     }
 
@@ -65,30 +53,31 @@ public final class Journal: Sendable {
     /// their own (a plugin's host-service call); never call it from Swift's cooperative thread pool.
     func transactionBlocking<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try database.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
-            }
-        } catch let error as JournalError {
-            throw error
+            return try database.writeWithoutTransaction { db in try Self.immediate(db, body) }
         } catch {
-            throw JournalError(mapping: error, path: path)
+            throw JournalError(mappingAny: error, path: path)
         }
     }
 
     /// Runs `body` with a consistent read snapshot, mapping SQLite errors to `JournalError`.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let path = self.path
+        try await mappingErrors { try await database.read(body) }
+    }
+
+    private static func immediate<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+        var result: T?
+        try db.inTransaction(.immediate) {
+            result = try body(db)
+            return .commit
+        }
+        return result!
+    }
+
+    private func mappingErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try await database.read(body)
-        } catch let error as JournalError {
-            throw error
+            return try await body()
         } catch {
-            throw JournalError(mapping: error, path: path)
+            throw JournalError(mappingAny: error, path: path)
         }
     }
 

@@ -44,6 +44,13 @@ func seconds(since start: ContinuousClock.Instant) -> Double {
     return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 }
 
+/// Enqueues `jobs` noop jobs in batches of 10,000.
+func fill(_ journal: Journal, jobs: Int) async throws {
+    for start in stride(from: 0, to: jobs, by: 10_000) {
+        _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "noop"), count: min(10_000, jobs - start)))
+    }
+}
+
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
@@ -176,9 +183,7 @@ struct ClaimComplete: AsyncParsableCommand {
             let dir = try common.freshDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let journal = try Journal(path: "\(dir)/bench.sqlite3", options: common.journalOptions())
-            for start in stride(from: 0, to: jobs, by: 10_000) {
-                _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "noop"), count: min(10_000, jobs - start)))
-            }
+            try await fill(journal, jobs: jobs)
             try await journal.register(WorkerRegistration(id: "bench", pid: getpid(), host: "bench", processStartedAt: nil, version: "bench"))
             let start = ContinuousClock.now
             var done = 0
@@ -207,9 +212,7 @@ struct Stats: AsyncParsableCommand {
         let dir = try common.freshDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let journal = try Journal(path: "\(dir)/bench.sqlite3", options: common.journalOptions())
-        for start in stride(from: 0, to: jobs, by: 10_000) {
-            _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "noop"), count: min(10_000, jobs - start)))
-        }
+        try await fill(journal, jobs: jobs)
         for _ in 1...common.runs {
             var start = ContinuousClock.now
             _ = try await journal.stats()
