@@ -12,11 +12,15 @@ public struct ClaimRequest: Sendable, Equatable {
     public var handlers: [String]?
     /// The plugin that provides each handler: recorded on every job claimed for it.
     public var plugins: [String: PluginStamp]
+    /// Only these job ids (`worker resume`); nil means any.
+    public var ids: [Int64]?
 
     /// A request; see the properties.
     public init(
-        worker: String, limit: Int, queues: [String] = [], handlers: [String]? = nil, plugins: [String: PluginStamp] = [:]
+        worker: String, limit: Int, queues: [String] = [], handlers: [String]? = nil, plugins: [String: PluginStamp] = [:],
+        ids: [Int64]? = nil
     ) {
+        self.ids = ids
         self.worker = worker
         self.limit = limit
         self.queues = queues
@@ -47,6 +51,11 @@ extension Journal {
                 if handlers.isEmpty { return [] }
                 filter += " AND handler IN (\(databaseQuestionMarks(count: handlers.count)))"
                 filterArguments += StatementArguments(handlers)
+            }
+            if let ids = request.ids {
+                if ids.isEmpty { return [] }
+                filter += " AND id IN (\(databaseQuestionMarks(count: ids.count)))"
+                filterArguments += StatementArguments(ids)
             }
             let order = " ORDER BY priority DESC, run_at, id LIMIT ?"
             var picked = try Row.fetchAll(

@@ -45,6 +45,8 @@ public struct Job: Sendable, Equatable {
     public var cancelRequestedAt: Micros?
     /// The last checkpoint its handler saved.
     public var checkpoint: Data?
+    /// When that checkpoint was saved.
+    public var checkpointAt: Micros?
     /// The plugin that last ran it.
     public var plugin: PluginStamp?
 
@@ -53,7 +55,7 @@ public struct Job: Sendable, Equatable {
         jobs.id, jobs.handler, jobs.queue, jobs.state, jobs.priority, jobs.payload, jobs.unique_key, jobs.attempts,
         jobs.max_attempts, jobs.crashes, jobs.run_at, jobs.created_at, jobs.updated_at, jobs.finished_at,
         jobs.worker_id, jobs.last_error, jobs.cancel_requested_at, jobs.plugin_name, jobs.plugin_version,
-        jobs.plugin_sha256, job_checkpoints.data AS checkpoint
+        jobs.plugin_sha256, job_checkpoints.data AS checkpoint, job_checkpoints.updated_at AS checkpoint_at
         """
     static let from = "jobs LEFT JOIN job_checkpoints ON job_checkpoints.job_id = jobs.id"
 
@@ -84,6 +86,7 @@ public struct Job: Sendable, Equatable {
             plugin = PluginStamp(name: name, version: try row.decode(atIndex: 18) ?? "", sha256: try row.decode(atIndex: 19) ?? "")
         }
         checkpoint = try row.decode(atIndex: 20)
+        checkpointAt = try row.decode(atIndex: 21)
     }
 
     static func fetch(_ db: Database, id: Int64) throws -> Job? {

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Synchronization
 import WorkerPluginABI
@@ -99,7 +100,9 @@ private let startJob: @convention(c) (
         host: HostLink(services: instance.services, handle: handle))
     let run = JobRun()
     let callback = Completion(function: completion, context: completionContext)
-    run.task = Task.detached {
+    // Each job runs on a serial queue of its own, not on Swift's shared cooperative pool: a handler that blocks
+    // its thread (it should not, but some do) then blocks only itself, never the worker's own machinery.
+    run.task = Task(executorPreference: JobExecutor(label: "worker.job.\(job.id)")) {
         let (outcome, message) = await JobRunner.run(handlerType, context)
         callback.call(outcome, message)
     }
@@ -115,6 +118,21 @@ private let cancelJob: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRa
 private let freeRun: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { _, run in
     guard let run else { return }
     Unmanaged<JobRun>.fromOpaque(run).release()
+}
+
+/// Runs one job's tasks on a dedicated serial Dispatch queue (which gets a thread of its own when the others
+/// are blocked), keeping them off the cooperative pool the worker's own tasks use.
+final class JobExecutor: TaskExecutor {
+    private let queue: DispatchQueue
+
+    init(label: String) {
+        queue = DispatchQueue(label: label)
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        queue.async { unowned.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
 }
 
 /// The host's completion callback and its context, carried to the job's task.

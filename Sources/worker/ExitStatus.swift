@@ -1,4 +1,5 @@
 import Journal
+import WorkerRuntime
 
 /// The contract's exit codes (sysexits.h).
 enum ExitStatus: Int32 {
@@ -21,6 +22,17 @@ enum ExitStatus: Int32 {
         case .busy, .notHeld, .workerNotRegistered: self = .tempFailure
         case .schemaTooNew: self = .config
         default: self = .software
+        }
+    }
+}
+
+extension ExitStatus {
+    /// The exit status for a worker runtime error.
+    init(_ error: WorkerError) {
+        switch error.kind {
+        case .io: self = .ioError
+        case .config, .missingHandler: self = .config
+        case .internalError: self = .software
         }
     }
 }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Journal
 import Logging
+import PluginHost
+import WorkerRuntime
 
 @main
 struct WorkerCommand: AsyncParsableCommand {
@@ -11,7 +13,8 @@ struct WorkerCommand: AsyncParsableCommand {
         version: WorkerVersion.current,
         subcommands: [
             EnqueueCommand.self, JobsCommand.self, JobCommand.self, StatsCommand.self, RetryCommand.self,
-            CancelCommand.self, MigrateCommand.self, JournalCommand.self, PluginsCommand.self,
+            CancelCommand.self, MigrateCommand.self, JournalCommand.self, PluginsCommand.self, RunCommand.self,
+            ResumeCommand.self,
         ]
     )
 
@@ -35,6 +38,10 @@ struct WorkerCommand: AsyncParsableCommand {
             status = report(error.description, ExitStatus(error))
         } catch let error as CLIError {
             status = report(error.message, error.status)
+        } catch let error as PluginError {
+            status = report(error.description, .config)
+        } catch let error as WorkerError {
+            status = report(error.message, ExitStatus(error))
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -52,15 +59,31 @@ struct WorkerCommand: AsyncParsableCommand {
 
     /// Logs go to standard error at $WORKER_LOG_LEVEL (trace, debug, info, notice, warning, error, critical;
     /// default warning), so that data on standard output stays clean.
+    /// `worker run` and `worker resume` log at info by default (one line per transition); other commands at warning.
+    /// `--log-format json` (or WORKER_LOG_FORMAT=json) writes JSON lines.
     private static func bootstrapLogging() throws {
+        let arguments = CommandLine.arguments.dropFirst()
+        let longRunning = ["run", "resume"].contains(arguments.first(where: { !$0.hasPrefix("-") }) ?? "")
         let env = ProcessInfo.processInfo.environment["WORKER_LOG_LEVEL"] ?? ""
-        guard let level = env.isEmpty ? .warning : Logger.Level(rawValue: env.lowercased()) else {
+        guard let level = env.isEmpty ? (longRunning ? .info : .warning) : Logger.Level(rawValue: env.lowercased()) else {
             throw CLIError(.config, "WORKER_LOG_LEVEL is '\(env)': set it to trace, debug, info, notice, warning, error or critical")
         }
+        var formatName = ProcessInfo.processInfo.environment["WORKER_LOG_FORMAT"] ?? "text"
+        if let index = arguments.firstIndex(of: "--log-format"), arguments.index(after: index) < arguments.endIndex {
+            formatName = arguments[arguments.index(after: index)]
+        }
+        guard let format = LogFormat(rawValue: formatName) else {
+            throw CLIError(.usage, "--log-format is '\(formatName)': use text or json")
+        }
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .json:
+                return JSONLogHandler(label: label, logLevel: level)
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
     }
 

@@ -1,0 +1,77 @@
+import GRDB
+
+extension Journal {
+    /// Jobs that keep a worker busy: queued, running, retrying or interrupted (scheduled ones do not count).
+    public func activeJobCount() async throws -> Int {
+        try await read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT (SELECT count(*) FROM jobs WHERE state = 'queued' OR state = 'retrying')
+                     + (SELECT count(*) FROM jobs WHERE state = 'interrupted')
+                     + (SELECT count(*) FROM jobs WHERE state = 'running')
+                """) ?? 0
+        }
+    }
+
+    /// The earliest `run_at` of a scheduled or retrying job, when one is waiting for its time.
+    public func nextRunAt() async throws -> Micros? {
+        try await read { db in
+            let scheduled = try Micros.fetchOne(db, sql: "SELECT min(run_at) FROM jobs WHERE state = 'scheduled'")
+            // The redundant OR term lets SQLite use the partial index jobs_ready.
+            let retrying = try Micros.fetchOne(
+                db, sql: "SELECT min(run_at) FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND state = 'retrying'")
+            return [scheduled, retrying].compactMap { $0 }.min()
+        }
+    }
+
+    /// SQLite's `data_version`: changes when another connection commits. Cheap: no disk read when unchanged.
+    public func dataVersion() async throws -> Int64 {
+        try await read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+    }
+
+    /// Workers that hold running jobs, by id (registered or not).
+    public func workersHoldingJobs() async throws -> [String] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT worker_id FROM jobs WHERE state = 'running' AND worker_id IS NOT NULL")
+        }
+    }
+
+    /// Running jobs of `worker` that an operator asked to cancel.
+    public func cancelRequests(worker: String) async throws -> [Int64] {
+        try await read { db in
+            try Int64.fetchAll(db, sql: """
+                SELECT id FROM jobs WHERE state = 'running' AND worker_id = ? AND cancel_requested_at IS NOT NULL
+                """, arguments: [worker])
+        }
+    }
+
+    /// A registered worker, live or stopped, or nil.
+    public func workerRecord(_ id: String) async throws -> WorkerRecord? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM workers WHERE id = ?", arguments: [id]).map { try WorkerRecord(row: $0) }
+        }
+    }
+}
+
+extension Journal {
+    /// Handlers of waiting (queued or retrying) jobs that are not in `loaded`.
+    public func waitingHandlers(notIn loaded: Set<String>) async throws -> [String] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT handler FROM jobs WHERE state = 'queued' OR state = 'retrying'")
+                .filter { !loaded.contains($0) }
+                .sorted()
+        }
+    }
+}
+
+extension Journal {
+    /// How many of `ids` are waiting to run or running (queued, interrupted, running).
+    public func unfinishedCount(of ids: [Int64]) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        return try await read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM jobs
+                WHERE id IN (\(databaseQuestionMarks(count: ids.count))) AND state IN ('queued', 'interrupted', 'running')
+                """, arguments: StatementArguments(ids)) ?? 0
+        }
+    }
+}

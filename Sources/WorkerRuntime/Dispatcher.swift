@@ -1,0 +1,297 @@
+import Foundation
+import Journal
+import Logging
+import PluginHost
+
+/// How the worker is asked to stop taking work.
+public enum StopRequest: Sendable, Equatable {
+    /// Stop intake, let in-flight jobs finish until the drain deadline, then cancel them.
+    case drain(reason: String)
+    /// Stop intake and cancel in-flight jobs now (second TERM/INT, QUIT).
+    case immediate(reason: String)
+    /// Stop intake, keep in-flight jobs running (TSTP).
+    case quiet
+}
+
+/// The worker loop: claims jobs up to the concurrency, hands them to their plugins, and records how they end
+/// in group commits. Drains on request. State lives in this actor; jobs run on their own executors.
+public actor Dispatcher {
+    enum Mode: Equatable {
+        case running
+        case quiet
+        case draining(deadline: ContinuousClock.Instant, reason: String)
+        /// Cancelled everything; jobs still running at `graceEnd` are recorded interrupted without waiting.
+        case stopping(graceEnd: ContinuousClock.Instant, reason: String)
+    }
+
+    struct Running {
+        let job: Job
+        let execution: JobExecution
+        let started: ContinuousClock.Instant
+        /// Why it was cancelled, when it was: decides interrupted (drain) or cancelled (operator).
+        var cancelReason: CancelReason?
+    }
+
+    enum CancelReason {
+        case drain(String)
+        case operatorRequest
+    }
+
+    let journal: Journal
+    let host: PluginHost
+    let options: WorkerOptions
+    let logger: Logger
+    /// This worker's id in the journal.
+    public let worker: String
+    private var mode = Mode.running
+    private var inflight: [Int64: Running] = [:]
+    private var ended: [(job: Job, outcome: JobOutcome, started: ContinuousClock.Instant)] = []
+    private var lastDataVersion: Int64?
+    private var nextRunAt: Micros?
+    private var missingReported: Set<String> = []
+    private let waker = Waker()
+    private(set) var claimedCount = 0
+    private(set) var finishedCount = 0
+
+    /// A dispatcher for `worker`, registered in `journal`, running jobs through `host`.
+    public init(journal: Journal, host: PluginHost, worker: String, options: WorkerOptions, logger: Logger) {
+        self.journal = journal
+        self.host = host
+        self.worker = worker
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Runs until a drain completes, or (with `exitWhenIdle`) until no job is left. Every job this worker
+    /// claimed is recorded as completed, failed, cancelled or interrupted before it returns.
+    public func run() async throws {
+        var shouldClaim = true
+        loop: while true {
+            try await commitEnded()
+            let now = ContinuousClock.now
+            switch mode {
+            case .running:
+                var worthClaiming = shouldClaim
+                if !worthClaiming { worthClaiming = try await somethingNew() }
+                if worthClaiming {
+                    if try await claimAndStart() > 0 { continue loop }
+                    nextRunAt = try await journal.nextRunAt()  // nothing ready: when will something be?
+                }
+                if options.exitWhenIdle, inflight.isEmpty, try await isIdle() { break loop }
+            case .quiet:
+                break
+            case .draining(let deadline, let reason):
+                if inflight.isEmpty { break loop }
+                if now >= deadline {
+                    cancelAll(.drain("\(reason): drain deadline passed"))
+                    mode = .stopping(graceEnd: now + options.cancelGrace, reason: "\(reason): drain deadline passed")
+                    continue loop
+                }
+            case .stopping(let graceEnd, let reason):
+                if inflight.isEmpty { break loop }
+                if now >= graceEnd {
+                    abandonRunning(reason: reason)
+                    break loop
+                }
+            }
+            shouldClaim = await waitForWork()
+        }
+        try await commitEnded()
+    }
+
+    /// Stops intake as requested (see `StopRequest`).
+    public func stop(_ request: StopRequest) {
+        let now = ContinuousClock.now
+        switch (request, mode) {
+        case (.quiet, .running):
+            mode = .quiet
+            logger.notice("quiet: intake stopped, \(inflight.count) job(s) keep running")
+        case (.drain(let reason), .running), (.drain(let reason), .quiet):
+            let deadline = now + options.drainTimeout
+            mode = .draining(deadline: deadline, reason: reason)
+            host.drain.begin(deadlineMicros: WallClock.system.now() + micros(options.drainTimeout))
+            logger.notice("draining (\(reason)): intake stopped, \(inflight.count) job(s) have \(milliseconds(options.drainTimeout)) to finish")
+        case (.immediate(let reason), _), (.drain(let reason), .draining):
+            if case .stopping = mode { return }
+            host.drain.begin(deadlineMicros: WallClock.system.now())
+            cancelAll(.drain(reason))
+            let grace = min(options.cancelGrace, .milliseconds(500))
+            mode = .stopping(graceEnd: now + grace, reason: reason)
+            logger.notice("stopping now (\(reason)): \(inflight.count) job(s) cancelled")
+        default:
+            return
+        }
+        waker.wake()
+    }
+
+    /// Cancels the running jobs an operator asked to cancel.
+    public func cancelRequested(_ ids: [Int64]) {
+        for id in ids {
+            guard var running = inflight[id], running.cancelReason == nil else { continue }
+            running.cancelReason = .operatorRequest
+            inflight[id] = running
+            running.execution.cancel()
+            logger.notice("job \(id) \(running.job.handler): cancel requested by an operator")
+        }
+    }
+
+    /// One line about what the worker is doing (USR1).
+    public func status() -> String {
+        let jobs = inflight.values.sorted { $0.job.id < $1.job.id }
+            .map { "\($0.job.id) \($0.job.handler) \(milliseconds(ContinuousClock.now - $0.started))" }
+        return "status: \(mode.name), \(inflight.count) of \(options.concurrency) running [\(jobs.joined(separator: "; "))], \(claimedCount) claimed, \(finishedCount) finished"
+    }
+
+    /// Logs once per handler that queued jobs wait for a handler no loaded plugin provides.
+    public func reportMissingHandlers(_ handlers: [String]) {
+        for handler in handlers where !missingReported.contains(handler) {
+            missingReported.insert(handler)
+            logger.warning("jobs for handler '\(handler)' stay queued: no loaded plugin provides it")
+        }
+    }
+
+    // MARK: - The loop's steps
+
+    private func claimAndStart() async throws -> Int {
+        let free = options.concurrency - inflight.count
+        guard free > 0 else { return 0 }
+        let jobs = try await journal.claim(ClaimRequest(
+            worker: worker, limit: free, queues: options.queues, handlers: Array(host.plugins.keys),
+            plugins: host.stamps, ids: options.onlyJobs.map { Array($0) }))
+        for job in jobs {
+            let verb = job.checkpoint != nil ? "resumed from its checkpoint" : "started"
+            logger.info("job \(job.id) \(job.handler) \(verb) (attempt \(job.attempts) of \(job.maxAttempts))", metadata: ["job": "\(job.id)"])
+            let execution = try host.start(job)
+            inflight[job.id] = Running(job: job, execution: execution, started: .now, cancelReason: nil)
+            claimedCount += 1
+            Task { [self] in
+                let outcome = await execution.outcome()
+                self.jobEnded(job.id, outcome)
+            }
+        }
+        return jobs.count
+    }
+
+    private func jobEnded(_ id: Int64, _ outcome: PluginOutcome) {
+        guard let running = inflight.removeValue(forKey: id) else { return }  // already recorded as abandoned
+        let recorded: JobOutcome
+        switch outcome {
+        case .completed:
+            recorded = .completed
+        case .failed(let message, let permanent):
+            recorded = .failed(error: message, retryable: !permanent)
+        case .refused(let status):
+            recorded = .failed(error: "the plugin refused to start the job (status \(status))", retryable: true)
+        case .cancelled:
+            switch running.cancelReason {
+            case .drain(let reason): recorded = .interrupted(reason: reason)
+            case .operatorRequest: recorded = .cancelled(reason: "by operator")
+            case nil: recorded = .failed(error: "the handler cancelled itself", retryable: true)
+            }
+        }
+        ended.append((running.job, recorded, running.started))
+        waker.wake()
+    }
+
+    private func commitEnded() async throws {
+        guard !ended.isEmpty else { return }
+        let batch = ended
+        ended.removeAll()
+        let results = try await journal.finish(batch: batch.map { ($0.job.id, $0.outcome) }, worker: worker)
+        for (item, result) in zip(batch, results) {
+            let job = item.job
+            let elapsed = ContinuousClock.now - item.started
+            switch result {
+            case .success(let state):
+                finishedCount += 1
+                logger.info("job \(job.id) \(job.handler) running -> \(state.rawValue) after \(milliseconds(elapsed))\(Self.detail(item.outcome))",
+                            metadata: ["job": "\(job.id)"])
+            case .failure(let error):
+                logger.warning("job \(job.id) \(job.handler): result not recorded: \(error)", metadata: ["job": "\(job.id)"])
+            }
+        }
+    }
+
+    private static func detail(_ outcome: JobOutcome) -> String {
+        switch outcome {
+        case .completed: ""
+        case .failed(let error, _): ": \(error)"
+        case .interrupted(let reason), .cancelled(let reason): ": \(reason)"
+        }
+    }
+
+    private func cancelAll(_ reason: CancelReason) {
+        for (id, var running) in inflight where running.cancelReason == nil {
+            running.cancelReason = reason
+            inflight[id] = running
+            running.execution.cancel()
+        }
+    }
+
+    /// Jobs that did not return within the grace: recorded interrupted now; their threads die with the process.
+    private func abandonRunning(reason: String) {
+        for (_, running) in inflight.sorted(by: { $0.key < $1.key }) {
+            logger.warning("job \(running.job.id) \(running.job.handler) did not stop within the grace period")
+            ended.append((running.job, .interrupted(reason: "\(reason); the handler did not stop in time"), running.started))
+        }
+        inflight.removeAll()
+    }
+
+    /// Whether another process committed since the last look, or a scheduled job is due.
+    private func somethingNew() async throws -> Bool {
+        let version = try await journal.dataVersion()
+        defer { lastDataVersion = version }
+        if version != lastDataVersion {
+            nextRunAt = try await journal.nextRunAt()
+            return true
+        }
+        if let due = nextRunAt, due <= WallClock.system.now() {
+            nextRunAt = try await journal.nextRunAt()
+            return true
+        }
+        return false
+    }
+
+    private func isIdle() async throws -> Bool {
+        guard ended.isEmpty else { return false }
+        if let only = options.onlyJobs {
+            return try await journal.unfinishedCount(of: Array(only)) == 0
+        }
+        return try await journal.activeJobCount() == 0
+    }
+
+    /// Waits for a job to end, a stop request, or the next poll; returns whether a claim is worth trying.
+    private func waitForWork() async -> Bool {
+        let timeout: Duration
+        switch mode {
+        case .running: timeout = inflight.count >= options.concurrency ? .milliseconds(100) : options.pollInterval
+        case .quiet: timeout = .milliseconds(100)
+        case .draining(let deadline, _): timeout = max(.zero, min(deadline - .now, .milliseconds(100)))
+        case .stopping(let graceEnd, _): timeout = max(.zero, min(graceEnd - .now, .milliseconds(50)))
+        }
+        let before = finishedCount + ended.count
+        await waker.wait(timeout: timeout)
+        return ended.count + finishedCount > before
+    }
+}
+
+extension Dispatcher.Mode {
+    var name: String {
+        switch self {
+        case .running: "running"
+        case .quiet: "quiet"
+        case .draining: "draining"
+        case .stopping: "stopping"
+        }
+    }
+}
+
+func micros(_ duration: Duration) -> Micros {
+    duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+}
+
+/// A duration for log lines: "2.6 ms", "1450 ms".
+func milliseconds(_ duration: Duration) -> String {
+    let ms = Double(micros(duration)) / 1000
+    return ms < 100 ? String(format: "%.1f ms", ms) : String(format: "%.0f ms", ms)
+}

@@ -1,0 +1,112 @@
+import Dispatch
+import Foundation
+import Journal
+import Logging
+import PluginHost
+import ServiceLifecycle
+import UnixSignals
+
+/// The worker loop as a service: when it returns (drained, or idle with `--exit-when-idle`) the group ends.
+struct DispatcherService: Service {
+    let dispatcher: Dispatcher
+
+    func run() async throws {
+        try await dispatcher.run()
+    }
+}
+
+/// Every `heartbeatInterval`: records that this worker lives, recovers the jobs of peers that died (their
+/// kernel lock is free), and passes operators' cancel requests to the dispatcher.
+struct HeartbeatService: Service {
+    let journal: Journal
+    let dispatcher: Dispatcher
+    let host: PluginHost
+    let lockDirectory: String
+    let options: WorkerOptions
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                var ticks = 0
+                while true {
+                    try await Task.sleep(for: options.heartbeatInterval)
+                    try await tick(reportMissing: ticks % 60 == 0)
+                    ticks += 1
+                }
+            }
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    private func tick(reportMissing: Bool) async throws {
+        let worker = dispatcher.worker
+        try await journal.heartbeat(worker: worker)
+        _ = try await Recovery.recoverDead(
+            journal: journal, lockDirectory: lockDirectory, recoverer: worker, maxCrashes: options.maxCrashes, logger: logger)
+        let requests = try await journal.cancelRequests(worker: worker)
+        if !requests.isEmpty { await dispatcher.cancelRequested(requests) }
+        if reportMissing {
+            let missing = try await journal.waitingHandlers(notIn: Set(host.plugins.keys))
+            if !missing.isEmpty { await dispatcher.reportMissingHandlers(missing) }
+        }
+    }
+}
+
+/// Turns signals into requests: TERM/INT drain (a second one stops at once), QUIT stops at once, TSTP makes the
+/// worker quiet, USR1 logs its status.
+struct SignalService: Service {
+    let signals: UnixSignalsSequence
+    let quiet: QuietSignal
+    let dispatcher: Dispatcher
+    let logger: Logger
+
+    func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.handle() }
+            group.addTask {
+                for await _ in quiet.events.cancelOnGracefulShutdown() {
+                    logger.notice("received SIGTSTP")
+                    await dispatcher.stop(.quiet)
+                }
+            }
+        }
+    }
+
+    private func handle() async {
+        var stops = 0
+        for await signal in signals.cancelOnGracefulShutdown() {
+            switch signal {
+            case .sigterm, .sigint:
+                stops += 1
+                logger.notice("received \(signal)")
+                await dispatcher.stop(stops == 1 ? .drain(reason: "\(signal)") : .immediate(reason: "second \(signal)"))
+            case .sigquit:
+                logger.notice("received \(signal)")
+                await dispatcher.stop(.immediate(reason: "\(signal)"))
+            case .sigusr1:
+                let status = await dispatcher.status()
+                logger.notice("\(status)")
+            default:
+                break
+            }
+        }
+    }
+}
+
+/// SIGTSTP, which UnixSignals does not offer: ignored by default disposition (so the process is never stopped)
+/// and delivered through a Dispatch signal source.
+final class QuietSignal: @unchecked Sendable {  // the source is only kept alive here, never touched again
+    let events: AsyncStream<Void>
+    private let source: any DispatchSourceSignal
+
+    init() {
+        signal(SIGTSTP, SIG_IGN)
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        events = stream
+        source = DispatchSource.makeSignalSource(signal: SIGTSTP, queue: .global())
+        source.setEventHandler { continuation.yield() }
+        source.resume()
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+
+/// How `worker run` behaves. Every field has a documented default.
+public struct WorkerOptions: Sendable {
+    /// Jobs run at once. Default 10.
+    public var concurrency: Int = 10
+    /// Only these queues; empty means all. Default all.
+    public var queues: [String] = []
+    /// How long a drain lets in-flight jobs finish before cancelling them. Default 7 s, so that with the
+    /// cancellation grace and the final commit the worker exits within 10 s of TERM (docker's and supervisord's
+    /// default before SIGKILL).
+    public var drainTimeout: Duration = .seconds(7)
+    /// After cancelling, how long jobs get to checkpoint and return before they are marked interrupted anyway.
+    /// Default 1 s.
+    public var cancelGrace: Duration = .seconds(1)
+    /// Exit 0 once no job is queued, running, retrying or interrupted.
+    public var exitWhenIdle = false
+    /// When idle, how often to look for jobs enqueued by other processes (a `data_version` read, no disk I/O).
+    /// Default 5 ms.
+    public var pollInterval: Duration = .milliseconds(5)
+    /// How often to heartbeat, look for dead peers and for cancel requests. Default 500 ms.
+    public var heartbeatInterval: Duration = .milliseconds(500)
+    /// Deaths of a worker under one job after which it ends dead (poison job). Default 3.
+    public var maxCrashes: Int = 3
+    /// Only these job ids (for `worker resume`); nil means any.
+    public var onlyJobs: Set<Int64>?
+
+    /// The defaults.
+    public init() {}
+}

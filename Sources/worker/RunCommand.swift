@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Journal
+import Logging
+import PluginHost
+import WorkerRuntime
+
+/// Options `worker run` and `worker resume` share.
+struct RuntimeOptions: ParsableArguments {
+    @Option(help: "Jobs run at once.")
+    var concurrency: Int = 10
+
+    @Option(help: "Seconds in-flight jobs get to finish after TERM/INT before they are cancelled and marked interrupted. Default: $WORKER_DRAIN_TIMEOUT, else 7 (the worker then exits within 10 s of TERM).")
+    var drainTimeout: Double?
+
+    @Option(help: "A plugin file to load (repeatable).")
+    var plugin: [String] = []
+
+    @Option(help: "Load every *.so in this directory.")
+    var plugins: String?
+
+    @Option(help: "A pins file (sha256sum format): every plugin must be listed with its SHA-256.")
+    var pluginPins: String?
+
+    @Option(help: "Log lines as text or json. Default: $WORKER_LOG_FORMAT, else text.")
+    var logFormat: String?
+
+    func validate() throws {
+        if concurrency < 1 { throw ValidationError("--concurrency is \(concurrency): pass 1 or more") }
+        if let drainTimeout, !(drainTimeout >= 0 && drainTimeout.isFinite) {
+            throw ValidationError("--drain-timeout is \(drainTimeout): pass 0 or more seconds")
+        }
+    }
+
+    func workerOptions() throws -> WorkerOptions {
+        var options = WorkerOptions()
+        options.concurrency = concurrency
+        if let drainTimeout {
+            options.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
+        } else if let value = ProcessInfo.processInfo.environment["WORKER_DRAIN_TIMEOUT"], !value.isEmpty {
+            guard let seconds = Double(value), seconds >= 0, seconds.isFinite else {
+                throw CLIError(.config, "WORKER_DRAIN_TIMEOUT is '\(value)': set it to a number of seconds")
+            }
+            options.drainTimeout = .milliseconds(Int64(seconds * 1000))
+        }
+        return options
+    }
+
+    /// Loads the plugins; a rejected one ends the command with exit 78 and one line naming it.
+    func loadPlugins(into host: PluginHost) throws {
+        if plugin.isEmpty && plugins == nil {
+            throw CLIError(.config, "no plugins to run jobs with: pass --plugin FILE or --plugins DIR (e.g. --plugins .build/release)")
+        }
+        let pins = try pluginPins.map(PluginPins.init(file:))
+        try host.load(files: plugin, directories: plugins.map { [$0] } ?? [], pins: pins)
+    }
+}
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the worker: recover what dead workers held, then work the queues until TERM/INT (drain) or, with --exit-when-idle, until no job is left.")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var runtime: RuntimeOptions
+
+    @Option(help: "Only this queue (repeatable). Default: every queue.")
+    var queue: [String] = []
+
+    @Flag(help: "Exit 0 once no job is queued, running, retrying or interrupted (scheduled jobs do not count).")
+    var exitWhenIdle = false
+
+    func run() async throws {
+        let signals = await WorkerProcess.trapSignals()
+        var options = try runtime.workerOptions()
+        options.queues = queue
+        options.exitWhenIdle = exitWhenIdle
+        let journal = try database.open()
+        let worker = WorkerProcess.newWorkerID()
+        let logger = Logger(label: "worker")
+        let host = PluginHost(journal: journal, worker: worker, logger: logger)
+        try runtime.loadPlugins(into: host)
+        let process = WorkerProcess(
+            journal: journal, host: host, options: options, logger: logger,
+            lockDirectory: WorkerLock.directory(for: journal.path))
+        try await process.run(worker: worker, signals: signals)
+    }
+}
