@@ -117,6 +117,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "WorkerRunTests",
+            dependencies: ["Journal", "WorkerTestKit", "worker"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "WorkerCLITests",
             dependencies: ["Journal", "WorkerTestKit", "worker", "journal-probe"],
             swiftSettings: strict

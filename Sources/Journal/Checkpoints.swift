@@ -4,12 +4,12 @@ import GRDB
 extension Journal {
     /// Saves the job's checkpoint, replacing the previous one. Durable when this returns.
     public func checkpoint(job id: Int64, worker: String, data: Data) async throws {
-        try await transaction(checkpointWrite(job: id, worker: worker, data: data))
+        try await transaction("checkpoint", checkpointWrite(job: id, worker: worker, data: data))
     }
 
     /// `checkpoint`, blocking the calling thread until durable (see `transactionBlocking`).
     public func checkpointBlocking(job id: Int64, worker: String, data: Data) throws {
-        try transactionBlocking(checkpointWrite(job: id, worker: worker, data: data))
+        try transactionBlocking("checkpoint", checkpointWrite(job: id, worker: worker, data: data))
     }
 
     private func checkpointWrite(job id: Int64, worker: String, data: Data) -> @Sendable (Database) throws -> Void {

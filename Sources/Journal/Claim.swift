@@ -38,7 +38,7 @@ extension Journal {
         guard request.limit > 0 else { return [] }
         let now = self.now
         let pid = options.pid
-        return try await transaction { db in
+        return try await transaction("claim") { db in
             try Self.requireLive(db, worker: request.worker)
             try Self.promoteDue(db, now: now, pid: pid)
             var filter = ""

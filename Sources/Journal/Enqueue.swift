@@ -54,7 +54,7 @@ extension Journal {
     /// An error about one job carries its position in `batchIndex`.
     public func enqueue(batch jobs: [NewJob]) async throws -> [Enqueued] {
         let context = try prepare(jobs)
-        return try await transaction { db in try context.insert(db) }
+        return try await transaction("enqueue") { db in try context.insert(db) }
     }
 
     private func prepare(_ jobs: [NewJob]) throws -> EnqueueContext {

@@ -43,17 +43,21 @@ public final class Journal: Sendable {
     }
 
     /// Runs `body` in one immediate (write-locking) transaction, mapping SQLite errors to `JournalError`.
-    func transaction<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// `label` names the write point for `FaultInjection` (`commit:LABEL`): the caller's name by default, so every
+    /// new write point can be crashed at without further work.
+    func transaction<T: Sendable>(
+        _ label: String = #function, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         try await mappingErrors {
-            try await database.writeWithoutTransaction { db in try Self.immediate(db, body) }
+            try await database.writeWithoutTransaction { db in try Self.immediate(db, label, body) }
         }
     }
 
     /// Like `transaction`, but blocks the calling thread until the commit is durable. For callers on threads of
     /// their own (a plugin's host-service call); never call it from Swift's cooperative thread pool.
-    func transactionBlocking<T>(_ body: (Database) throws -> T) throws -> T {
+    func transactionBlocking<T>(_ label: String = #function, _ body: (Database) throws -> T) throws -> T {
         do {
-            return try database.writeWithoutTransaction { db in try Self.immediate(db, body) }
+            return try database.writeWithoutTransaction { db in try Self.immediate(db, label, body) }
         } catch {
             throw JournalError(mappingAny: error, path: path)
         }
@@ -64,10 +68,11 @@ public final class Journal: Sendable {
         try await mappingErrors { try await database.read(body) }
     }
 
-    private static func immediate<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+    private static func immediate<T>(_ db: Database, _ label: String, _ body: (Database) throws -> T) throws -> T {
         var result: T?
         try db.inTransaction(.immediate) {
             result = try body(db)
+            FaultInjection.point("commit:\(label)")  // written, not committed: a crash here must roll it back
             return .commit
         }
         return result!
@@ -76,6 +81,8 @@ public final class Journal: Sendable {
     private func mappingErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
+        } catch let cancellation as CancellationError {
+            throw cancellation  // the caller's task was cancelled: not a database problem
         } catch {
             throw JournalError(mappingAny: error, path: path)
         }

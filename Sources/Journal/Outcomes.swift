@@ -26,7 +26,7 @@ extension Journal {
     /// longer held by `worker` does not stop the others from being recorded.
     public func finish(batch: [(job: Int64, outcome: JobOutcome)], worker: String) async throws -> [Result<JobState, JournalError>] {
         let context = FinishContext(journal: self)
-        return try await transaction { db in
+        return try await transaction("finish") { db in
             batch.map { item in
                 do {
                     return .success(try context.apply(db, id: item.job, worker: worker, outcome: item.outcome))

@@ -75,3 +75,15 @@ extension Journal {
         }
     }
 }
+
+extension Journal {
+    /// Waiting (queued or retrying) jobs per handler, most first: shows jobs no loaded plugin can run.
+    public func waitingByHandler() async throws -> [(handler: String, count: Int)] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT handler, count(*) FROM jobs WHERE state = 'queued' OR state = 'retrying'
+                GROUP BY handler ORDER BY count(*) DESC, handler
+                """).map { (try $0.decode(String.self, atIndex: 0), try $0.decode(Int.self, atIndex: 1)) }
+        }
+    }
+}

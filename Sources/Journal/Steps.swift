@@ -17,22 +17,22 @@ extension Journal {
     /// Begins the step `name` of a job held by `worker`. When an earlier attempt completed it, returns that record
     /// (the step must not run again); otherwise records that it began and returns nil.
     public func beginStep(job id: Int64, worker: String, name: String) async throws -> StepRecord? {
-        try await transaction(try stepBegin(job: id, worker: worker, name: name))
+        try await transaction("step-begin", try stepBegin(job: id, worker: worker, name: name))
     }
 
     /// `beginStep`, blocking the calling thread until durable (see `transactionBlocking`).
     public func beginStepBlocking(job id: Int64, worker: String, name: String) throws -> StepRecord? {
-        try transactionBlocking(try stepBegin(job: id, worker: worker, name: name))
+        try transactionBlocking("step-begin", try stepBegin(job: id, worker: worker, name: name))
     }
 
     /// Records the result of step `name`: from now on the step is answered from the journal.
     public func commitStep(job id: Int64, worker: String, name: String, result: Data) async throws {
-        try await transaction(stepCommit(job: id, worker: worker, name: name, result: result))
+        try await transaction("step-commit", stepCommit(job: id, worker: worker, name: name, result: result))
     }
 
     /// `commitStep`, blocking the calling thread until durable (see `transactionBlocking`).
     public func commitStepBlocking(job id: Int64, worker: String, name: String, result: Data) throws {
-        try transactionBlocking(stepCommit(job: id, worker: worker, name: name, result: result))
+        try transactionBlocking("step-commit", stepCommit(job: id, worker: worker, name: name, result: result))
     }
 
     private func stepBegin(job id: Int64, worker: String, name: String) throws -> @Sendable (Database) throws -> StepRecord? {

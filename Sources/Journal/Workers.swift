@@ -86,7 +86,7 @@ extension Journal {
     ) async throws -> [Job] {
         let now = self.now
         let pid = options.pid
-        return try await transaction { db in
+        return try await transaction("recover") { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT id, attempts, crashes FROM jobs WHERE state = 'running' AND worker_id = ? ORDER BY id",
                 arguments: [deadWorker])

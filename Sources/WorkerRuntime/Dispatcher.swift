@@ -49,6 +49,7 @@ public actor Dispatcher {
     private var lastDataVersion: Int64?
     private var nextRunAt: Micros?
     private var missingReported: Set<String> = []
+    private var nudged = false
     private let waker = Waker()
     private(set) var claimedCount = 0
     private(set) var finishedCount = 0
@@ -124,6 +125,12 @@ public actor Dispatcher {
         waker.wake()
     }
 
+    /// Looks for work now (jobs this process made claimable, e.g. by recovering a dead peer's).
+    public func nudge() {
+        nudged = true
+        waker.wake()
+    }
+
     /// Cancels the running jobs an operator asked to cancel.
     public func cancelRequested(_ ids: [Int64]) {
         for id in ids {
@@ -158,6 +165,7 @@ public actor Dispatcher {
         let jobs = try await journal.claim(ClaimRequest(
             worker: worker, limit: free, queues: options.queues, handlers: Array(host.plugins.keys),
             plugins: host.stamps, ids: options.onlyJobs.map { Array($0) }))
+        if !jobs.isEmpty { FaultInjection.point("after-claim") }
         for job in jobs {
             let verb = job.checkpoint != nil ? "resumed from its checkpoint" : "started"
             logger.info("job \(job.id) \(job.handler) \(verb) (attempt \(job.attempts) of \(job.maxAttempts))", metadata: ["job": "\(job.id)"])
@@ -197,6 +205,7 @@ public actor Dispatcher {
         guard !ended.isEmpty else { return }
         let batch = ended
         ended.removeAll()
+        FaultInjection.point(mode == .running || mode == .quiet ? "before-commit" : "drain-finalize")
         let results = try await journal.finish(batch: batch.map { ($0.job.id, $0.outcome) }, worker: worker)
         for (item, result) in zip(batch, results) {
             let job = item.job
@@ -271,7 +280,8 @@ public actor Dispatcher {
         }
         let before = finishedCount + ended.count
         await waker.wait(timeout: timeout)
-        return ended.count + finishedCount > before
+        defer { nudged = false }
+        return nudged || ended.count + finishedCount > before
     }
 }
 

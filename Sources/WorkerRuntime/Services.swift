@@ -43,8 +43,9 @@ struct HeartbeatService: Service {
     private func tick(reportMissing: Bool) async throws {
         let worker = dispatcher.worker
         try await journal.heartbeat(worker: worker)
-        _ = try await Recovery.recoverDead(
+        let recovered = try await Recovery.recoverDead(
             journal: journal, lockDirectory: lockDirectory, recoverer: worker, maxCrashes: options.maxCrashes, logger: logger)
+        if recovered.contains(where: { !$0.jobs.isEmpty }) { await dispatcher.nudge() }
         let requests = try await journal.cancelRequests(worker: worker)
         if !requests.isEmpty { await dispatcher.cancelRequested(requests) }
         if reportMissing {

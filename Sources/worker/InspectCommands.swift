@@ -115,13 +115,22 @@ struct StatsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let counts = try await database.open().stats()
+        let journal = try database.open()
+        let counts = try await journal.stats()
         if json {
             Output.line(JSON.object(JobState.allCases.map { ($0.rawValue, .int(Int64(counts[$0] ?? 0))) }).text)
             return
         }
         for line in table(["STATE", "JOBS"], JobState.allCases.map { [$0.rawValue, String(counts[$0] ?? 0)] }) {
             Output.line(line)
+        }
+        // Jobs wait here when no running worker has a plugin for their handler.
+        let waiting = try await journal.waitingByHandler()
+        if !waiting.isEmpty {
+            Output.line("")
+            for line in table(["WAITING HANDLER", "JOBS"], waiting.map { [$0.handler, String($0.count)] }) {
+                Output.line(line)
+            }
         }
     }
 }

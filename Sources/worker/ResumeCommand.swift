@@ -49,7 +49,13 @@ struct ResumeCommand: AsyncParsableCommand {
             }
             ids = plan.jobs.filter { host.plugins[$0.handler] != nil }.map(\.id)
         }
-        guard !ids.isEmpty else { return }
+        guard !ids.isEmpty else {
+            // Nothing to run here, but the dead workers' jobs still become interrupted, to wait for their plugin.
+            _ = try await Recovery.recoverDead(
+                journal: journal, lockDirectory: lockDirectory, recoverer: nil, maxCrashes: WorkerOptions().maxCrashes,
+                logger: logger)
+            return
+        }
         var options = try runtime.workerOptions()
         options.onlyJobs = Set(ids)
         options.exitWhenIdle = true

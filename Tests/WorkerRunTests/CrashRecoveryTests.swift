@@ -1,0 +1,131 @@
+import Foundation
+import Journal
+import Testing
+import WorkerTestKit
+
+@Suite struct CrashRecoveryTests {
+    /// A mixed workload: quick jobs, sleeps that checkpoint, appends with journaled steps.
+    static func workload(_ fixture: RunFixture) async throws -> (ids: [Int64], effects: String) {
+        let effects = fixture.directory.file("effects.txt")
+        var ids: [Int64] = []
+        for _ in 0..<4 { ids.append(try await fixture.enqueue("noop")) }
+        for _ in 0..<3 { ids.append(try await fixture.enqueue("sleep", #"{"ms": 400}"#)) }
+        for index in 0..<3 {
+            ids.append(try await fixture.enqueue("append", #"{"path": "\#(effects)", "text": "a\#(index)", "steps": 3, "ms": 50}"#))
+        }
+        return (ids, effects)
+    }
+
+    /// After recovery: every job completed exactly once, every append line present, duplicates only for steps in
+    /// flight at the kill (at most one per append job), the journal sound.
+    static func expectRecovered(_ fixture: RunFixture, _ ids: [Int64], effects: String) async throws {
+        for id in ids {
+            let job = try await fixture.journal.job(id)
+            #expect(job.state == .completed, "job \(id) is \(job.state)")
+        }
+        let lines = ((try? String(contentsOfFile: effects, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        for index in 0..<3 {
+            for step in 1...3 {
+                let count = lines.filter { $0 == "a\(index):\(step)" }.count
+                #expect(count >= 1, "line a\(index):\(step) missing")
+                #expect(count <= 2, "line a\(index):\(step) written \(count) times")
+            }
+            let duplicated = (1...3).filter { step in lines.filter { $0 == "a\(index):\(step)" }.count > 1 }
+            #expect(duplicated.count <= 1, "append job \(index) repeated completed steps \(duplicated)")
+        }
+        try await fixture.expectSound()
+    }
+
+    @Test(arguments: [
+        "after-claim", "before-commit", "commit:claim", "commit:finish", "commit:checkpoint", "commit:step-begin",
+        "commit:step-commit", "commit:checkpoint@3",
+    ])
+    func sigkillAtAWritePointLosesNothing(point: String) async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        let (ids, effects) = try await Self.workload(fixture)
+        let doomed = try fixture.start(["--concurrency", "4"], environment: ["WORKER_CRASH_AT": point])
+        let exit = await doomed.waitForExit(timeout: .seconds(60))
+        #expect(exit?.signal == SIGKILL, "the crash point \(point) was not reached: \(doomed.log)")
+        try await fixture.runUntilIdle()
+        try await Self.expectRecovered(fixture, ids, effects: effects)
+        let recovered = try await fixture.journal.jobs(JobFilter(limit: 100)).filter { $0.crashes > 0 }
+        if point != "after-claim" && point != "commit:claim" {
+            #expect(!recovered.isEmpty || point.hasPrefix("commit:finish"), "no job was found orphaned after \(point)")
+        }
+    }
+
+    @Test func sigkillDuringDrainFinalisationLosesNothing() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        let (ids, effects) = try await Self.workload(fixture)
+        let long = try await fixture.enqueue("sleep", #"{"ms": 30000}"#)
+        let doomed = try fixture.start(["--drain-timeout", "0.3"], environment: ["WORKER_CRASH_AT": "drain-finalize"])
+        #expect(await doomed.waitForLog("job \(long) sleep started"))
+        doomed.signal(SIGTERM)
+        let exit = await doomed.waitForExit()
+        #expect(exit?.signal == SIGKILL, "\(doomed.log)")
+        _ = try await fixture.journal.cancel(job: long)  // it would sleep 30 s more; cancelled once recovered
+        try await fixture.runUntilIdle()
+        try await Self.expectRecovered(fixture, ids, effects: effects)
+    }
+
+    @Test func aJobThatKeepsKillingTheWorkerEndsDead() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        let poison = try await fixture.enqueue("crash", #"{"how": "abort"}"#)
+        let fine = try await fixture.enqueue("noop")
+        var deaths = 0
+        for run in 1...5 {
+            let worker = try fixture.start(["--exit-when-idle", "--concurrency", "1"], log: "run\(run).log")
+            let exit = await worker.waitForExit(timeout: .seconds(60))
+            if exit?.status == 0 { break }
+            #expect(exit?.signal == SIGABRT, "\(worker.log)")
+            deaths += 1
+        }
+        #expect(deaths == 3)
+        let job = try await fixture.journal.job(poison)
+        #expect(job.state == .dead)
+        #expect(job.crashes == 3)
+        #expect(job.lastError?.contains("poison") == true)
+        #expect(try await fixture.journal.job(fine).state == .completed)
+        try await fixture.expectSound()
+    }
+
+    @Test func twoWorkersShareADatabaseAndALiveOneRecoversADeadPeer() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        var ids: [Int64] = []
+        for _ in 0..<30 { ids.append(try await fixture.enqueue("sleep", #"{"ms": 100}"#)) }
+        let first = try fixture.start(["--exit-when-idle", "--concurrency", "3"], log: "a.log")
+        let second = try fixture.start(["--exit-when-idle", "--concurrency", "3"], log: "b.log")
+        #expect(await first.waitForExit(timeout: .seconds(60))?.status == 0, "\(first.log)")
+        #expect(await second.waitForExit(timeout: .seconds(60))?.status == 0, "\(second.log)")
+        var workers = Set<String>()
+        for id in ids {
+            #expect(try await fixture.journal.job(id).state == .completed)
+            for event in try await fixture.journal.events(job: id) where event.to == .running { workers.insert(event.workerID ?? "") }
+        }
+        #expect(workers.count == 2, "both workers must have run jobs: \(workers)")
+        try await fixture.expectSound()
+
+        // A live worker notices a dead peer and takes its jobs back, without a restart.
+        let held = [try await fixture.enqueue("sleep", #"{"ms": 1500}"#), try await fixture.enqueue("sleep", #"{"ms": 1500}"#)]
+        let doomed = try fixture.start(["--concurrency", "2"], log: "doomed.log")
+        #expect(await doomed.waitForLog("job \(held[1]) sleep started"))
+        let survivor = try fixture.start(["--concurrency", "2"], log: "survivor.log")
+        #expect(await survivor.waitForLog("ready:"))
+        doomed.signal(SIGKILL)
+        _ = await doomed.waitForExit()
+        #expect(await survivor.waitForLog("recovered dead worker", timeout: .seconds(5)), "\(survivor.log)")
+        for id in held { #expect(await survivor.waitForLog("job \(id) sleep running -> completed", timeout: .seconds(10))) }
+        survivor.signal(SIGTERM)
+        #expect(await survivor.waitForExit()?.status == 0)
+        for id in held {
+            let job = try await fixture.journal.job(id)
+            #expect(job.state == .completed)
+            #expect(job.crashes == 1)
+        }
+        try await fixture.expectSound()
+    }
+}

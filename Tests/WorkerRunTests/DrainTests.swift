@@ -1,0 +1,119 @@
+import Foundation
+import Journal
+import Testing
+import WorkerTestKit
+
+@Suite struct DrainTests {
+    @Test func termLetsShortJobsCompleteAndInterruptsLongOnesWhichResumeWhereTheyStopped() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        let short = [try await fixture.enqueue("sleep", #"{"ms": 200}"#), try await fixture.enqueue("sleep", #"{"ms": 200}"#)]
+        let long = [try await fixture.enqueue("sleep", #"{"ms": 3000}"#), try await fixture.enqueue("sleep", #"{"ms": 3000}"#)]
+        let worker = try fixture.start(["--drain-timeout", "0.8"])
+        #expect(await worker.waitForLog("job \(long[1]) sleep started"))
+        worker.signal(SIGTERM)
+        let exit = await worker.waitForExit()
+        #expect(exit?.status == 0, "\(worker.log)")
+        for id in short { #expect(try await fixture.journal.job(id).state == .completed) }
+        for id in long {
+            let job = try await fixture.journal.job(id)
+            #expect(job.state == .interrupted)
+            #expect(job.attempts == 0)  // a drain gives the attempt back
+            #expect(job.checkpoint != nil)
+            #expect(try await fixture.journal.events(job: id).last?.reason.contains("SIGTERM") == true)
+        }
+        try await fixture.expectSound()
+        // Resumed, each sleeps only what was left: the run takes clearly less than the full 3 s.
+        try await fixture.runUntilIdle()
+        for id in long {
+            let events = try await fixture.journal.events(job: id)
+            #expect(events.last?.to == .completed)
+            let resumedRun = Double(events[events.count - 1].at - events[events.count - 2].at) / 1_000_000
+            #expect(resumedRun < 2.7, "resumed job \(id) slept \(resumedRun) s of 3")
+        }
+        try await fixture.expectSound()
+    }
+
+    @Test func aHangingHandlerCannotDelayExitPastTheDeadline() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        let hang = try await fixture.enqueue("hang", #"{"ms": 120000}"#)
+        let worker = try fixture.start(["--drain-timeout", "0.5"])
+        #expect(await worker.waitForLog("job \(hang) hang started"))
+        let sent = ContinuousClock.now
+        worker.signal(SIGTERM)
+        let exit = await worker.waitForExit(timeout: .seconds(60))
+        #expect(exit?.status == 0, "\(worker.log)")
+        // Deadline 0.5 s + 1 s grace; the handler would block for 120 s.
+        #expect(seconds(sent, exit?.at ?? .now) < 10)
+        let job = try await fixture.journal.job(hang)
+        #expect(job.state == .interrupted)
+        #expect(try await fixture.journal.events(job: hang).last?.reason.contains("did not stop in time") == true)
+        try await fixture.expectSound()
+    }
+
+    @Test(arguments: [["TERM", "TERM"], ["INT", "INT"], ["TERM", "QUIT"], ["QUIT"]])
+    func aSecondSignalOrQuitStopsAtOnce(signals: [String]) async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        let jobs = [try await fixture.enqueue("sleep", #"{"ms": 60000}"#), try await fixture.enqueue("sleep", #"{"ms": 60000}"#)]
+        let worker = try fixture.start(["--drain-timeout", "60"])
+        #expect(await worker.waitForLog("job \(jobs[1]) sleep started"))
+        let numbers = ["TERM": SIGTERM, "INT": SIGINT, "QUIT": SIGQUIT]
+        for (index, name) in signals.enumerated() {
+            if index > 0 { #expect(await worker.waitForLog("received SIG\(signals[0])")) }
+            worker.signal(numbers[name]!)
+        }
+        let sent = ContinuousClock.now
+        let exit = await worker.waitForExit(timeout: .seconds(30))
+        #expect(exit?.status == 0, "\(worker.log)")
+        #expect(seconds(sent, exit?.at ?? .now) < 5, "the drain deadline is 60 s: it must not have been waited for")
+        for id in jobs { #expect(try await fixture.journal.job(id).state == .interrupted) }
+        try await fixture.expectSound()
+    }
+
+    @Test func tstpStopsIntakeButKeepsRunningJobs() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        let running = try await fixture.enqueue("sleep", #"{"ms": 600}"#)
+        let worker = try fixture.start()
+        #expect(await worker.waitForLog("job \(running) sleep started"))
+        worker.signal(SIGTSTP)
+        #expect(await worker.waitForLog("quiet: intake stopped"))
+        let later = try await fixture.enqueue("noop")
+        #expect(await worker.waitForLog("job \(running) sleep running -> completed"))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await fixture.journal.job(later).state == .queued)
+        worker.signal(SIGUSR1)
+        #expect(await worker.waitForLog("status: quiet"))
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit()?.status == 0)
+        #expect(try await fixture.journal.job(later).state == .queued)
+        try await fixture.expectSound()
+    }
+
+    @Test func exitWhenIdleIgnoresJobsScheduledForLater() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        let now = try await fixture.enqueue("noop")
+        let later = try await fixture.journal.enqueue(NewJob(handler: "noop", runAt: WallClock.system.now() + 3_600_000_000)).job.id
+        let failing = try await fixture.enqueue("fail", #"{"times": 1}"#)
+        try await fixture.runUntilIdle()
+        #expect(try await fixture.journal.job(now).state == .completed)
+        #expect(try await fixture.journal.job(failing).state == .completed)  // retried after its backoff
+        #expect(try await fixture.journal.job(failing).attempts == 2)
+        #expect(try await fixture.journal.job(later).state == .scheduled)
+    }
+
+    @Test func aJobWhoseHandlerIsNotLoadedStaysQueuedAndIsReported() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        let orphan = try await fixture.enqueue("not-provided")
+        let worker = try fixture.start()
+        #expect(await worker.waitForLog("jobs for handler 'not-provided' stay queued"))
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit()?.status == 0)
+        #expect(try await fixture.journal.job(orphan).state == .queued)
+        #expect(worker.log.components(separatedBy: "jobs for handler 'not-provided'").count == 2)  // said once
+    }
+}
