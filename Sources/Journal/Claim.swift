@@ -38,65 +38,81 @@ extension Journal {
         guard request.limit > 0 else { return [] }
         let now = self.now
         let pid = options.pid
-        return try await transaction("claim") { db in
-            try Self.requireLive(db, worker: request.worker)
-            try Self.promoteDue(db, now: now, pid: pid)
-            var filter = ""
-            var filterArguments: StatementArguments = []
-            if !request.queues.isEmpty {
-                filter += " AND queue IN (\(databaseQuestionMarks(count: request.queues.count)))"
-                filterArguments += StatementArguments(request.queues)
-            }
-            if let handlers = request.handlers {
-                if handlers.isEmpty { return [] }
-                filter += " AND handler IN (\(databaseQuestionMarks(count: handlers.count)))"
-                filterArguments += StatementArguments(handlers)
-            }
-            if let ids = request.ids {
-                if ids.isEmpty { return [] }
-                filter += " AND id IN (\(databaseQuestionMarks(count: ids.count)))"
-                filterArguments += StatementArguments(ids)
-            }
-            let order = " ORDER BY priority DESC, run_at, id LIMIT ?"
-            var picked = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT id, state, handler FROM jobs WHERE state = 'interrupted'" + filter + order),
-                arguments: filterArguments + [request.limit])
-            if picked.count < request.limit {
-                picked += try Row.fetchAll(
-                    db.cachedStatement(
-                        sql: "SELECT id, state, handler FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND run_at <= ?" + filter + order),
-                    arguments: [now] + filterArguments + [request.limit - picked.count])
-            }
-            guard !picked.isEmpty else { return [] }
-            let ids: [Int64] = try picked.map { try $0.decode(forColumn: "id") }
-            let idList = databaseQuestionMarks(count: ids.count)
-            // Events first, while `state` still holds where each job comes from; then the jobs; all set-based.
-            // Every picked state (queued, retrying, interrupted) may legally move to running.
-            try db.cachedStatement(sql: """
-                INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
-                SELECT id, ?, state, 'running', attempts + 1, ?, ?,
-                       CASE state WHEN 'interrupted' THEN 'resumed' ELSE 'claimed' END
-                FROM jobs WHERE id IN (\(idList)) ORDER BY id
-                """).execute(arguments: [now, request.worker, Int64(pid)] + StatementArguments(ids))
-            try db.cachedStatement(sql: """
-                UPDATE jobs SET state = 'running', attempts = attempts + 1, worker_id = ?, updated_at = ?,
-                       cancel_requested_at = NULL
-                WHERE id IN (\(idList))
-                """).execute(arguments: [request.worker, now] + StatementArguments(ids))
-            let claimedHandlers = Set(try picked.map { try $0.decode(String.self, atIndex: 2) })
-            for handler in claimedHandlers {
-                guard let plugin = request.plugins[handler] else { continue }
-                try db.cachedStatement(sql: """
-                    UPDATE jobs SET plugin_name = ?, plugin_version = ?, plugin_sha256 = ?
-                    WHERE handler = ? AND id IN (\(idList))
-                    """).execute(arguments: [plugin.name, plugin.version, plugin.sha256, handler] + StatementArguments(ids))
-            }
-            let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT \(Job.columns) FROM \(Job.from) WHERE jobs.id IN (\(idList))"),
-                arguments: StatementArguments(ids))
-            let byID = Dictionary(uniqueKeysWithValues: try rows.map { row in (try row.decode(atIndex: 0) as Int64, try Job(row: row)) })
-            return ids.compactMap { byID[$0] }
+        return try await transaction("claim") { db in try Self.claim(db, request, now: now, pid: pid) }
+    }
+
+    /// Records `finished` outcomes and claims new jobs in one transaction: a worker loop's round costs one commit.
+    public func finishAndClaim(
+        finished: [(job: Int64, outcome: JobOutcome)], claim request: ClaimRequest
+    ) async throws -> (finished: [Result<JobState, JournalError>], claimed: [Job]) {
+        let context = FinishContext(journal: self)
+        let now = context.now
+        let pid = options.pid
+        return try await transaction("exchange") { db in
+            let results = context.applyAll(db, finished, worker: request.worker)
+            let claimed = request.limit > 0 ? try Self.claim(db, request, now: now, pid: pid) : []
+            return (results, claimed)
         }
+    }
+
+    static func claim(_ db: Database, _ request: ClaimRequest, now: Micros, pid: Int32) throws -> [Job] {
+        try Self.requireLive(db, worker: request.worker)
+        try Self.promoteDue(db, now: now, pid: pid)
+        var filter = ""
+        var filterArguments: StatementArguments = []
+        if !request.queues.isEmpty {
+            filter += " AND queue IN (\(databaseQuestionMarks(count: request.queues.count)))"
+            filterArguments += StatementArguments(request.queues)
+        }
+        if let handlers = request.handlers {
+            if handlers.isEmpty { return [] }
+            filter += " AND handler IN (\(databaseQuestionMarks(count: handlers.count)))"
+            filterArguments += StatementArguments(handlers)
+        }
+        if let ids = request.ids {
+            if ids.isEmpty { return [] }
+            filter += " AND id IN (\(databaseQuestionMarks(count: ids.count)))"
+            filterArguments += StatementArguments(ids)
+        }
+        let order = " ORDER BY priority DESC, run_at, id LIMIT ?"
+        var picked = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT id, state, handler FROM jobs WHERE state = 'interrupted'" + filter + order),
+            arguments: filterArguments + [request.limit])
+        if picked.count < request.limit {
+            picked += try Row.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT id, state, handler FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND run_at <= ?" + filter + order),
+                arguments: [now] + filterArguments + [request.limit - picked.count])
+        }
+        guard !picked.isEmpty else { return [] }
+        let ids: [Int64] = try picked.map { try $0.decode(forColumn: "id") }
+        let idList = databaseQuestionMarks(count: ids.count)
+        // Events first, while `state` still holds where each job comes from; then the jobs; all set-based.
+        // Every picked state (queued, retrying, interrupted) may legally move to running.
+        try db.cachedStatement(sql: """
+            INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
+            SELECT id, ?, state, 'running', attempts + 1, ?, ?,
+                   CASE state WHEN 'interrupted' THEN 'resumed' ELSE 'claimed' END
+            FROM jobs WHERE id IN (\(idList)) ORDER BY id
+            """).execute(arguments: [now, request.worker, Int64(pid)] + StatementArguments(ids))
+        try db.cachedStatement(sql: """
+            UPDATE jobs SET state = 'running', attempts = attempts + 1, worker_id = ?, updated_at = ?,
+                   cancel_requested_at = NULL
+            WHERE id IN (\(idList))
+            """).execute(arguments: [request.worker, now] + StatementArguments(ids))
+        let claimedHandlers = Set(try picked.map { try $0.decode(String.self, atIndex: 2) })
+        for handler in claimedHandlers {
+            guard let plugin = request.plugins[handler] else { continue }
+            try db.cachedStatement(sql: """
+                UPDATE jobs SET plugin_name = ?, plugin_version = ?, plugin_sha256 = ?
+                WHERE handler = ? AND id IN (\(idList))
+                """).execute(arguments: [plugin.name, plugin.version, plugin.sha256, handler] + StatementArguments(ids))
+        }
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT \(Job.columns) FROM \(Job.from) WHERE jobs.id IN (\(idList))"),
+            arguments: StatementArguments(ids))
+        let byID = Dictionary(uniqueKeysWithValues: try rows.map { row in (try row.decode(atIndex: 0) as Int64, try Job(row: row)) })
+        return ids.compactMap { byID[$0] }
     }
 
     static func requireLive(_ db: Database, worker: String) throws {

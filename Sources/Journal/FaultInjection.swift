@@ -6,7 +6,8 @@ import Foundation
 /// itself SIGKILL when it reaches `NAME`. Points: `after-claim` (claimed jobs committed, none started),
 /// `before-commit` (handlers returned, their outcomes not yet committed), `drain-finalize` (a drain's outcomes
 /// about to be committed), and `commit:LABEL` inside every journal write transaction, after its writes and before
-/// its commit: `enqueue`, `claim`, `finish`, `checkpoint`, `step-begin`, `step-commit`, `recover`, and for the
+/// its commit: `enqueue`, `exchange` (the worker loop's finish-and-claim), `claim`, `finish`, `checkpoint`,
+/// `step-begin`, `step-commit`, `recover`, and for the
 /// others the name of the function that writes (`register(_:)`, `heartbeat(worker:)`, `retry(job:)`, ...), so
 /// a new write point can be crashed at without further work. Unset in production: one environment read.
 public enum FaultInjection {

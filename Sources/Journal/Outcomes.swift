@@ -26,17 +26,7 @@ extension Journal {
     /// longer held by `worker` does not stop the others from being recorded.
     public func finish(batch: [(job: Int64, outcome: JobOutcome)], worker: String) async throws -> [Result<JobState, JournalError>] {
         let context = FinishContext(journal: self)
-        return try await transaction("finish") { db in
-            batch.map { item in
-                do {
-                    return .success(try context.apply(db, id: item.job, worker: worker, outcome: item.outcome))
-                } catch let error as JournalError {
-                    return .failure(error)
-                } catch {
-                    return .failure(JournalError(mapping: error, path: context.path))
-                }
-            }
-        }
+        return try await transaction("finish") { db in context.applyAll(db, batch, worker: worker) }
     }
 }
 
@@ -54,6 +44,19 @@ struct FinishContext: Sendable {
         pid = journal.options.pid
         policy = journal.options.retryPolicy
         random = journal.options.random
+    }
+
+    /// Applies each outcome; one that cannot be recorded (job no longer held) fails alone.
+    func applyAll(_ db: Database, _ batch: [(job: Int64, outcome: JobOutcome)], worker: String) -> [Result<JobState, JournalError>] {
+        batch.map { item in
+            do {
+                return .success(try apply(db, id: item.job, worker: worker, outcome: item.outcome))
+            } catch let error as JournalError {
+                return .failure(error)
+            } catch {
+                return .failure(JournalError(mapping: error, path: path))
+            }
+        }
     }
 
     func apply(_ db: Database, id: Int64, worker: String, outcome: JobOutcome) throws -> JobState {

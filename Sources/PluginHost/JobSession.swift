@@ -23,11 +23,15 @@ final class JobSession: @unchecked Sendable {  // buffers are written before sta
     let handler: String
     let logger: Logger
     let drain: DrainSignal
+    /// Called once with the outcome, on the thread that reports it (in addition to waking `outcome()`).
+    let onEnd: (@Sendable (PluginOutcome) -> Void)?
     let job: UnsafeMutablePointer<wp_job>
     private let storage: Mutex<[UnsafeSendableRawPointer]> = Mutex([])
     private let state = Mutex<(outcome: PluginOutcome?, waiter: CheckedContinuation<PluginOutcome, Never>?)>((nil, nil))
 
-    init(job: Job, journal: Journal, worker: String, logger: Logger, drain: DrainSignal) {
+    init(job: Job, journal: Journal, worker: String, logger: Logger, drain: DrainSignal,
+         onEnd: (@Sendable (PluginOutcome) -> Void)? = nil) {
+        self.onEnd = onEnd
         self.journal = journal
         self.worker = worker
         self.jobID = job.id
@@ -67,13 +71,15 @@ final class JobSession: @unchecked Sendable {  // buffers are written before sta
 
     /// Records the outcome (the first one wins) and wakes whoever waits for it.
     func finish(_ outcome: PluginOutcome) {
-        let waiter: CheckedContinuation<PluginOutcome, Never>? = state.withLock { state in
-            guard state.outcome == nil else { return nil }
+        let (first, waiter): (Bool, CheckedContinuation<PluginOutcome, Never>?) = state.withLock { state in
+            guard state.outcome == nil else { return (false, nil) }
             state.outcome = outcome
             defer { state.waiter = nil }
-            return state.waiter
+            return (true, state.waiter)
         }
+        guard first else { return }
         waiter?.resume(returning: outcome)
+        onEnd?(outcome)
     }
 
     /// Waits for the outcome without blocking a thread.
@@ -125,8 +131,13 @@ public final class JobExecution: Sendable {
     /// How the run ended. Frees the plugin's run handle once it is known.
     public func outcome() async -> PluginOutcome {
         let outcome = await session.outcome()
-        plugin.descriptor.pointee.free_run(plugin.instance, run.pointer)
+        release()
         return outcome
+    }
+
+    /// Frees the plugin's run handle. Call once, after the job ended (when not using `outcome()`).
+    public func release() {
+        if run.pointer != nil { plugin.descriptor.pointee.free_run(plugin.instance, run.pointer) }
     }
 }
 

@@ -68,12 +68,13 @@ public final class PluginHost: @unchecked Sendable {  // `plugins` is filled by 
     /// The plugin stamps to record on claimed jobs, by handler.
     public var stamps: [String: PluginStamp] { plugins.mapValues(\.stamp) }
 
-    /// Hands a claimed job to the plugin providing its handler.
-    public func start(_ job: Job) throws -> JobExecution {
+    /// Hands a claimed job to the plugin providing its handler. `onEnd`, when given, receives the outcome on the
+    /// thread that reports it — possibly before this returns; then call `release()` instead of `outcome()`.
+    public func start(_ job: Job, onEnd: (@Sendable (PluginOutcome) -> Void)? = nil) throws -> JobExecution {
         guard let plugin = plugins[job.handler] else {
             throw PluginError(path: job.handler, reason: "no loaded plugin provides handler '\(job.handler)'")
         }
-        let session = JobSession(job: job, journal: journal, worker: worker, logger: logger, drain: drain)
+        let session = JobSession(job: job, journal: journal, worker: worker, logger: logger, drain: drain, onEnd: onEnd)
         let context = Unmanaged.passRetained(session).toOpaque()  // released by the completion callback
         var run: UnsafeMutableRawPointer?
         let status = plugin.descriptor.pointee.start(plugin.instance, session.job, completionCallback, context, &run)

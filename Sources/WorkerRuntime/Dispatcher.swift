@@ -2,6 +2,7 @@ import Foundation
 import Journal
 import Logging
 import PluginHost
+import Synchronization
 
 /// How the worker is asked to stop taking work.
 public enum StopRequest: Sendable, Equatable {
@@ -49,6 +50,8 @@ public actor Dispatcher {
     private var lastDataVersion: Int64?
     private var nextRunAt: Micros?
     private var missingReported: Set<String> = []
+    /// Outcomes reported by plugins, waiting for the loop to take them.
+    private let arrivals = Arrivals()
     private var nudged = false
     private let waker = Waker()
     private(set) var claimedCount = 0
@@ -68,15 +71,20 @@ public actor Dispatcher {
     public func run() async throws {
         var shouldClaim = true
         loop: while true {
-            try await commitEnded()
+            collectArrivals()
+            if mode != .running { try await commitEnded() }
             let now = ContinuousClock.now
             switch mode {
             case .running:
-                var worthClaiming = shouldClaim
-                if !worthClaiming { worthClaiming = try await somethingNew() }
+                let free = options.concurrency - inflight.count
+                var worthClaiming = (shouldClaim && free > 0) || !ended.isEmpty
+                if !worthClaiming && free > 0 { worthClaiming = try await somethingNew() }
                 if worthClaiming {
-                    if try await claimAndStart() > 0 { continue loop }
-                    nextRunAt = try await journal.nextRunAt()  // nothing ready: when will something be?
+                    // One transaction records what ended and claims what fits in the freed slots.
+                    let claimed = try await exchange()
+                    if claimed == 0 && free > 0 {
+                        nextRunAt = try await journal.nextRunAt()  // nothing ready: when will something be?
+                    }
                 }
                 if options.exitWhenIdle, inflight.isEmpty, try await isIdle() { break loop }
             case .quiet:
@@ -159,29 +167,44 @@ public actor Dispatcher {
 
     // MARK: - The loop's steps
 
-    private func claimAndStart() async throws -> Int {
+    private func exchange() async throws -> Int {
+        let batch = takeEnded()
         let free = options.concurrency - inflight.count
-        guard free > 0 else { return 0 }
-        let jobs = try await journal.claim(ClaimRequest(
+        let request = ClaimRequest(
             worker: worker, limit: free, queues: options.queues, handlers: Array(host.plugins.keys),
-            plugins: host.stamps, ids: options.onlyJobs.map { Array($0) }))
+            plugins: host.stamps, ids: options.onlyJobs.map { Array($0) })
+        let (results, jobs) = try await journal.finishAndClaim(finished: batch.map { ($0.job.id, $0.outcome) }, claim: request)
+        log(batch, results)
         if !jobs.isEmpty { FaultInjection.point("after-claim") }
-        for job in jobs {
-            let verb = job.checkpoint != nil ? "resumed from its checkpoint" : "started"
-            logger.info("job \(job.id) \(job.handler) \(verb) (attempt \(job.attempts) of \(job.maxAttempts))", metadata: ["job": "\(job.id)"])
-            let execution = try host.start(job)
-            inflight[job.id] = Running(job: job, execution: execution, started: .now, cancelReason: nil)
-            claimedCount += 1
-            Task { [self] in
-                let outcome = await execution.outcome()
-                self.jobEnded(job.id, outcome)
-            }
-        }
+        for job in jobs { try start(job) }
         return jobs.count
+    }
+
+    private func start(_ job: Job) throws {
+        let verb = job.checkpoint != nil ? "resumed from its checkpoint" : "started"
+        logger.info("job \(job.id) \(job.handler) \(verb) (attempt \(job.attempts) of \(job.maxAttempts))", metadata: ["job": "\(job.id)"])
+        let arrivals = self.arrivals
+        let waker = self.waker
+        let id = job.id
+        let execution = try host.start(job) { outcome in
+            // On the plugin's thread: hand the outcome over without a task or an actor hop per job.
+            arrivals.append(id, outcome)
+            waker.wake()
+        }
+        inflight[job.id] = Running(job: job, execution: execution, started: .now, cancelReason: nil)
+        claimedCount += 1
+    }
+
+    /// Moves the outcomes plugins reported into `ended`.
+    private func collectArrivals() {
+        for (id, outcome) in arrivals.take() {
+            jobEnded(id, outcome)
+        }
     }
 
     private func jobEnded(_ id: Int64, _ outcome: PluginOutcome) {
         guard let running = inflight.removeValue(forKey: id) else { return }  // already recorded as abandoned
+        running.execution.release()
         let recorded: JobOutcome
         switch outcome {
         case .completed:
@@ -198,15 +221,26 @@ public actor Dispatcher {
             }
         }
         ended.append((running.job, recorded, running.started))
-        waker.wake()
+    }
+
+    private func takeEnded() -> [(job: Job, outcome: JobOutcome, started: ContinuousClock.Instant)] {
+        let batch = ended
+        ended.removeAll()
+        if !batch.isEmpty {
+            FaultInjection.point(mode == .running || mode == .quiet ? "before-commit" : "drain-finalize")
+        }
+        return batch
     }
 
     private func commitEnded() async throws {
         guard !ended.isEmpty else { return }
-        let batch = ended
-        ended.removeAll()
-        FaultInjection.point(mode == .running || mode == .quiet ? "before-commit" : "drain-finalize")
-        let results = try await journal.finish(batch: batch.map { ($0.job.id, $0.outcome) }, worker: worker)
+        let batch = takeEnded()
+        log(batch, try await journal.finish(batch: batch.map { ($0.job.id, $0.outcome) }, worker: worker))
+    }
+
+    private func log(
+        _ batch: [(job: Job, outcome: JobOutcome, started: ContinuousClock.Instant)], _ results: [Result<JobState, JournalError>]
+    ) {
         for (item, result) in zip(batch, results) {
             let job = item.job
             let elapsed = ContinuousClock.now - item.started
@@ -270,18 +304,29 @@ public actor Dispatcher {
     }
 
     /// Waits for a job to end, a stop request, or the next poll; returns whether a claim is worth trying.
+    /// When a job ends while others run, waits up to `groupCommitWindow` more so that the outcomes of jobs ending
+    /// together are committed (and their slots refilled) in one transaction.
     private func waitForWork() async -> Bool {
         let timeout: Duration
         switch mode {
-        case .running: timeout = inflight.count >= options.concurrency ? .milliseconds(100) : options.pollInterval
+        case .running: timeout = inflight.isEmpty ? options.pollInterval : .milliseconds(100)
         case .quiet: timeout = .milliseconds(100)
         case .draining(let deadline, _): timeout = max(.zero, min(deadline - .now, .milliseconds(100)))
         case .stopping(let graceEnd, _): timeout = max(.zero, min(graceEnd - .now, .milliseconds(50)))
         }
-        let before = finishedCount + ended.count
+        collectArrivals()
+        let before = ended.count
         await waker.wait(timeout: timeout)
+        collectArrivals()
+        if mode == .running, ended.count > before, !inflight.isEmpty {
+            let windowEnd = ContinuousClock.now + options.groupCommitWindow
+            while mode == .running, !inflight.isEmpty, ContinuousClock.now < windowEnd {
+                await waker.wait(timeout: windowEnd - .now)
+                collectArrivals()
+            }
+        }
         defer { nudged = false }
-        return nudged || ended.count + finishedCount > before
+        return nudged || ended.count > before
     }
 }
 
@@ -304,4 +349,20 @@ func micros(_ duration: Duration) -> Micros {
 func milliseconds(_ duration: Duration) -> String {
     let ms = Double(micros(duration)) / 1000
     return ms < 100 ? String(format: "%.1f ms", ms) : String(format: "%.0f ms", ms)
+}
+
+/// Outcomes handed over by plugin threads, taken by the dispatcher loop.
+final class Arrivals: Sendable {
+    private let list = Mutex<[(Int64, PluginOutcome)]>([])
+
+    func append(_ id: Int64, _ outcome: PluginOutcome) {
+        list.withLock { $0.append((id, outcome)) }
+    }
+
+    func take() -> [(Int64, PluginOutcome)] {
+        list.withLock { list in
+            defer { list.removeAll(keepingCapacity: true) }
+            return list
+        }
+    }
 }

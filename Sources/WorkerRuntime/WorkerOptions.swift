@@ -18,6 +18,9 @@ public struct WorkerOptions: Sendable {
     /// When idle, how often to look for jobs enqueued by other processes (a `data_version` read, no disk I/O).
     /// Default 5 ms.
     public var pollInterval: Duration = .milliseconds(5)
+    /// After a job ends while others run, how long to wait for more to end before committing them together.
+    /// Default 1 ms: each commit is an fsync, and jobs ending together then cost one.
+    public var groupCommitWindow: Duration = .milliseconds(1)
     /// How often to heartbeat, look for dead peers and for cancel requests. Default 500 ms.
     public var heartbeatInterval: Duration = .milliseconds(500)
     /// Deaths of a worker under one job after which it ends dead (poison job). Default 3.

@@ -8,7 +8,10 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the journal. Build with -c release; each scenario uses a fresh database in a temp directory.",
-        subcommands: [EnqueueBulk.self, EnqueueSingle.self, EnqueueCLI.self, ClaimComplete.self, Stats.self, PluginLoad.self, PluginDispatch.self])
+        subcommands: [
+            EnqueueBulk.self, EnqueueSingle.self, EnqueueCLI.self, ClaimComplete.self, Stats.self, PluginLoad.self,
+            PluginDispatch.self, RunNoop.self, TermExit.self, BootRecovery.self, StartLatency.self,
+        ])
 }
 
 struct CommonBenchOptions: ParsableArguments {
