@@ -50,6 +50,8 @@ public actor Dispatcher {
     private var lastDataVersion: Int64?
     private var nextRunAt: Micros?
     private var missingReported: Set<String> = []
+    /// Jobs claimed ahead (`prefetch`), started as slots free up.
+    private var reserve: [Job] = []
     /// Outcomes reported by plugins, waiting for the loop to take them.
     private let arrivals = Arrivals()
     private var nudged = false
@@ -76,7 +78,7 @@ public actor Dispatcher {
             let now = ContinuousClock.now
             switch mode {
             case .running:
-                let free = options.concurrency - inflight.count
+                let free = options.concurrency - inflight.count + options.prefetch - reserve.count
                 var worthClaiming = (shouldClaim && free > 0) || !ended.isEmpty
                 if !worthClaiming && free > 0 { worthClaiming = try await somethingNew() }
                 if worthClaiming {
@@ -86,7 +88,7 @@ public actor Dispatcher {
                         nextRunAt = try await journal.nextRunAt()  // nothing ready: when will something be?
                     }
                 }
-                if options.exitWhenIdle, inflight.isEmpty, try await isIdle() { break loop }
+                if options.exitWhenIdle, inflight.isEmpty, reserve.isEmpty, try await isIdle() { break loop }
             case .quiet:
                 break
             case .draining(let deadline, let reason):
@@ -114,14 +116,17 @@ public actor Dispatcher {
         switch (request, mode) {
         case (.quiet, .running):
             mode = .quiet
+            releaseReserve("quiet")
             logger.notice("quiet: intake stopped, \(inflight.count) job(s) keep running")
         case (.drain(let reason), .running), (.drain(let reason), .quiet):
             let deadline = now + options.drainTimeout
             mode = .draining(deadline: deadline, reason: reason)
+            releaseReserve(reason)
             host.drain.begin(deadlineMicros: WallClock.system.now() + micros(options.drainTimeout))
             logger.notice("draining (\(reason)): intake stopped, \(inflight.count) job(s) have \(milliseconds(options.drainTimeout)) to finish")
         case (.immediate(let reason), _), (.drain(let reason), .draining):
             if case .stopping = mode { return }
+            releaseReserve(reason)
             host.drain.begin(deadlineMicros: WallClock.system.now())
             cancelAll(.drain(reason))
             let grace = min(options.cancelGrace, .milliseconds(500))
@@ -154,7 +159,7 @@ public actor Dispatcher {
     public func status() -> String {
         let jobs = inflight.values.sorted { $0.job.id < $1.job.id }
             .map { "\($0.job.id) \($0.job.handler) \(milliseconds(ContinuousClock.now - $0.started))" }
-        return "status: \(mode.name), \(inflight.count) of \(options.concurrency) running [\(jobs.joined(separator: "; "))], \(claimedCount) claimed, \(finishedCount) finished"
+        return "status: \(mode.name), \(inflight.count) of \(options.concurrency) running, \(reserve.count) claimed ahead [\(jobs.joined(separator: "; "))], \(claimedCount) claimed, \(finishedCount) finished"
     }
 
     /// Logs once per handler that queued jobs wait for a handler no loaded plugin provides.
@@ -171,13 +176,31 @@ public actor Dispatcher {
         let batch = takeEnded()
         let free = options.concurrency - inflight.count
         let request = ClaimRequest(
-            worker: worker, limit: free, queues: options.queues, handlers: Array(host.plugins.keys),
-            plugins: host.stamps, ids: options.onlyJobs.map { Array($0) })
+            worker: worker, limit: max(0, free + options.prefetch - reserve.count),
+            queues: options.queues, handlers: Array(host.plugins.keys), plugins: host.stamps,
+            ids: options.onlyJobs.map { Array($0) })
         let (results, jobs) = try await journal.finishAndClaim(finished: batch.map { ($0.job.id, $0.outcome) }, claim: request)
         log(batch, results)
         if !jobs.isEmpty { FaultInjection.point("after-claim") }
-        for job in jobs { try start(job) }
+        reserve += jobs
+        try startReserved()
         return jobs.count
+    }
+
+    /// Starts claimed jobs while slots are free. Runs whenever a job ends, so a slot is refilled at once, while
+    /// the commit of what ended is still to come.
+    private func startReserved() throws {
+        while mode == .running, inflight.count < options.concurrency, !reserve.isEmpty {
+            try start(reserve.removeFirst())
+        }
+    }
+
+    /// Gives back claimed jobs that never started (a drain or quiet began): interrupted, attempt returned.
+    private func releaseReserve(_ reason: String) {
+        for job in reserve {
+            ended.append((job, .interrupted(reason: "\(reason): not started yet"), .now))
+        }
+        reserve.removeAll()
     }
 
     private func start(_ job: Job) throws {
@@ -199,6 +222,11 @@ public actor Dispatcher {
     private func collectArrivals() {
         for (id, outcome) in arrivals.take() {
             jobEnded(id, outcome)
+        }
+        do {
+            try startReserved()
+        } catch {
+            logger.error("cannot start a claimed job: \(error)")
         }
     }
 

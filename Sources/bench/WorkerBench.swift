@@ -50,6 +50,7 @@ struct RunNoop: AsyncParsableCommand {
     @OptionGroup var common: CommonBenchOptions
     @Option(help: "Jobs per run.") var jobs: Int = 50_000
     @Option(help: "Worker concurrency.") var concurrency: Int = 10
+    @Option(help: "Worker prefetch (jobs claimed ahead).") var prefetch: Int = 0
 
     func run() async throws {
         var rates: [Double] = []
@@ -60,7 +61,8 @@ struct RunNoop: AsyncParsableCommand {
             let journal = try Journal(path: db, options: common.journalOptions())
             try await fill(journal, jobs: jobs)
             let worker = try BenchWorker(
-                db: db, arguments: ["--exit-when-idle", "--concurrency", "\(concurrency)", "--synchronous", common.synchronous],
+                db: db, arguments: ["--exit-when-idle", "--concurrency", "\(concurrency)", "--prefetch", "\(prefetch)",
+                                    "--synchronous", common.synchronous],
                 log: "\(dir)/worker.log")
             try await worker.waitForLog("ready:")
             let start = ContinuousClock.now
@@ -73,7 +75,7 @@ struct RunNoop: AsyncParsableCommand {
             let rate = Double(jobs) / seconds(since: start)
             rates.append(rate)
             let completed = try await journal.stats()[.completed] ?? 0
-            print("run \(run): \(completed) of \(jobs) noop jobs, concurrency \(concurrency), synchronous=\(common.synchronous): \(Int(rate)) jobs/s; RSS at ready \(idleRSS / 1024) MiB, peak \(peakRSS / 1024) MiB")
+            print("run \(run): \(completed) of \(jobs) noop jobs, concurrency \(concurrency), prefetch \(prefetch), synchronous=\(common.synchronous): \(Int(rate)) jobs/s; RSS at ready \(idleRSS / 1024) MiB, peak \(peakRSS / 1024) MiB")
         }
         print("run-noop median: \(Int(median(rates))) jobs/s")
     }

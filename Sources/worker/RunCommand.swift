@@ -10,6 +10,9 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Jobs run at once.")
     var concurrency: Int = 10
 
+    @Option(help: "Jobs claimed ahead of free slots, started as soon as a slot frees (throughput for short jobs; a crash counts against them too). Default 0.")
+    var prefetch: Int = 0
+
     @Option(help: "Seconds in-flight jobs get to finish after TERM/INT before they are cancelled and marked interrupted. Default: $WORKER_DRAIN_TIMEOUT, else 7 (the worker then exits within 10 s of TERM).")
     var drainTimeout: Double?
 
@@ -27,6 +30,7 @@ struct RuntimeOptions: ParsableArguments {
 
     func validate() throws {
         if concurrency < 1 { throw ValidationError("--concurrency is \(concurrency): pass 1 or more") }
+        if prefetch < 0 { throw ValidationError("--prefetch is \(prefetch): pass 0 or more") }
         if let drainTimeout, !(drainTimeout >= 0 && drainTimeout.isFinite) {
             throw ValidationError("--drain-timeout is \(drainTimeout): pass 0 or more seconds")
         }
@@ -35,6 +39,7 @@ struct RuntimeOptions: ParsableArguments {
     func workerOptions() throws -> WorkerOptions {
         var options = WorkerOptions()
         options.concurrency = concurrency
+        options.prefetch = prefetch
         if let drainTimeout {
             options.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
         } else if let value = ProcessInfo.processInfo.environment["WORKER_DRAIN_TIMEOUT"], !value.isEmpty {

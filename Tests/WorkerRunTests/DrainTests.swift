@@ -116,4 +116,23 @@ import WorkerTestKit
         #expect(try await fixture.journal.job(orphan).state == .queued)
         #expect(worker.log.components(separatedBy: "jobs for handler 'not-provided'").count == 2)  // said once
     }
+
+    @Test func jobsClaimedAheadAreGivenBackUnstartedAtADrain() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        var ids: [Int64] = []
+        for _ in 0..<5 { ids.append(try await fixture.enqueue("sleep", #"{"ms": 5000}"#)) }
+        let worker = try fixture.start(["--concurrency", "1", "--prefetch", "3", "--drain-timeout", "0.3"])
+        #expect(await worker.waitForLog("job \(ids[0]) sleep started"))
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit()?.status == 0, "\(worker.log)")
+        for id in ids[0...3] {
+            let job = try await fixture.journal.job(id)
+            #expect(job.state == .interrupted)
+            #expect(job.attempts == 0)
+        }
+        #expect(try await fixture.journal.events(job: ids[1]).last?.reason.contains("not started yet") == true)
+        #expect(try await fixture.journal.job(ids[4]).state == .queued)
+        try await fixture.expectSound()
+    }
 }
