@@ -117,6 +117,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "WorkerRuntimeTests",
+            dependencies: [
+                "Journal", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "WorkerRunTests",
             dependencies: ["Journal", "WorkerTestKit", "worker"],
             swiftSettings: strict

@@ -44,17 +44,21 @@ extension Journal {
     /// Enqueues one job and returns it (the existing one when its unique key is taken).
     public func enqueue(_ job: NewJob) async throws -> (job: Job, created: Bool) {
         let context = try prepare([job])
-        return try await transaction { db in
+        let result = try await transaction("enqueue") { db in
             let result = try context.insert(db)[0]
             return (try Job.require(db, id: result.id), result.created)
         }
+        announceNewWork()
+        return result
     }
 
     /// Enqueues all `jobs` in one transaction: either every one is enqueued (or matched by key) or none is.
     /// An error about one job carries its position in `batchIndex`.
     public func enqueue(batch jobs: [NewJob]) async throws -> [Enqueued] {
         let context = try prepare(jobs)
-        return try await transaction("enqueue") { db in try context.insert(db) }
+        let results = try await transaction("enqueue") { db in try context.insert(db) }
+        announceNewWork()
+        return results
     }
 
     private func prepare(_ jobs: [NewJob]) throws -> EnqueueContext {

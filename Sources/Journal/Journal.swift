@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The SQLite journal: jobs, their events, workers, checkpoints and steps, in one database file.
 ///
@@ -11,6 +12,7 @@ public final class Journal: Sendable {
     /// The options it was opened with.
     public let options: JournalOptions
     let database: DatabaseQueue
+    private let observers = Mutex<[@Sendable () -> Void]>([])
 
     /// Opens (creating with mode 0600 when missing) and migrates the database at `path`.
     ///
@@ -33,12 +35,30 @@ public final class Journal: Sendable {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
         do {
-            database = try DatabaseQueue(path: path, configuration: config)
+            database = try Self.openQueue(path: path, configuration: config, patience: options.busyTimeoutSeconds)
             try Migrations.apply(to: database, path: path, logger: options.logger)
         } catch let error as JournalError {
             throw error
         } catch {
             throw JournalError(mapping: error, path: path)
+        }
+    }
+
+    /// Opens the connection. Switching a new file to WAL needs an exclusive lock, and SQLite may answer BUSY at
+    /// once, without waiting, when several processes create the same database together: retry for as long as
+    /// the busy timeout allows.
+    private static func openQueue(path: String, configuration: Configuration, patience: Double) throws -> DatabaseQueue {
+        let start = ContinuousClock.now
+        var pause = 0.005
+        while true {
+            do {
+                return try DatabaseQueue(path: path, configuration: configuration)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                let waited = ContinuousClock.now - start
+                guard waited < .milliseconds(Int64(patience * 1000)) else { throw error }
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 0.1)
+            }
         }
     }
 
@@ -86,6 +106,16 @@ public final class Journal: Sendable {
         } catch {
             throw JournalError(mappingAny: error, path: path)
         }
+    }
+
+    /// Calls `callback` after every commit of this journal that may make a job claimable (enqueue, retry).
+    /// Commits of other processes do not call it: a worker sees those through `dataVersion()`.
+    public func onNewWork(_ callback: @escaping @Sendable () -> Void) {
+        observers.withLock { $0.append(callback) }
+    }
+
+    func announceNewWork() {
+        for callback in observers.withLock({ $0 }) { callback() }
     }
 
     /// The names of the migrations applied to this database, in order.

@@ -19,7 +19,7 @@ extension Journal {
     public func retry(job id: Int64) async throws -> Job {
         let now = self.now
         let pid = options.pid
-        return try await transaction { db in
+        let job = try await transaction { db in
             let job = try Job.require(db, id: id)
             guard Self.retryableStates.contains(job.state) else {
                 throw JournalError(
@@ -46,6 +46,8 @@ extension Journal {
                 reason: "retried by operator")
             return try Job.require(db, id: id)
         }
+        announceNewWork()
+        return job
     }
 
     /// Cancels a job that has not finished. A running job is asked to stop through its worker.

@@ -58,6 +58,7 @@ public struct WorkerProcess: Sendable {
         logger.notice("ready: \(host.plugins.count) handler(s), concurrency \(options.concurrency), recovered \(jobs) job(s) of \(recovered.count) dead worker(s)")
         onReady()
         let dispatcher = Dispatcher(journal: journal, host: host, worker: worker, options: options, logger: logger)
+        journal.onNewWork { Task { await dispatcher.nudge() } }  // enqueues in this process wake it at once
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
                 .init(service: DispatcherService(dispatcher: dispatcher), successTerminationBehavior: .gracefullyShutdownGroup),

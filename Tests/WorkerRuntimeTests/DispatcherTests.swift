@@ -1,0 +1,37 @@
+import Foundation
+import Journal
+import Logging
+import PluginHost
+import Testing
+import WorkerRuntime
+import WorkerTestKit
+
+@Suite struct DispatcherTests {
+    /// An enqueue through the worker's own journal changes no `data_version` for it: only the in-process
+    /// notification can wake the dispatcher. Without it this job would never be claimed.
+    @Test func anEnqueueInTheSameProcessWakesTheDispatcher() async throws {
+        let directory = try TemporaryDirectory("dispatcher")
+        defer { directory.remove() }
+        let journal = try Journal(path: directory.file("w.sqlite3"))
+        let logger = Logger(label: "test")
+        let host = PluginHost(journal: journal, worker: "w", logger: logger)
+        try host.load(files: [PluginFixtures.examples])
+        try await journal.register(WorkerRegistration(id: "w", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
+        var options = WorkerOptions()
+        options.exitWhenIdle = false
+        let dispatcher = Dispatcher(journal: journal, host: host, worker: "w", options: options, logger: logger)
+        journal.onNewWork { Task { await dispatcher.nudge() } }
+        let loop = Task { try await dispatcher.run() }
+        try await Task.sleep(for: .milliseconds(100))  // idle, polling
+        let id = try await journal.enqueue(NewJob(handler: "noop")).job.id
+        var state = JobState.queued
+        for _ in 0..<500 where state != .completed {
+            try await Task.sleep(for: .milliseconds(10))
+            state = try await journal.job(id).state
+        }
+        #expect(state == .completed)
+        await dispatcher.stop(.drain(reason: "test"))
+        try await loop.value
+        #expect(try await journal.verify().isSound)
+    }
+}
