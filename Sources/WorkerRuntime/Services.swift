@@ -31,7 +31,13 @@ struct HeartbeatService: Service {
                 var ticks = 0
                 while true {
                     try await Task.sleep(for: options.heartbeatInterval)
-                    try await tick(reportMissing: ticks % 60 == 0)
+                    do {
+                        try await tick(reportMissing: ticks % 60 == 0)
+                    } catch let error as JournalError where error.code == .busy {
+                        // Another process held the write lock past the busy timeout: try again next beat
+                        // rather than stop the worker.
+                        logger.warning("heartbeat skipped: \(error)")
+                    }
                     ticks += 1
                 }
             }

@@ -23,7 +23,7 @@ struct ResumeCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let signals = await WorkerProcess.trapSignals()
+        let signals = await EarlySignals.take()
         let journal = try database.open()
         let lockDirectory = WorkerLock.directory(for: journal.path)
         let plan = try await RecoveryPlan.make(journal: journal, lockDirectory: lockDirectory)

@@ -76,7 +76,7 @@ struct RunCommand: AsyncParsableCommand {
     var exitWhenIdle = false
 
     func run() async throws {
-        let signals = await WorkerProcess.trapSignals()
+        let signals = await EarlySignals.take()
         var options = try runtime.workerOptions()
         options.queues = queue
         options.exitWhenIdle = exitWhenIdle

@@ -22,6 +22,11 @@ struct WorkerCommand: AsyncParsableCommand {
     static func main() async {
         let status: ExitStatus
         do {
+            // Long-running commands trap their signals before anything else, so that a TERM sent while they
+            // start is handled as a drain, not fatal.
+            if ["run", "resume"].contains(CommandLine.arguments.dropFirst().first(where: { !$0.hasPrefix("-") }) ?? "") {
+                EarlySignals.trapped = await WorkerProcess.trapSignals()
+            }
             try bootstrapLogging()
             if let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-"),
                !subcommandNames.contains(first), first != "help" {
@@ -108,4 +113,14 @@ struct WorkerCommand: AsyncParsableCommand {
 
 enum WorkerVersion {
     static let current = "0.1.0"
+}
+
+/// Signals trapped at the start of `main` for `run` and `resume`.
+enum EarlySignals {
+    nonisolated(unsafe) static var trapped: TrappedSignals?  // written once in main before any command runs
+
+    static func take() async -> TrappedSignals {
+        if let trapped { return trapped }
+        return await WorkerProcess.trapSignals()
+    }
 }
