@@ -40,6 +40,9 @@ public actor Dispatcher {
 
     let journal: Journal
     let host: PluginHost
+    /// The loaded handlers and their plugins, fixed once the plugins are loaded (read on every claim).
+    let handlers: [String]
+    let stamps: [String: PluginStamp]
     let options: WorkerOptions
     let logger: Logger
     /// This worker's id in the journal.
@@ -59,10 +62,12 @@ public actor Dispatcher {
     private(set) var claimedCount = 0
     private(set) var finishedCount = 0
 
-    /// A dispatcher for `worker`, registered in `journal`, running jobs through `host`.
+    /// A dispatcher for `worker`, registered in `journal`, running jobs through `host` (its plugins loaded).
     public init(journal: Journal, host: PluginHost, worker: String, options: WorkerOptions, logger: Logger) {
         self.journal = journal
         self.host = host
+        handlers = Array(host.plugins.keys).sorted()
+        stamps = host.stamps
         self.worker = worker
         self.options = options
         self.logger = logger
@@ -177,7 +182,7 @@ public actor Dispatcher {
         let free = options.concurrency - inflight.count
         let request = ClaimRequest(
             worker: worker, limit: max(0, free + options.prefetch - reserve.count),
-            queues: options.queues, handlers: Array(host.plugins.keys), plugins: host.stamps,
+            queues: options.queues, handlers: handlers, plugins: stamps,
             ids: options.onlyJobs.map { Array($0) })
         let (results, jobs) = try await journal.finishAndClaim(finished: batch.map { ($0.job.id, $0.outcome) }, claim: request)
         log(batch, results)
