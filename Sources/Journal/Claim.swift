@@ -14,13 +14,21 @@ public struct ClaimRequest: Sendable, Equatable {
     public var plugins: [String: PluginStamp]
     /// Only these job ids (`worker resume`); nil means any.
     public var ids: [Int64]?
+    /// Run suspects alone: while an interrupted job under which a worker died (`crashes > 0`) waits, a busy
+    /// worker claims nothing, and an idle one claims that job alone. A job that crashes its worker is then
+    /// identified for certain, and the jobs that merely ran beside it are not counted as poison too.
+    public var isolateSuspects: Bool
+    /// Whether the claiming worker has jobs in flight (see `isolateSuspects`).
+    public var busy: Bool
 
     /// A request; see the properties.
     public init(
         worker: String, limit: Int, queues: [String] = [], handlers: [String]? = nil, plugins: [String: PluginStamp] = [:],
-        ids: [Int64]? = nil
+        ids: [Int64]? = nil, isolateSuspects: Bool = false, busy: Bool = false
     ) {
         self.ids = ids
+        self.isolateSuspects = isolateSuspects
+        self.busy = busy
         self.worker = worker
         self.limit = limit
         self.queues = queues
@@ -75,14 +83,27 @@ extension Journal {
             filterArguments += StatementArguments(ids)
         }
         let order = " ORDER BY priority DESC, run_at, id LIMIT ?"
-        var picked = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT id, state, handler FROM jobs WHERE state = 'interrupted'" + filter + order),
-            arguments: filterArguments + [request.limit])
-        if picked.count < request.limit {
-            picked += try Row.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT id, state, handler FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND run_at <= ?" + filter + order),
-                arguments: [now] + filterArguments + [request.limit - picked.count])
+        var picked: [Row] = []
+        if request.isolateSuspects {
+            let suspect = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT id, state, handler FROM jobs WHERE state = 'interrupted' AND crashes > 0" + filter + order),
+                arguments: filterArguments + [1])
+            if !suspect.isEmpty {
+                // A suspect waits for this worker to be idle, and then runs alone; nothing new starts meanwhile.
+                if request.busy { return [] }
+                picked = suspect
+            }
+        }
+        if picked.isEmpty {
+            picked = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT id, state, handler FROM jobs WHERE state = 'interrupted'" + filter + order),
+                arguments: filterArguments + [request.limit])
+            if picked.count < request.limit {
+                picked += try Row.fetchAll(
+                    db.cachedStatement(
+                        sql: "SELECT id, state, handler FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND run_at <= ?" + filter + order),
+                    arguments: [now] + filterArguments + [request.limit - picked.count])
+            }
         }
         guard !picked.isEmpty else { return [] }
         let ids: [Int64] = try picked.map { try $0.decode(forColumn: "id") }

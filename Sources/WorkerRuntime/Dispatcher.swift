@@ -55,6 +55,8 @@ public actor Dispatcher {
     private var missingReported: Set<String> = []
     /// Jobs claimed ahead (`prefetch`), started as slots free up.
     private var reserve: [Job] = []
+    /// A job under which a worker died, running alone: nothing else is claimed until it ends.
+    private var suspect: Int64?
     /// Outcomes reported by plugins, waiting for the loop to take them.
     private let arrivals = Arrivals()
     private var nudged = false
@@ -83,7 +85,7 @@ public actor Dispatcher {
             let now = ContinuousClock.now
             switch mode {
             case .running:
-                let free = options.concurrency - inflight.count + options.prefetch - reserve.count
+                let free = suspect == nil ? options.concurrency - inflight.count + options.prefetch - reserve.count : 0
                 var worthClaiming = (shouldClaim && free > 0) || !ended.isEmpty
                 if !worthClaiming && free > 0 { worthClaiming = try await somethingNew() }
                 if worthClaiming {
@@ -179,14 +181,19 @@ public actor Dispatcher {
 
     private func exchange() async throws -> Int {
         let batch = takeEnded()
-        let free = options.concurrency - inflight.count
+        let free = suspect == nil ? options.concurrency - inflight.count : 0
         let request = ClaimRequest(
             worker: worker, limit: max(0, free + options.prefetch - reserve.count),
             queues: options.queues, handlers: handlers, plugins: stamps,
-            ids: options.onlyJobs.map { Array($0) })
+            ids: options.onlyJobs.map { Array($0) }, isolateSuspects: true,
+            busy: !inflight.isEmpty || !reserve.isEmpty)
         let (results, jobs) = try await journal.finishAndClaim(finished: batch.map { ($0.job.id, $0.outcome) }, claim: request)
         log(batch, results)
         if !jobs.isEmpty { FaultInjection.point("after-claim") }
+        if let first = jobs.first, first.crashes > 0, first.state == .running, jobs.count == 1, request.isolateSuspects {
+            suspect = first.id
+            logger.notice("job \(first.id) \(first.handler): a worker died under it \(first.crashes) time(s); running it alone")
+        }
         reserve += jobs
         try startReserved()
         return jobs.count
@@ -237,6 +244,7 @@ public actor Dispatcher {
 
     private func jobEnded(_ id: Int64, _ outcome: PluginOutcome) {
         guard let running = inflight.removeValue(forKey: id) else { return }  // already recorded as abandoned
+        if suspect == id { suspect = nil }
         running.execution.release()
         let recorded: JobOutcome
         switch outcome {

@@ -92,6 +92,31 @@ import WorkerTestKit
         try await fixture.expectSound()
     }
 
+    @Test func jobsThatRanBesideAPoisonJobAreNotCountedAsPoison() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        let bystanders = [try await fixture.enqueue("sleep", #"{"ms": 3000}"#), try await fixture.enqueue("sleep", #"{"ms": 3000}"#)]
+        // The poison job starts after the bystanders are running, and takes the process down under them.
+        let first = try fixture.start(["--concurrency", "3"], log: "first.log")
+        for id in bystanders { #expect(await first.waitForLog("job \(id) sleep started")) }
+        let poison = try await fixture.enqueue("crash", #"{"how": "abort"}"#)
+        #expect(await first.waitForExit(timeout: .seconds(30))?.signal == SIGABRT, "\(first.log)")
+        // After that, every job under which a worker died runs alone: the poison job crashes only itself.
+        for run in 1...5 {
+            let worker = try fixture.start(["--exit-when-idle", "--concurrency", "3"], log: "run\(run).log")
+            if await worker.waitForExit(timeout: .seconds(60))?.status == 0 { break }
+        }
+        let dead = try await fixture.journal.job(poison)
+        #expect(dead.state == .dead)
+        #expect(dead.crashes == 3)
+        for id in bystanders {
+            let job = try await fixture.journal.job(id)
+            #expect(job.state == .completed, "bystander \(id) is \(job.state) after \(job.crashes) crash(es)")
+            #expect(job.crashes == 1)
+        }
+        try await fixture.expectSound()
+    }
+
     @Test func twoWorkersShareADatabaseAndALiveOneRecoversADeadPeer() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
