@@ -128,7 +128,7 @@ struct StatsCommand: AsyncParsableCommand {
         let waiting = try await journal.waitingByHandler()
         if !waiting.isEmpty {
             Output.line("")
-            for line in table(["WAITING HANDLER", "JOBS"], waiting.map { [$0.handler, String($0.count)] }) {
+            for line in table(["WAITING FOR HANDLER", "JOBS"], waiting.map { [$0.handler, String($0.count)] }) {
                 Output.line(line)
             }
         }
