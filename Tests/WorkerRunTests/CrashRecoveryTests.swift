@@ -135,7 +135,7 @@ import WorkerTestKit
         try await fixture.expectSound()
 
         // A live worker notices a dead peer and takes its jobs back, without a restart.
-        let held = [try await fixture.enqueue("sleep", #"{"ms": 1500}"#), try await fixture.enqueue("sleep", #"{"ms": 1500}"#)]
+        let held = [try await fixture.enqueue("sleep", #"{"ms": 4000}"#), try await fixture.enqueue("sleep", #"{"ms": 4000}"#)]
         let doomed = try fixture.start(["--concurrency", "2"], log: "doomed.log")
         #expect(await doomed.waitForLog("job \(held[1]) sleep started"))
         let survivor = try fixture.start(["--concurrency", "2"], log: "survivor.log")
@@ -143,7 +143,7 @@ import WorkerTestKit
         doomed.signal(SIGKILL)
         _ = await doomed.waitForExit()
         #expect(await survivor.waitForLog("recovered dead worker", timeout: .seconds(5)), "\(survivor.log)")
-        for id in held { #expect(await survivor.waitForLog("job \(id) sleep running -> completed", timeout: .seconds(10))) }
+        for id in held { #expect(await survivor.waitForLog("job \(id) sleep running -> completed", timeout: .seconds(20))) }
         survivor.signal(SIGTERM)
         #expect(await survivor.waitForExit()?.status == 0)
         for id in held {

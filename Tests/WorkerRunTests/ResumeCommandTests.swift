@@ -7,7 +7,8 @@ import WorkerTestKit
     /// Leaves jobs `running` under a worker that was killed.
     static func crashWithJobsHeld(_ fixture: RunFixture, count: Int) async throws -> [Int64] {
         var ids: [Int64] = []
-        for _ in 0..<count { ids.append(try await fixture.enqueue("sleep", #"{"ms": 800}"#)) }
+        // Long enough that the kill always comes first, however slow a loaded machine makes this test.
+        for _ in 0..<count { ids.append(try await fixture.enqueue("sleep", #"{"ms": 3000}"#)) }
         let doomed = try fixture.start(log: "doomed.log")
         #expect(await doomed.waitForLog("job \(ids.last!) sleep started"))
         try await Task.sleep(for: .milliseconds(250))  // let a checkpoint land
