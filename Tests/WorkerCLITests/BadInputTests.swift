@@ -57,13 +57,15 @@ import WorkerTestKit
         let cli = try CLIFixture()
         defer { cli.remove() }
         try cli.ok(["migrate"])
-        let holder = try startProcess(ProductBinary.path("journal-probe"), ["hold-lock", cli.db, "3"], outputPath: cli.directory.file("lock"))
-        defer { holder.terminate() }
+        // Holds the lock far longer than the test needs, however slow a loaded machine is; ended below.
+        let holder = try startProcess(ProductBinary.path("journal-probe"), ["hold-lock", cli.db, "120"], outputPath: cli.directory.file("lock"))
+        defer { kill(holder.processIdentifier, SIGKILL) }
         while (try? String(contentsOfFile: cli.directory.file("lock"), encoding: .utf8))?.contains("locked") != true {
             try await Task.sleep(for: .milliseconds(10))
         }
         let result = try cli.worker(["enqueue", "noop", "--busy-timeout", "0.2"])
         expectFailure(result, status: 75, mentioning: "locked by another process")
+        kill(holder.processIdentifier, SIGKILL)
         holder.waitUntilExit()
         #expect(try cli.ok(["enqueue", "noop"]) == "1")  // nothing of the refused enqueue was written
     }
