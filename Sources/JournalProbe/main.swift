@@ -1,6 +1,8 @@
 // journal-probe: a helper process for tests that need several real processes on one database.
 //
-//   journal-probe claim DB WORKER_ID BATCH   claims and completes jobs until none is left; prints each id
+//   journal-probe claim DB WORKER_ID BATCH [GO_FILE]
+//                                            claims and completes jobs until none is left; prints each id
+//                                            (first waits until GO_FILE exists, so that racers start together)
 //   journal-probe hold-lock DB SECONDS       holds the write lock, prints "locked", exits after SECONDS
 //   journal-probe exec DB SQL                runs SQL behind the journal's back (to tamper in tests)
 //   journal-probe checkpoint DB              moves the WAL into the main file (so tests can damage it)
@@ -22,6 +24,9 @@ case "claim":
     let batch = Int(arguments.count > 4 ? arguments[4] : "1") ?? 1
     try await journal.register(WorkerRegistration(
         id: worker, pid: getpid(), host: "test", processStartedAt: nil, version: "probe"))
+    if arguments.count > 5 {
+        while !FileManager.default.fileExists(atPath: arguments[5]) { try await Task.sleep(for: .milliseconds(1)) }
+    }
     var claimed: [Int64] = []
     while true {
         let jobs = try await journal.claim(ClaimRequest(worker: worker, limit: batch))

@@ -12,9 +12,13 @@ import WorkerTestKit
         let count = 3000
         _ = try await journal.enqueue(batch: (0..<count).map { NewJob(handler: "noop", payload: #"{"n":\#($0)}"#) })
 
+        let go = dir.file("go")
         let probes = try (1...2).map { n in
-            try startProcess(ProductBinary.path("journal-probe"), ["claim", path, "probe-\(n)", "3"], outputPath: dir.file("out-\(n)"))
+            try startProcess(ProductBinary.path("journal-probe"), ["claim", path, "probe-\(n)", "3", go], outputPath: dir.file("out-\(n)"))
         }
+        // Both registered (they wait for the go file after registering): start them together.
+        while try await journal.liveWorkers().count < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        _ = FileManager.default.createFile(atPath: go, contents: nil)
         for probe in probes { probe.waitUntilExit() }
         #expect(probes.allSatisfy { $0.terminationStatus == 0 })
         let claimed = try (1...2).map { n in
