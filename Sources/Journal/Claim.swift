@@ -129,10 +129,16 @@ extension Journal {
                 WHERE handler = ? AND id IN (\(idList))
                 """).execute(arguments: [plugin.name, plugin.version, plugin.sha256, handler] + StatementArguments(ids))
         }
-        let rows = try Row.fetchAll(
+        // A cursor decodes each row in place (fetchAll would copy every row first).
+        let rows = try Row.fetchCursor(
             db.cachedStatement(sql: "SELECT \(Job.columns) FROM \(Job.from) WHERE jobs.id IN (\(idList))"),
             arguments: StatementArguments(ids))
-        let byID = Dictionary(uniqueKeysWithValues: try rows.map { row in (try row.decode(atIndex: 0) as Int64, try Job(row: row)) })
+        var byID: [Int64: Job] = [:]
+        byID.reserveCapacity(ids.count)
+        while let row = try rows.next() {
+            let job = try Job(row: row)
+            byID[job.id] = job
+        }
         return ids.compactMap { byID[$0] }
     }
 

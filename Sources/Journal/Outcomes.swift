@@ -46,16 +46,54 @@ struct FinishContext: Sendable {
         random = journal.options.random
     }
 
-    /// Applies each outcome; one that cannot be recorded (job no longer held) fails alone.
+    /// Applies each outcome; one that cannot be recorded (job no longer held) fails alone. Completions, the
+    /// common case, are recorded set-based: three statements for the whole batch instead of three per job.
     func applyAll(_ db: Database, _ batch: [(job: Int64, outcome: JobOutcome)], worker: String) -> [Result<JobState, JournalError>] {
-        batch.map { item in
-            do {
-                return .success(try apply(db, id: item.job, worker: worker, outcome: item.outcome))
-            } catch let error as JournalError {
-                return .failure(error)
-            } catch {
-                return .failure(JournalError(mapping: error, path: path))
+        let completed = batch.filter { $0.outcome == .completed }.map(\.job)
+        var completedResults: [Int64: Result<JobState, JournalError>] = [:]
+        if completed.count > 1 {
+            switch capturing({ try completeAll(db, completed, worker: worker) }) {
+            case .success(let results): completedResults = results
+            case .failure(let error): completedResults = Dictionary(completed.map { ($0, .failure(error)) }) { first, _ in first }
             }
+        }
+        return batch.map { item in
+            if let result = completedResults[item.job] { return result }
+            return capturing { try apply(db, id: item.job, worker: worker, outcome: item.outcome) }
+        }
+    }
+
+    /// Records `ids` completed; those not held by `worker` get the fence's error, the others `.completed`.
+    private func completeAll(_ db: Database, _ ids: [Int64], worker: String) throws -> [Int64: Result<JobState, JournalError>] {
+        let marks = databaseQuestionMarks(count: ids.count)
+        let held = Set(try Int64.fetchAll(
+            db.cachedStatement(sql: "SELECT id FROM jobs WHERE id IN (\(marks)) AND state = 'running' AND worker_id = ?"),
+            arguments: StatementArguments(ids) + [worker]))
+        var results: [Int64: Result<JobState, JournalError>] = [:]
+        for id in ids where !held.contains(id) {
+            results[id] = capturing { _ = try Held.require(db, job: id, worker: worker); return .completed }
+        }
+        let done = ids.filter(held.contains)
+        guard !done.isEmpty else { return results }
+        let doneMarks = databaseQuestionMarks(count: done.count)
+        try db.cachedStatement(sql: """
+            INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
+            SELECT id, ?, 'running', 'completed', attempts, ?, ?, 'completed' FROM jobs WHERE id IN (\(doneMarks)) ORDER BY id
+            """).execute(arguments: [now, worker, Int64(pid)] + StatementArguments(done))
+        try db.cachedStatement(sql: """
+            UPDATE jobs SET state = 'completed', updated_at = ?, finished_at = ?, last_error = NULL WHERE id IN (\(doneMarks))
+            """).execute(arguments: [now, now] + StatementArguments(done))
+        for id in done { results[id] = .success(.completed) }
+        return results
+    }
+
+    private func capturing<T>(_ body: () throws -> T) -> Result<T, JournalError> {
+        do {
+            return .success(try body())
+        } catch let error as JournalError {
+            return .failure(error)
+        } catch {
+            return .failure(JournalError(mapping: error, path: path))
         }
     }
 

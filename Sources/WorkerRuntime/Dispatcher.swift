@@ -50,11 +50,14 @@ public actor Dispatcher {
     private var mode = Mode.running
     private var inflight: [Int64: Running] = [:]
     private var ended: [(job: Job, outcome: JobOutcome, started: ContinuousClock.Instant)] = []
+    /// When the oldest outcome in `ended` arrived.
+    private var endedSince: ContinuousClock.Instant?
     private var lastDataVersion: Int64?
     private var nextRunAt: Micros?
     private var missingReported: Set<String> = []
     /// Jobs claimed ahead (`prefetch`), started as slots free up.
     private var reserve: [Job] = []
+    private var sizer = ReserveSizer()
     /// A job under which a worker died, running alone: nothing else is claimed until it ends.
     private var suspect: Int64?
     /// Outcomes reported by plugins, waiting for the loop to take them.
@@ -63,6 +66,8 @@ public actor Dispatcher {
     private let waker = Waker()
     private(set) var claimedCount = 0
     private(set) var finishedCount = 0
+    /// Commits of the loop (finish-and-claim rounds): `finishedCount / rounds` is the jobs each commit carried.
+    private(set) var rounds = 0
 
     /// A dispatcher for `worker`, registered in `journal`, running jobs through `host` (its plugins loaded).
     public init(journal: Journal, host: PluginHost, worker: String, options: WorkerOptions, logger: Logger) {
@@ -85,7 +90,7 @@ public actor Dispatcher {
             let now = ContinuousClock.now
             switch mode {
             case .running:
-                let free = suspect == nil ? options.concurrency - inflight.count + options.prefetch - reserve.count : 0
+                let free = suspect == nil ? options.concurrency - inflight.count + reserveTarget - reserve.count : 0
                 var worthClaiming = (shouldClaim && free > 0) || !ended.isEmpty
                 if !worthClaiming && free > 0 { worthClaiming = try await somethingNew() }
                 if worthClaiming {
@@ -166,7 +171,7 @@ public actor Dispatcher {
     public func status() -> String {
         let jobs = inflight.values.sorted { $0.job.id < $1.job.id }
             .map { "\($0.job.id) \($0.job.handler) \(milliseconds(ContinuousClock.now - $0.started))" }
-        return "status: \(mode.name), \(inflight.count) of \(options.concurrency) running, \(reserve.count) claimed ahead [\(jobs.joined(separator: "; "))], \(claimedCount) claimed, \(finishedCount) finished"
+        return "status: \(mode.name), \(inflight.count) of \(options.concurrency) running, \(reserve.count) claimed ahead [\(jobs.joined(separator: "; "))], \(claimedCount) claimed, \(finishedCount) finished in \(rounds) round(s)"
     }
 
     /// Logs once per handler that queued jobs wait for a handler no loaded plugin provides.
@@ -183,11 +188,22 @@ public actor Dispatcher {
         let batch = takeEnded()
         let free = suspect == nil ? options.concurrency - inflight.count : 0
         let request = ClaimRequest(
-            worker: worker, limit: max(0, free + options.prefetch - reserve.count),
+            worker: worker, limit: max(0, free + reserveTarget - reserve.count),
             queues: options.queues, handlers: handlers, plugins: stamps,
             ids: options.onlyJobs.map { Array($0) }, isolateSuspects: true,
             busy: !inflight.isEmpty || !reserve.isEmpty)
-        let (results, jobs) = try await journal.finishAndClaim(finished: batch.map { ($0.job.id, $0.outcome) }, claim: request)
+        // While the round commits (an fsync), jobs claimed ahead keep starting as slots free up: the next round
+        // then carries what ended meanwhile, so the commits and the jobs overlap instead of taking turns.
+        let committed = Flag()
+        rounds += 1
+        let began = ContinuousClock.now
+        async let round = Self.commit(journal, batch.map { ($0.job.id, $0.outcome) }, request, committed, waker)
+        while !committed.isSet {
+            await waker.wait()  // the commit wakes it when it ends
+            collectArrivals()
+        }
+        let (results, jobs) = try await round
+        sizer.committed(seconds: seconds(ContinuousClock.now - began))
         log(batch, results)
         if !jobs.isEmpty { FaultInjection.point("after-claim") }
         if let first = jobs.first, first.crashes > 0, first.state == .running, jobs.count == 1, request.isolateSuspects {
@@ -195,8 +211,21 @@ public actor Dispatcher {
             logger.notice("job \(first.id) \(first.handler): a worker died under it \(first.crashes) time(s); running it alone")
         }
         reserve += jobs
+        if let stopped = mode.stopReason {
+            releaseReserve(stopped)  // a stop came while the round committed: give its claims back at once
+        }
         try startReserved()
         return jobs.count
+    }
+
+    private nonisolated static func commit(
+        _ journal: Journal, _ finished: [(job: Int64, outcome: JobOutcome)], _ request: ClaimRequest, _ committed: Flag, _ waker: Waker
+    ) async throws -> (finished: [Result<JobState, JournalError>], claimed: [Job]) {
+        defer {
+            committed.set()
+            waker.wake()
+        }
+        return try await journal.finishAndClaim(finished: finished, claim: request)
     }
 
     /// Starts claimed jobs while slots are free. Runs whenever a job ends, so a slot is refilled at once, while
@@ -242,8 +271,14 @@ public actor Dispatcher {
         }
     }
 
+    /// How many jobs to hold claimed ahead now: none while a suspect runs alone.
+    private var reserveTarget: Int {
+        suspect == nil ? sizer.target(options.prefetch, concurrency: options.concurrency) : 0
+    }
+
     private func jobEnded(_ id: Int64, _ outcome: PluginOutcome) {
         guard let running = inflight.removeValue(forKey: id) else { return }  // already recorded as abandoned
+        sizer.jobRan(seconds: seconds(ContinuousClock.now - running.started))
         if suspect == id { suspect = nil }
         running.execution.release()
         let recorded: JobOutcome
@@ -261,12 +296,14 @@ public actor Dispatcher {
             case nil: recorded = .failed(error: "the handler cancelled itself", retryable: true)
             }
         }
+        if ended.isEmpty { endedSince = .now }
         ended.append((running.job, recorded, running.started))
     }
 
     private func takeEnded() -> [(job: Job, outcome: JobOutcome, started: ContinuousClock.Instant)] {
         let batch = ended
         ended.removeAll()
+        endedSince = nil
         if !batch.isEmpty {
             FaultInjection.point(mode == .running || mode == .quiet ? "before-commit" : "drain-finalize")
         }
@@ -357,10 +394,14 @@ public actor Dispatcher {
         }
         collectArrivals()
         let before = ended.count
-        await waker.wait(timeout: timeout)
-        collectArrivals()
-        if mode == .running, ended.count > before, !inflight.isEmpty {
-            let windowEnd = ContinuousClock.now + options.groupCommitWindow
+        if mode != .running || ended.isEmpty {  // else jobs ended while the last round committed: no need to wait
+            await waker.wait(timeout: timeout)
+            collectArrivals()
+        }
+        if mode == .running, let since = endedSince, !inflight.isEmpty {
+            // Jobs ending together share one commit: gather until the oldest outcome waited `groupCommitWindow`
+            // (outcomes gathered during the last commit waited long enough already).
+            let windowEnd = since + options.groupCommitWindow
             while mode == .running, !inflight.isEmpty, ContinuousClock.now < windowEnd {
                 await waker.wait(timeout: windowEnd - .now)
                 collectArrivals()
@@ -372,6 +413,15 @@ public actor Dispatcher {
 }
 
 extension Dispatcher.Mode {
+    /// Why intake stopped, when it did.
+    var stopReason: String? {
+        switch self {
+        case .running: nil
+        case .quiet: "quiet"
+        case .draining(_, let reason), .stopping(_, let reason): reason
+        }
+    }
+
     var name: String {
         switch self {
         case .running: "running"
@@ -382,6 +432,10 @@ extension Dispatcher.Mode {
     }
 }
 
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
 func micros(_ duration: Duration) -> Micros {
     duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
 }
@@ -390,6 +444,15 @@ func micros(_ duration: Duration) -> Micros {
 func milliseconds(_ duration: Duration) -> String {
     let ms = Double(micros(duration)) / 1000
     return ms < 100 ? String(format: "%.1f ms", ms) : String(format: "%.0f ms", ms)
+}
+
+/// A one-way switch, set from another task.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+
+    var isSet: Bool { value.withLock { $0 } }
+
+    func set() { value.withLock { $0 = true } }
 }
 
 /// Outcomes handed over by plugin threads, taken by the dispatcher loop.
@@ -407,3 +470,4 @@ final class Arrivals: Sendable {
         }
     }
 }
+

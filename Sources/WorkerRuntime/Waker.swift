@@ -22,6 +22,12 @@ final class Waker: Sendable {
             try? await Task.sleep(for: timeout)
             if !Task.isCancelled { wake() }
         }
+        await wait()
+        timer.cancel()
+    }
+
+    /// Returns at the next wake-up; cheaper than a wait with a timeout (no timer), for when one is sure to come.
+    func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready: Bool = state.withLock { state in
                 if state.pending {
@@ -33,6 +39,5 @@ final class Waker: Sendable {
             }
             if ready { continuation.resume() }
         }
-        timer.cancel()
     }
 }

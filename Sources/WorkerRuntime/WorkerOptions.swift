@@ -13,10 +13,8 @@ public struct WorkerOptions: Sendable {
     /// After cancelling, how long jobs get to checkpoint and return before they are marked interrupted anyway.
     /// Default 1 s.
     public var cancelGrace: Duration = .seconds(1)
-    /// Jobs claimed ahead of free slots, started the moment a slot frees, so that slots stay busy while the
-    /// commit of finished jobs is under way. Default 0 for now (see docs/running.md): claimed-ahead jobs count as
-    /// held, so a crash counts against them too.
-    public var prefetch: Int = 0
+    /// Jobs claimed ahead of free slots (see `Prefetch`). Default `.auto`.
+    public var prefetch = Prefetch.auto
     /// Exit 0 once no job is queued, running, retrying or interrupted.
     public var exitWhenIdle = false
     /// When idle, how often to look for jobs enqueued by other processes (a `data_version` read, no disk I/O).

@@ -50,7 +50,7 @@ struct RunNoop: AsyncParsableCommand {
     @OptionGroup var common: CommonBenchOptions
     @Option(help: "Jobs per run.") var jobs: Int = 50_000
     @Option(help: "Worker concurrency.") var concurrency: Int = 10
-    @Option(help: "Worker prefetch (jobs claimed ahead).") var prefetch: Int = 0
+    @Option(help: "Worker prefetch (jobs claimed ahead): auto or a number.") var prefetch = "auto"
 
     func run() async throws {
         var rates: [Double] = []

@@ -10,8 +10,10 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Jobs run at once.")
     var concurrency: Int = 10
 
-    @Option(help: "Jobs claimed ahead of free slots, started as soon as a slot frees (throughput for short jobs; a crash counts against them too). Default 0.")
-    var prefetch: Int = 0
+    @Option(help: ArgumentHelp(
+        "Jobs claimed ahead of free slots, started as soon as a slot frees: auto (as many as start within two commits, at most 20 per slot; none for long jobs) or a number (0: none).",
+        valueName: "auto|N"))
+    var prefetch: Prefetch = .auto
 
     @Option(help: "Seconds in-flight jobs get to finish after TERM/INT before they are cancelled and marked interrupted. Default: $WORKER_DRAIN_TIMEOUT, else 7 (the worker then exits within 10 s of TERM).")
     var drainTimeout: Double?
@@ -30,7 +32,9 @@ struct RuntimeOptions: ParsableArguments {
 
     func validate() throws {
         if concurrency < 1 { throw ValidationError("--concurrency is \(concurrency): pass 1 or more") }
-        if prefetch < 0 { throw ValidationError("--prefetch is \(prefetch): pass 0 or more") }
+        if case .fixed(let count) = prefetch, count > 10_000 {
+            throw ValidationError("--prefetch is \(count): pass auto or a number from 0 to 10000")
+        }
         if let drainTimeout, !(drainTimeout >= 0 && drainTimeout.isFinite) {
             throw ValidationError("--drain-timeout is \(drainTimeout): pass 0 or more seconds")
         }
@@ -89,5 +93,24 @@ struct RunCommand: AsyncParsableCommand {
             journal: journal, host: host, options: options, logger: logger,
             lockDirectory: WorkerLock.directory(for: journal.path))
         try await process.run(worker: worker, signals: signals)
+    }
+}
+
+extension Prefetch: ExpressibleByArgument {
+    public init?(argument: String) {
+        if argument == "auto" {
+            self = .auto
+        } else if let count = Int(argument), count >= 0 {
+            self = .fixed(count)
+        } else {
+            return nil
+        }
+    }
+
+    public var defaultValueDescription: String {
+        switch self {
+        case .auto: "auto"
+        case .fixed(let count): "\(count)"
+        }
     }
 }

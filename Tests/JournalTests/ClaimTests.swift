@@ -80,5 +80,11 @@ import Testing
         #expect((try? results[2].get()) == .dead)
         if case .failure(let error) = results[1] { #expect(error.code == .notHeld) } else { Issue.record("finished twice") }
         #expect(try await fixture.journal.events(job: ids[1]).filter { $0.to == .completed }.count == 1)
+        // Completions in a batch are recorded set-based: the same event as one by one.
+        let event = try await fixture.journal.events(job: ids[0]).last
+        #expect(event?.from == .running && event?.to == .completed)
+        #expect(event?.workerID == fixture.worker && event?.attempt == 1 && event?.reason == "completed")
+        let job = try await fixture.journal.job(ids[0])
+        #expect(job.state == .completed && job.finishedAt != nil && job.lastError == nil)
     }
 }
