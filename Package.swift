@@ -117,6 +117,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "WorkerPluginTests",
+            dependencies: ["WorkerPlugin"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "WorkerRuntimeTests",
             dependencies: [
                 "Journal", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log"),

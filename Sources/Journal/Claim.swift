@@ -107,32 +107,32 @@ extension Journal {
         }
         guard !picked.isEmpty else { return [] }
         let ids: [Int64] = try picked.map { try $0.decode(forColumn: "id") }
-        let idList = databaseQuestionMarks(count: ids.count)
+        let idList = IDList(ids).json
         // Events first, while `state` still holds where each job comes from; then the jobs; all set-based.
         // Every picked state (queued, retrying, interrupted) may legally move to running.
         try db.cachedStatement(sql: """
             INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
             SELECT id, ?, state, 'running', attempts + 1, ?, ?,
                    CASE state WHEN 'interrupted' THEN 'resumed' ELSE 'claimed' END
-            FROM jobs WHERE id IN (\(idList)) ORDER BY id
-            """).execute(arguments: [now, request.worker, Int64(pid)] + StatementArguments(ids))
+            FROM jobs WHERE id IN \(IDList.sql) ORDER BY id
+            """).execute(arguments: [now, request.worker, Int64(pid), idList])
         try db.cachedStatement(sql: """
             UPDATE jobs SET state = 'running', attempts = attempts + 1, worker_id = ?, updated_at = ?,
                    cancel_requested_at = NULL
-            WHERE id IN (\(idList))
-            """).execute(arguments: [request.worker, now] + StatementArguments(ids))
+            WHERE id IN \(IDList.sql)
+            """).execute(arguments: [request.worker, now, idList])
         let claimedHandlers = Set(try picked.map { try $0.decode(String.self, atIndex: 2) })
         for handler in claimedHandlers {
             guard let plugin = request.plugins[handler] else { continue }
             try db.cachedStatement(sql: """
                 UPDATE jobs SET plugin_name = ?, plugin_version = ?, plugin_sha256 = ?
-                WHERE handler = ? AND id IN (\(idList))
-                """).execute(arguments: [plugin.name, plugin.version, plugin.sha256, handler] + StatementArguments(ids))
+                WHERE handler = ? AND id IN \(IDList.sql)
+                """).execute(arguments: [plugin.name, plugin.version, plugin.sha256, handler, idList])
         }
         // A cursor decodes each row in place (fetchAll would copy every row first).
         let rows = try Row.fetchCursor(
-            db.cachedStatement(sql: "SELECT \(Job.columns) FROM \(Job.from) WHERE jobs.id IN (\(idList))"),
-            arguments: StatementArguments(ids))
+            db.cachedStatement(sql: "SELECT \(Job.columns) FROM \(Job.from) WHERE jobs.id IN \(IDList.sql)"),
+            arguments: [idList])
         var byID: [Int64: Job] = [:]
         byID.reserveCapacity(ids.count)
         while let row = try rows.next() {

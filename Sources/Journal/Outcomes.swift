@@ -65,24 +65,23 @@ struct FinishContext: Sendable {
 
     /// Records `ids` completed; those not held by `worker` get the fence's error, the others `.completed`.
     private func completeAll(_ db: Database, _ ids: [Int64], worker: String) throws -> [Int64: Result<JobState, JournalError>] {
-        let marks = databaseQuestionMarks(count: ids.count)
         let held = Set(try Int64.fetchAll(
-            db.cachedStatement(sql: "SELECT id FROM jobs WHERE id IN (\(marks)) AND state = 'running' AND worker_id = ?"),
-            arguments: StatementArguments(ids) + [worker]))
+            db.cachedStatement(sql: "SELECT id FROM jobs WHERE id IN \(IDList.sql) AND state = 'running' AND worker_id = ?"),
+            arguments: [IDList(ids).json, worker]))
         var results: [Int64: Result<JobState, JournalError>] = [:]
         for id in ids where !held.contains(id) {
             results[id] = capturing { _ = try Held.require(db, job: id, worker: worker); return .completed }
         }
         let done = ids.filter(held.contains)
         guard !done.isEmpty else { return results }
-        let doneMarks = databaseQuestionMarks(count: done.count)
+        let doneList = IDList(done).json
         try db.cachedStatement(sql: """
             INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
-            SELECT id, ?, 'running', 'completed', attempts, ?, ?, 'completed' FROM jobs WHERE id IN (\(doneMarks)) ORDER BY id
-            """).execute(arguments: [now, worker, Int64(pid)] + StatementArguments(done))
+            SELECT id, ?, 'running', 'completed', attempts, ?, ?, 'completed' FROM jobs WHERE id IN \(IDList.sql) ORDER BY id
+            """).execute(arguments: [now, worker, Int64(pid), doneList])
         try db.cachedStatement(sql: """
-            UPDATE jobs SET state = 'completed', updated_at = ?, finished_at = ?, last_error = NULL WHERE id IN (\(doneMarks))
-            """).execute(arguments: [now, now] + StatementArguments(done))
+            UPDATE jobs SET state = 'completed', updated_at = ?, finished_at = ?, last_error = NULL WHERE id IN \(IDList.sql)
+            """).execute(arguments: [now, now, doneList])
         for id in done { results[id] = .success(.completed) }
         return results
     }

@@ -100,10 +100,12 @@ private let startJob: @convention(c) (
         host: HostLink(services: instance.services, handle: handle))
     let run = JobRun()
     let callback = Completion(function: completion, context: completionContext)
-    // Each job runs on a serial queue of its own, not on Swift's shared cooperative pool: a handler that blocks
+    // Each job runs on a lane (a thread) of its own, not on Swift's shared cooperative pool: a handler that blocks
     // its thread (it should not, but some do) then blocks only itself, never the worker's own machinery.
-    run.task = Task(executorPreference: JobExecutor(label: "worker.job.\(job.id)")) {
+    let lane = LanePool.shared.acquire()
+    run.task = Task(executorPreference: lane) {
         let (outcome, message) = await JobRunner.run(handlerType, context)
+        LanePool.shared.release(lane)  // before reporting, so the job the host starts next can have this lane
         callback.call(outcome, message)
     }
     runOut.pointee = Unmanaged.passRetained(run).toOpaque()
@@ -118,21 +120,6 @@ private let cancelJob: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRa
 private let freeRun: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { _, run in
     guard let run else { return }
     Unmanaged<JobRun>.fromOpaque(run).release()
-}
-
-/// Runs one job's tasks on a dedicated serial Dispatch queue (which gets a thread of its own when the others
-/// are blocked), keeping them off the cooperative pool the worker's own tasks use.
-final class JobExecutor: TaskExecutor {
-    private let queue: DispatchQueue
-
-    init(label: String) {
-        queue = DispatchQueue(label: label)
-    }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let unowned = UnownedJob(job)
-        queue.async { unowned.runSynchronously(on: self.asUnownedTaskExecutor()) }
-    }
 }
 
 /// The host's completion callback and its context, carried to the job's task.

@@ -35,9 +35,14 @@ final class BenchWorker {
     }
 
     /// Resident memory in KiB, from /proc.
-    var rssKiB: Int {
+    var rssKiB: Int { status("VmRSS:") }
+
+    /// Threads of the process, from /proc.
+    var threads: Int { status("Threads:") }
+
+    private func status(_ field: String) -> Int {
         let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix(field) } ?? ""
         return Int(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "") ?? 0
     }
 }
@@ -68,14 +73,16 @@ struct RunNoop: AsyncParsableCommand {
             let start = ContinuousClock.now
             let idleRSS = worker.rssKiB
             var peakRSS = idleRSS
+            var peakThreads = worker.threads
             while worker.process.isRunning {
                 peakRSS = max(peakRSS, worker.rssKiB)
+                peakThreads = max(peakThreads, worker.threads)
                 try await Task.sleep(for: .milliseconds(50))
             }
             let rate = Double(jobs) / seconds(since: start)
             rates.append(rate)
             let completed = try await journal.stats()[.completed] ?? 0
-            print("run \(run): \(completed) of \(jobs) noop jobs, concurrency \(concurrency), prefetch \(prefetch), synchronous=\(common.synchronous): \(Int(rate)) jobs/s; RSS at ready \(idleRSS / 1024) MiB, peak \(peakRSS / 1024) MiB")
+            print("run \(run): \(completed) of \(jobs) noop jobs, concurrency \(concurrency), prefetch \(prefetch), synchronous=\(common.synchronous): \(Int(rate)) jobs/s; RSS at ready \(idleRSS / 1024) MiB, peak \(peakRSS / 1024) MiB; peak threads \(peakThreads)")
         }
         print("run-noop median: \(Int(median(rates))) jobs/s")
     }
