@@ -20,6 +20,10 @@ public struct ClaimRequest: Sendable, Equatable {
     public var isolateSuspects: Bool
     /// Whether the claiming worker has jobs in flight (see `isolateSuspects`).
     public var busy: Bool
+    /// Jobs to claim ahead, in addition to `limit`, for a worker's reserve: only of `aheadHandlers` (nil: any of
+    /// `handlers`), and none when the claim isolated a suspect or a suspect waits.
+    public var ahead: Int = 0
+    public var aheadHandlers: [String]?
 
     /// A request; see the properties.
     public init(
@@ -43,7 +47,7 @@ extension Journal {
     ///
     /// Two processes claiming at once never get the same job: the claim is one immediate transaction.
     public func claim(_ request: ClaimRequest) async throws -> [Job] {
-        guard request.limit > 0 else { return [] }
+        guard request.limit + request.ahead > 0 else { return [] }
         let now = self.now
         let pid = options.pid
         return try await transaction("claim") { db in try Self.claim(db, request, now: now, pid: pid) }
@@ -58,7 +62,7 @@ extension Journal {
         let pid = options.pid
         return try await transaction("exchange") { db in
             let results = context.applyAll(db, finished, worker: request.worker)
-            let claimed = request.limit > 0 ? try Self.claim(db, request, now: now, pid: pid) : []
+            let claimed = request.limit + request.ahead > 0 ? try Self.claim(db, request, now: now, pid: pid) : []
             return (results, claimed)
         }
     }
@@ -66,6 +70,21 @@ extension Journal {
     static func claim(_ db: Database, _ request: ClaimRequest, now: Micros, pid: Int32) throws -> [Job] {
         try Self.requireLive(db, worker: request.worker)
         try Self.promoteDue(db, now: now, pid: pid)
+        var jobs = try claimOnce(db, request, now: now, pid: pid)
+        let isolatedASuspect = request.isolateSuspects && jobs.contains { $0.crashes > 0 }
+        if request.ahead > 0, !isolatedASuspect {
+            var ahead = request
+            ahead.limit = request.ahead
+            ahead.ahead = 0
+            ahead.handlers = request.aheadHandlers ?? request.handlers
+            ahead.busy = true  // so that a waiting suspect stops it
+            jobs += try claimOnce(db, ahead, now: now, pid: pid)
+        }
+        return jobs
+    }
+
+    private static func claimOnce(_ db: Database, _ request: ClaimRequest, now: Micros, pid: Int32) throws -> [Job] {
+        guard request.limit > 0 else { return [] }
         var filter = ""
         var filterArguments: StatementArguments = []
         if !request.queues.isEmpty {

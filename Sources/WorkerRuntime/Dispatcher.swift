@@ -90,7 +90,7 @@ public actor Dispatcher {
             let now = ContinuousClock.now
             switch mode {
             case .running:
-                let free = suspect == nil ? options.concurrency - inflight.count + reserveTarget - reserve.count : 0
+                let free = suspect == nil ? options.concurrency - inflight.count + reservePlan.count - reserve.count : 0
                 var worthClaiming = (shouldClaim && free > 0) || !ended.isEmpty
                 if !worthClaiming && free > 0 { worthClaiming = try await somethingNew() }
                 if worthClaiming {
@@ -187,11 +187,14 @@ public actor Dispatcher {
     private func exchange() async throws -> Int {
         let batch = takeEnded()
         let free = suspect == nil ? options.concurrency - inflight.count : 0
-        let request = ClaimRequest(
-            worker: worker, limit: max(0, free + reserveTarget - reserve.count),
+        let plan = reservePlan
+        var request = ClaimRequest(
+            worker: worker, limit: max(0, free - reserve.count),  // for the free slots: any handler
             queues: options.queues, handlers: handlers, plugins: stamps,
             ids: options.onlyJobs.map { Array($0) }, isolateSuspects: true,
             busy: !inflight.isEmpty || !reserve.isEmpty)
+        request.ahead = max(0, plan.count - max(0, reserve.count - free))  // for the reserve: short jobs only
+        request.aheadHandlers = plan.handlers
         // While the round commits (an fsync), jobs claimed ahead keep starting as slots free up: the next round
         // then carries what ended meanwhile, so the commits and the jobs overlap instead of taking turns.
         let committed = Flag()
@@ -271,14 +274,14 @@ public actor Dispatcher {
         }
     }
 
-    /// How many jobs to hold claimed ahead now: none while a suspect runs alone.
-    private var reserveTarget: Int {
-        suspect == nil ? sizer.target(options.prefetch, concurrency: options.concurrency) : 0
+    /// What to hold claimed ahead now: nothing while a suspect runs alone.
+    private var reservePlan: ReservePlan {
+        suspect == nil ? sizer.plan(options.prefetch, concurrency: options.concurrency) : .none
     }
 
     private func jobEnded(_ id: Int64, _ outcome: PluginOutcome) {
         guard let running = inflight.removeValue(forKey: id) else { return }  // already recorded as abandoned
-        sizer.jobRan(seconds: seconds(ContinuousClock.now - running.started))
+        sizer.jobRan(running.job.handler, seconds: seconds(ContinuousClock.now - running.started))
         if suspect == id { suspect = nil }
         running.execution.release()
         let recorded: JobOutcome

@@ -1,9 +1,9 @@
 /// How many jobs a worker claims ahead of its free slots (they start the moment a slot frees, so slots stay
 /// busy while the commit of finished jobs is under way).
 public enum Prefetch: Sendable, Equatable {
-    /// As many as the worker expects to start within two commits, from the measured job and commit times, and at
-    /// most `20 × concurrency`: short jobs get a deep reserve, jobs longer than a few commits get none, so a
-    /// worker never sits on work a peer could start sooner.
+    /// Per handler, from the measured job and commit times: only handlers whose jobs start within two commits,
+    /// as many as start within two commits, at most `20 × concurrency` (and 1,000). Short jobs get a deep
+    /// reserve, long jobs none, so a worker never sits on work a peer could start sooner.
     case auto
     /// Exactly this many (0: none).
     case fixed(Int)
@@ -13,32 +13,48 @@ public enum Prefetch: Sendable, Equatable {
     static let autoLimit = 1_000
 }
 
-/// Sizes the reserve of claimed-ahead jobs from exponentially weighted means of how long jobs run and how long a
-/// commit takes.
+/// What to claim ahead: how many jobs, and of which handlers (nil: any).
+struct ReservePlan: Equatable {
+    var count: Int
+    var handlers: [String]?
+
+    static let none = ReservePlan(count: 0, handlers: [])
+}
+
+/// Sizes the reserve of claimed-ahead jobs from exponentially weighted means of how long each handler's jobs
+/// run and how long a commit takes. Only handlers whose jobs are short enough to start within two commits are
+/// claimed ahead, so a burst of short jobs never makes the worker hoard the long ones queued behind them.
 struct ReserveSizer {
-    /// Mean seconds from a job's start to its outcome; nil until one ended.
-    private(set) var meanJob: Double?
+    /// Mean seconds from a job's start to its outcome, per handler.
+    private(set) var meanJob: [String: Double] = [:]
     /// Mean seconds of a finish-and-claim commit.
     private(set) var meanCommit = 0.002
 
-    mutating func jobRan(seconds: Double) {
-        meanJob = meanJob.map { $0 * 0.9 + seconds * 0.1 } ?? seconds
+    mutating func jobRan(_ handler: String, seconds: Double) {
+        meanJob[handler] = meanJob[handler].map { $0 * 0.9 + seconds * 0.1 } ?? seconds
     }
 
     mutating func committed(seconds: Double) {
         meanCommit = meanCommit * 0.8 + seconds * 0.2
     }
 
-    /// Jobs to hold claimed ahead.
-    func target(_ prefetch: Prefetch, concurrency: Int) -> Int {
+    /// What to hold claimed ahead.
+    func plan(_ prefetch: Prefetch, concurrency: Int) -> ReservePlan {
         switch prefetch {
         case .fixed(let count):
-            return count
+            return ReservePlan(count: count, handlers: nil)
         case .auto:
-            guard let meanJob else { return 0 }
             let limit = min(Prefetch.autoLimitPerSlot * concurrency, Prefetch.autoLimit)
-            let startsInTwoCommits = Double(concurrency) * 2 * meanCommit / max(meanJob, 0.000_001)
-            return startsInTwoCommits >= Double(limit) ? limit : Int(startsInTwoCommits)
+            var count = limit
+            var handlers: [String] = []
+            for (handler, mean) in meanJob.sorted(by: { $0.key < $1.key }) {
+                // Jobs of this handler the slots would start within two commits, were they all running them.
+                let starts = Double(concurrency) * 2 * meanCommit / max(mean, 0.000_001)
+                guard starts >= 1 else { continue }
+                handlers.append(handler)
+                count = min(count, starts >= Double(limit) ? limit : Int(starts))
+            }
+            return handlers.isEmpty ? .none : ReservePlan(count: count, handlers: handlers)
         }
     }
 }

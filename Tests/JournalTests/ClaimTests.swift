@@ -87,4 +87,33 @@ import Testing
         let job = try await fixture.journal.job(ids[0])
         #expect(job.state == .completed && job.finishedAt != nil && job.lastError == nil)
     }
+
+    @Test func claimsAheadOnlyOfTheHandlersAskedFor() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let slow = [try await fixture.enqueue("sleep"), try await fixture.enqueue("sleep")]
+        let quick = [try await fixture.enqueue("noop"), try await fixture.enqueue("noop"), try await fixture.enqueue("noop")]
+        var request = ClaimRequest(worker: fixture.worker, limit: 1)
+        request.ahead = 2
+        request.aheadHandlers = ["noop"]
+        let claimed = try await fixture.journal.claim(request).map(\.id)
+        #expect(claimed == [slow[0], quick[0], quick[1]])  // a slot takes any job; the reserve only short ones
+        #expect(try await fixture.journal.job(slow[1]).state == .queued)
+    }
+
+    @Test func claimsNothingAheadWhileASuspectWaitsOrIsClaimed() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let suspect = try await fixture.enqueue("crash")
+        try await fixture.journal.register(WorkerRegistration(id: "dead", pid: 7, host: "t", processStartedAt: nil, version: "t"))
+        _ = try await fixture.journal.claim(ClaimRequest(worker: "dead", limit: 1))
+        _ = try await fixture.journal.recoverOrphans(of: "dead", by: nil, reason: "worker dead died")
+        for _ in 0..<3 { _ = try await fixture.enqueue("noop") }
+        var busy = ClaimRequest(worker: fixture.worker, limit: 0, isolateSuspects: true, busy: true)
+        busy.ahead = 5
+        #expect(try await fixture.journal.claim(busy).isEmpty)  // the suspect waits for an idle worker
+        var idle = ClaimRequest(worker: fixture.worker, limit: 1, isolateSuspects: true)
+        idle.ahead = 5
+        #expect(try await fixture.journal.claim(idle).map(\.id) == [suspect])  // alone, nothing ahead
+    }
 }

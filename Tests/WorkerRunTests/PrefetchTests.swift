@@ -7,9 +7,11 @@ import WorkerTestKit
 @Suite struct PrefetchTests {
     /// Long jobs are not claimed ahead: a peer (or the next deploy) can start the waiting ones. At concurrency 1
     /// each job is then claimed only once the one before it ended (judged from the journal, not from timing).
+    /// Also after a burst of short jobs, which the worker does claim ahead.
     @Test func longJobsAreNotClaimedAhead() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
+        _ = try await fixture.journal.enqueue(batch: Array(repeating: NewJob(handler: "noop"), count: 200))
         var ids: [Int64] = []
         for _ in 0..<4 { ids.append(try await fixture.enqueue("sleep", #"{"ms": 300}"#)) }
         try await fixture.runUntilIdle(["--concurrency", "1"])
