@@ -397,7 +397,7 @@ public actor Dispatcher {
         }
         collectArrivals()
         let before = ended.count
-        if mode != .running || ended.isEmpty {  // else jobs ended while the last round committed: no need to wait
+        if mode != .running || (ended.isEmpty && !nudged) {  // else work came while the last round committed
             await waker.wait(timeout: timeout)
             collectArrivals()
         }
