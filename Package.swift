@@ -72,9 +72,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Records TERM/INT/QUIT/USR1/TSTP from before `main` until the worker's own handlers are in place.
+        .target(name: "EarlySignalTrap"),
         .executableTarget(
             name: "worker",
             dependencies: [
+                "EarlySignalTrap",
                 "Journal",
                 "PluginHost",
                 "WorkerRuntime",

@@ -135,4 +135,31 @@ import WorkerTestKit
         #expect(try await fixture.journal.job(ids[4]).state == .queued)
         try await fixture.expectSound()
     }
+
+    /// A supervisor may send TERM while the worker is still starting: from the moment the process catches TERM
+    /// (an early handler, installed before any library initialises) it is a drain and exit 0, not death.
+    @Test func aTermWhileStartingIsADrain() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        for attempt in 0..<3 {
+            let worker = try fixture.start(log: "start\(attempt).log")
+            while !catchesTerm(worker.pid) {
+                guard worker.log.isEmpty else { break }  // started without being seen catching: send it anyway
+                try await Task.sleep(for: .microseconds(200))
+            }
+            worker.signal(SIGTERM)
+            let exit = await worker.waitForExit(timeout: .seconds(15))
+            #expect(exit?.status == 0, "exit \(String(describing: exit)): \(worker.log)")
+            #expect(worker.log.contains("received SIGTERM"))
+        }
+        try await fixture.expectSound()
+    }
+}
+
+/// Whether the process has a handler for TERM (`SigCgt` in /proc).
+func catchesTerm(_ pid: Int32) -> Bool {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+          let mask = UInt64(line.split(separator: "\t").last ?? "", radix: 16) else { return false }
+    return mask & (1 << (UInt64(SIGTERM) - 1)) != 0
 }
