@@ -108,12 +108,18 @@ final class QuietSignal: @unchecked Sendable {  // the source is only kept alive
     let events: AsyncStream<Void>
     private let source: any DispatchSourceSignal
 
-    init() {
+    /// Returns once the source is registered, so that a TSTP sent from then on is seen (an early one is sent
+    /// again right after: see EarlySignalTrap).
+    init() async {
         signal(SIGTSTP, SIG_IGN)
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         events = stream
-        source = DispatchSource.makeSignalSource(signal: SIGTSTP, queue: .global())
+        let source = DispatchSource.makeSignalSource(signal: SIGTSTP, queue: .global())
+        self.source = source
         source.setEventHandler { continuation.yield() }
-        source.resume()
+        await withCheckedContinuation { (registered: CheckedContinuation<Void, Never>) in
+            source.setRegistrationHandler { registered.resume() }
+            source.resume()
+        }
     }
 }

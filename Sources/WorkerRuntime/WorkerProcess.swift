@@ -26,7 +26,7 @@ public struct WorkerProcess: Sendable {
     /// The signals the worker handles. Install them first thing, so that an early TERM is not fatal.
     public static func trapSignals() async -> TrappedSignals {
         TrappedSignals(
-            signals: await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigquit, .sigusr1), quiet: QuietSignal())
+            signals: await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigquit, .sigusr1), quiet: await QuietSignal())
     }
 
     /// A new worker id: host, pid and a random suffix (a pid is reused; the id never is).

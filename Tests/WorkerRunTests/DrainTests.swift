@@ -156,6 +156,25 @@ import WorkerTestKit
     }
 }
 
+extension DrainTests {
+    /// TSTP while starting: quiet, not a stopped process (its default action).
+    @Test func aTstpWhileStartingIsQuiet() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        for attempt in 0..<3 {
+            let worker = try fixture.start(log: "tstp\(attempt).log")
+            while !catchesTerm(worker.pid), worker.log.isEmpty {
+                try await Task.sleep(for: .microseconds(200))
+            }
+            worker.signal(SIGTSTP)
+            #expect(await worker.waitForLog("received SIGTSTP"), "\(worker.log)")
+            worker.signal(SIGCONT)  // in case it was stopped after all, so that it can be told to exit
+            worker.signal(SIGTERM)
+            #expect(await worker.waitForExit(timeout: .seconds(15))?.status == 0)
+        }
+    }
+}
+
 /// Whether the process has a handler for TERM (`SigCgt` in /proc).
 func catchesTerm(_ pid: Int32) -> Bool {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
