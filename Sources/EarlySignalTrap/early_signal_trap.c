@@ -32,6 +32,7 @@ static void early_signals_install(int argc, char **argv, char **envp) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = record;
+    action.sa_flags = SA_RESTART;  // the start's system calls go on as if nothing happened
     sigemptyset(&action.sa_mask);
     for (unsigned i = 0; i < TRAPPED_COUNT; i++) sigaction(trapped[i], &action, NULL);
 }

@@ -20,8 +20,9 @@ public struct ClaimRequest: Sendable, Equatable {
     public var isolateSuspects: Bool
     /// Whether the claiming worker has jobs in flight (see `isolateSuspects`).
     public var busy: Bool
-    /// Jobs to claim ahead, in addition to `limit`, for a worker's reserve: only of `aheadHandlers` (nil: any of
-    /// `handlers`), and none when the claim isolated a suspect or a suspect waits.
+    /// Jobs to claim ahead, in addition to `limit`, for a worker's reserve: the jobs that follow the first `limit`
+    /// in claim order, as long as their handler is one of `aheadHandlers` (nil: any). The reserve stops in front
+    /// of the first other job, so no job is ever passed over. None while a suspect waits or is claimed.
     public var ahead: Int = 0
     public var aheadHandlers: [String]?
 
@@ -61,7 +62,7 @@ extension Journal {
         let now = context.now
         let pid = options.pid
         return try await transaction("exchange") { db in
-            let results = context.applyAll(db, finished, worker: request.worker)
+            let results = try context.applyAll(db, finished, worker: request.worker)
             let claimed = request.limit + request.ahead > 0 ? try Self.claim(db, request, now: now, pid: pid) : []
             return (results, claimed)
         }
@@ -70,21 +71,6 @@ extension Journal {
     static func claim(_ db: Database, _ request: ClaimRequest, now: Micros, pid: Int32) throws -> [Job] {
         try Self.requireLive(db, worker: request.worker)
         try Self.promoteDue(db, now: now, pid: pid)
-        var jobs = try claimOnce(db, request, now: now, pid: pid)
-        let isolatedASuspect = request.isolateSuspects && jobs.contains { $0.crashes > 0 }
-        if request.ahead > 0, !isolatedASuspect {
-            var ahead = request
-            ahead.limit = request.ahead
-            ahead.ahead = 0
-            ahead.handlers = request.aheadHandlers ?? request.handlers
-            ahead.busy = true  // so that a waiting suspect stops it
-            jobs += try claimOnce(db, ahead, now: now, pid: pid)
-        }
-        return jobs
-    }
-
-    private static func claimOnce(_ db: Database, _ request: ClaimRequest, now: Micros, pid: Int32) throws -> [Job] {
-        guard request.limit > 0 else { return [] }
         var filter = ""
         var filterArguments: StatementArguments = []
         if !request.queues.isEmpty {
@@ -102,28 +88,40 @@ extension Journal {
             filterArguments += StatementArguments(ids)
         }
         let order = " ORDER BY priority DESC, run_at, id LIMIT ?"
-        var picked: [Row] = []
         if request.isolateSuspects {
             let suspect = try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT id, state, handler FROM jobs WHERE state = 'interrupted' AND crashes > 0" + filter + order),
                 arguments: filterArguments + [1])
             if !suspect.isEmpty {
-                // A suspect waits for this worker to be idle, and then runs alone; nothing new starts meanwhile.
-                if request.busy { return [] }
-                picked = suspect
+                // A suspect waits for this worker to be idle, and then runs alone: nothing else is claimed meanwhile,
+                // not even ahead.
+                if request.busy || request.limit == 0 { return [] }
+                return try take(db, suspect, request, now: now, pid: pid)
             }
         }
-        if picked.isEmpty {
-            picked = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT id, state, handler FROM jobs WHERE state = 'interrupted'" + filter + order),
-                arguments: filterArguments + [request.limit])
-            if picked.count < request.limit {
-                picked += try Row.fetchAll(
-                    db.cachedStatement(
-                        sql: "SELECT id, state, handler FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND run_at <= ?" + filter + order),
-                    arguments: [now] + filterArguments + [request.limit - picked.count])
-            }
+        // In claim order: interrupted first, then by priority, run_at, id. The first `limit` fill free slots,
+        // whatever their handler; the reserve takes the jobs after them only while they are of `aheadHandlers`,
+        // so a job that is not short is never passed over: the reserve stops in front of it.
+        let wanted = request.limit + request.ahead
+        guard wanted > 0 else { return [] }
+        var picked = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT id, state, handler FROM jobs WHERE state = 'interrupted'" + filter + order),
+            arguments: filterArguments + [wanted])
+        if picked.count < wanted {
+            picked += try Row.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT id, state, handler FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND run_at <= ?" + filter + order),
+                arguments: [now] + filterArguments + [wanted - picked.count])
         }
+        if picked.count > request.limit, let short = request.aheadHandlers.map(Set.init) {
+            let ahead = try picked.dropFirst(request.limit).prefix { short.contains(try $0.decode(String.self, atIndex: 2)) }
+            picked = Array(picked.prefix(request.limit)) + ahead
+        }
+        return try take(db, picked, request, now: now, pid: pid)
+    }
+
+    /// Moves the picked jobs (rows of id, state, handler) to `running` under the requesting worker.
+    private static func take(_ db: Database, _ picked: [Row], _ request: ClaimRequest, now: Micros, pid: Int32) throws -> [Job] {
         guard !picked.isEmpty else { return [] }
         let ids: [Int64] = try picked.map { try $0.decode(forColumn: "id") }
         let idList = IDList(ids).json

@@ -26,7 +26,7 @@ extension Journal {
     /// longer held by `worker` does not stop the others from being recorded.
     public func finish(batch: [(job: Int64, outcome: JobOutcome)], worker: String) async throws -> [Result<JobState, JournalError>] {
         let context = FinishContext(journal: self)
-        return try await transaction("finish") { db in context.applyAll(db, batch, worker: worker) }
+        return try await transaction("finish") { db in try context.applyAll(db, batch, worker: worker) }
     }
 }
 
@@ -46,20 +46,16 @@ struct FinishContext: Sendable {
         random = journal.options.random
     }
 
-    /// Applies each outcome; one that cannot be recorded (job no longer held) fails alone. Completions, the
-    /// common case, are recorded set-based: three statements for the whole batch instead of three per job.
-    func applyAll(_ db: Database, _ batch: [(job: Int64, outcome: JobOutcome)], worker: String) -> [Result<JobState, JournalError>] {
+    /// Applies each outcome; one that cannot be recorded because the job is no longer held by `worker` fails
+    /// alone. Any other error (I/O, a full disk) is thrown: the whole transaction rolls back rather than
+    /// committing part of a job's transition. Completions, the common case, are recorded set-based: three
+    /// statements for the whole batch instead of three per job.
+    func applyAll(_ db: Database, _ batch: [(job: Int64, outcome: JobOutcome)], worker: String) throws -> [Result<JobState, JournalError>] {
         let completed = batch.filter { $0.outcome == .completed }.map(\.job)
-        var completedResults: [Int64: Result<JobState, JournalError>] = [:]
-        if completed.count > 1 {
-            switch capturing({ try completeAll(db, completed, worker: worker) }) {
-            case .success(let results): completedResults = results
-            case .failure(let error): completedResults = Dictionary(completed.map { ($0, .failure(error)) }) { first, _ in first }
-            }
-        }
-        return batch.map { item in
+        let completedResults = completed.count > 1 ? try completeAll(db, completed, worker: worker) : [:]
+        return try batch.map { item in
             if let result = completedResults[item.job] { return result }
-            return capturing { try apply(db, id: item.job, worker: worker, outcome: item.outcome) }
+            return try fenced { try apply(db, id: item.job, worker: worker, outcome: item.outcome) }
         }
     }
 
@@ -70,7 +66,7 @@ struct FinishContext: Sendable {
             arguments: [IDList(ids).json, worker]))
         var results: [Int64: Result<JobState, JournalError>] = [:]
         for id in ids where !held.contains(id) {
-            results[id] = capturing { _ = try Held.require(db, job: id, worker: worker); return .completed }
+            results[id] = try fenced { _ = try Held.require(db, job: id, worker: worker); return .completed }
         }
         let done = ids.filter(held.contains)
         guard !done.isEmpty else { return results }
@@ -86,13 +82,12 @@ struct FinishContext: Sendable {
         return results
     }
 
-    private func capturing<T>(_ body: () throws -> T) -> Result<T, JournalError> {
+    /// The fence's refusals (the job is gone or no longer held by this worker) as a result; other errors thrown.
+    private func fenced(_ body: () throws -> JobState) throws -> Result<JobState, JournalError> {
         do {
             return .success(try body())
-        } catch let error as JournalError {
+        } catch let error as JournalError where error.code == .notHeld || error.code == .jobNotFound {
             return .failure(error)
-        } catch {
-            return .failure(JournalError(mapping: error, path: path))
         }
     }
 

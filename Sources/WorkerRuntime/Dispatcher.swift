@@ -63,6 +63,8 @@ public actor Dispatcher {
     /// Outcomes reported by plugins, waiting for the loop to take them.
     private let arrivals = Arrivals()
     private var nudged = false
+    /// A stop request came since the loop last waited (its wake-up may have been taken by a round's commit).
+    private var stopChanged = false
     private let waker = Waker()
     private(set) var claimedCount = 0
     private(set) var finishedCount = 0
@@ -147,6 +149,7 @@ public actor Dispatcher {
         default:
             return
         }
+        stopChanged = true
         waker.wake()
     }
 
@@ -159,6 +162,12 @@ public actor Dispatcher {
     /// Cancels the running jobs an operator asked to cancel.
     public func cancelRequested(_ ids: [Int64]) {
         for id in ids {
+            if let index = reserve.firstIndex(where: { $0.id == id }) {  // claimed ahead, not started: never start it
+                let job = reserve.remove(at: index)
+                ended.append((job, .cancelled(reason: "by operator"), .now))
+                logger.notice("job \(id) \(job.handler): cancelled by an operator before it started")
+                continue
+            }
             guard var running = inflight[id], running.cancelReason == nil else { continue }
             running.cancelReason = .operatorRequest
             inflight[id] = running
@@ -218,7 +227,21 @@ public actor Dispatcher {
             releaseReserve(stopped)  // a stop came while the round committed: give its claims back at once
         }
         try startReserved()
+        releaseNoLongerShort()
         return jobs.count
+    }
+
+    /// Gives back claimed-ahead jobs whose handler is no longer short enough to be claimed ahead (its jobs got
+    /// longer): held here they would wait for a slot that an idle peer could give them sooner.
+    private func releaseNoLongerShort() {
+        guard suspect == nil, !reserve.isEmpty, let short = reservePlan.handlers.map(Set.init) else { return }
+        let slow = reserve.filter { !short.contains($0.handler) }
+        guard !slow.isEmpty else { return }
+        reserve.removeAll { !short.contains($0.handler) }
+        for job in slow {
+            ended.append((job, .interrupted(reason: "given back unstarted: its handler's jobs now take too long to claim ahead"), .now))
+        }
+        logger.info("gave back \(slow.count) claimed-ahead job(s) whose handler's jobs now take longer")
     }
 
     private nonisolated static func commit(
@@ -397,6 +420,10 @@ public actor Dispatcher {
         }
         collectArrivals()
         let before = ended.count
+        if stopChanged {
+            stopChanged = false
+            return false  // a stop came: the loop acts on it now
+        }
         if mode != .running || (ended.isEmpty && !nudged) {  // else work came while the last round committed
             await waker.wait(timeout: timeout)
             collectArrivals()

@@ -102,8 +102,8 @@ struct SignalService: Service {
     }
 }
 
-/// SIGTSTP, which UnixSignals does not offer: ignored by default disposition (so the process is never stopped)
-/// and delivered through a Dispatch signal source.
+/// SIGTSTP, which UnixSignals does not offer, through a Dispatch signal source: Dispatch's handler replaces the
+/// default action (stopping the process) once the source is registered, and EarlySignalTrap's before that.
 final class QuietSignal: @unchecked Sendable {  // the source is only kept alive here, never touched again
     let events: AsyncStream<Void>
     private let source: any DispatchSourceSignal
@@ -111,7 +111,7 @@ final class QuietSignal: @unchecked Sendable {  // the source is only kept alive
     /// Returns once the source is registered, so that a TSTP sent from then on is seen (an early one is sent
     /// again right after: see EarlySignalTrap).
     init() async {
-        signal(SIGTSTP, SIG_IGN)
+        // No SIG_IGN first: it would discard a TSTP that EarlySignalTrap records until Dispatch installs its handler.
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         events = stream
         let source = DispatchSource.makeSignalSource(signal: SIGTSTP, queue: .global())

@@ -88,17 +88,21 @@ import Testing
         #expect(job.state == .completed && job.finishedAt != nil && job.lastError == nil)
     }
 
-    @Test func claimsAheadOnlyOfTheHandlersAskedFor() async throws {
+    @Test func claimsAheadOnlyTheShortJobsAtTheHeadOfTheQueue() async throws {
         let fixture = try await Fixture()
         defer { fixture.remove() }
-        let slow = [try await fixture.enqueue("sleep"), try await fixture.enqueue("sleep")]
-        let quick = [try await fixture.enqueue("noop"), try await fixture.enqueue("noop"), try await fixture.enqueue("noop")]
+        let first = [try await fixture.enqueue("noop"), try await fixture.enqueue("noop")]
+        let slow = try await fixture.enqueue("sleep")
+        let after = try await fixture.enqueue("noop")
         var request = ClaimRequest(worker: fixture.worker, limit: 1)
-        request.ahead = 2
+        request.ahead = 5
         request.aheadHandlers = ["noop"]
-        let claimed = try await fixture.journal.claim(request).map(\.id)
-        #expect(claimed == [slow[0], quick[0], quick[1]])  // a slot takes any job; the reserve only short ones
-        #expect(try await fixture.journal.job(slow[1]).state == .queued)
+        // A slot takes the first job; the reserve takes the next while they are short, and stops at the slow one.
+        #expect(try await fixture.journal.claim(request).map(\.id) == first)
+        request.limit = 0
+        #expect(try await fixture.journal.claim(request).isEmpty)  // the slow job is next: it waits for a slot
+        request.limit = 1
+        #expect(try await fixture.journal.claim(request).map(\.id) == [slow, after])
     }
 
     @Test func claimsNothingAheadWhileASuspectWaitsOrIsClaimed() async throws {
@@ -109,11 +113,15 @@ import Testing
         _ = try await fixture.journal.claim(ClaimRequest(worker: "dead", limit: 1))
         _ = try await fixture.journal.recoverOrphans(of: "dead", by: nil, reason: "worker dead died")
         for _ in 0..<3 { _ = try await fixture.enqueue("noop") }
-        var busy = ClaimRequest(worker: fixture.worker, limit: 0, isolateSuspects: true, busy: true)
-        busy.ahead = 5
-        #expect(try await fixture.journal.claim(busy).isEmpty)  // the suspect waits for an idle worker
+        for short in [nil, ["noop"]] as [[String]?] {  // also when the reserve asks for other handlers than the suspect's
+            var busy = ClaimRequest(worker: fixture.worker, limit: 0, isolateSuspects: true, busy: true)
+            busy.ahead = 5
+            busy.aheadHandlers = short
+            #expect(try await fixture.journal.claim(busy).isEmpty)  // the suspect waits for an idle worker
+        }
         var idle = ClaimRequest(worker: fixture.worker, limit: 1, isolateSuspects: true)
         idle.ahead = 5
+        idle.aheadHandlers = ["noop"]
         #expect(try await fixture.journal.claim(idle).map(\.id) == [suspect])  // alone, nothing ahead
     }
 }

@@ -42,4 +42,45 @@ import WorkerTestKit
         #expect(stats[.completed] == 3000, "\(stats)")
         try await fixture.expectSound()
     }
+
+    /// Jobs claimed ahead while their handler's jobs were short are given back once they turn long.
+    @Test func claimedAheadJobsAreGivenBackWhenTheirHandlerTurnsLong() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        _ = try await fixture.journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 0}"#), count: 30))
+        var long: [Int64] = []
+        for _ in 0..<3 { long.append(try await fixture.enqueue("sleep", #"{"ms": 1000}"#)) }
+        try await fixture.runUntilIdle(["--concurrency", "1"])
+        var givenBack = 0
+        for id in long {
+            let events = try await fixture.journal.events(job: id)
+            givenBack += events.filter { $0.reason.contains("given back unstarted") }.count
+            #expect(events.filter { $0.to == .completed }.count == 1)
+        }
+        #expect(givenBack > 0, "no long job was given back")
+        try await fixture.expectSound()
+    }
+
+    /// A reserve of short jobs does not make a more urgent job of another handler wait for the backlog: the
+    /// reserve stops in front of it, and it takes the next free slot.
+    @Test func anUrgentJobDoesNotWaitForABacklogOfShortOnes() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        _ = try await fixture.journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 3}"#), count: 2_000))
+        let worker = try fixture.start(["--concurrency", "2"])
+        while (try await fixture.journal.stats()[.completed] ?? 0) < 100 {  // running, with a reserve
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let effects = fixture.directory.file("urgent.txt")
+        let urgent = try await fixture.journal.enqueue(
+            NewJob(handler: "append", payload: #"{"path": "\#(effects)", "text": "u"}"#, priority: 10)).job.id
+        while try await fixture.journal.job(urgent).state != .completed {
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        let waiting = try await fixture.journal.stats()[.queued] ?? 0
+        #expect(waiting > 1_000, "the urgent job completed only when \(waiting) short jobs were left")
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit()?.status == 0)
+        try await fixture.expectSound()
+    }
 }

@@ -34,4 +34,32 @@ import WorkerTestKit
         try await loop.value
         #expect(try await journal.verify().isSound)
     }
+
+    /// A job an operator cancels while it waits claimed ahead is never started.
+    @Test func aCancelledJobThatWasClaimedAheadNeverStarts() async throws {
+        let directory = try TemporaryDirectory("dispatcher")
+        defer { directory.remove() }
+        let journal = try Journal(path: directory.file("w.sqlite3"))
+        let host = PluginHost(journal: journal, worker: "w", logger: Logger(label: "test"))
+        try host.load(files: [PluginFixtures.examples])
+        try await journal.register(WorkerRegistration(id: "w", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
+        let long = try await journal.enqueue(NewJob(handler: "sleep", payload: #"{"ms": 3000}"#)).job.id
+        let effects = directory.file("effects.txt")
+        let ahead = try await journal.enqueue(NewJob(handler: "append", payload: #"{"path": "\#(effects)", "text": "x"}"#)).job.id
+        var options = WorkerOptions()
+        options.concurrency = 1
+        options.prefetch = .fixed(1)
+        let dispatcher = Dispatcher(journal: journal, host: host, worker: "w", options: options, logger: Logger(label: "test"))
+        let loop = Task { try await dispatcher.run() }
+        for _ in 0..<500 where try await journal.job(ahead).state != .running {  // claimed ahead behind the sleep
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        await dispatcher.cancelRequested([ahead])
+        await dispatcher.stop(.immediate(reason: "test"))
+        try await loop.value
+        #expect(try await journal.job(ahead).state == .cancelled)
+        #expect(!FileManager.default.fileExists(atPath: effects), "the cancelled job ran")
+        #expect(try await journal.job(long).state == .interrupted)
+        #expect(try await journal.verify().isSound)
+    }
 }
