@@ -500,4 +500,3 @@ final class Arrivals: Sendable {
         }
     }
 }
-
