@@ -2,7 +2,7 @@
 #define EARLY_SIGNAL_TRAP_H
 
 /// Signals that arrived between the start of `worker run` / `worker resume` and `early_signals_replay`:
-/// recorded by a handler installed before `main` (an ELF constructor), so that a supervisor's TERM sent while
+/// recorded by a handler installed before `main` (from `.preinit_array`), so that a supervisor's TERM sent while
 /// the process starts is a drain, not the default action (death).
 ///
 /// Sends each recorded signal again, to the handlers installed since, in the order of the list
