@@ -24,8 +24,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let status: ExitStatus
         do {
             // Long-running commands trap their signals before anything else, so that a TERM sent while they
-            // start is handled as a drain, not fatal. What came before `main` (recorded by EarlySignalTrap's
-            // constructor) is sent again once the handlers are in place.
+            // start is handled as a drain, not fatal. What came before `main` (recorded by EarlySignalTrap's handler,
+            // installed from .preinit_array) is sent again once the handlers are in place.
             if ["run", "resume"].contains(CommandLine.arguments.dropFirst().first(where: { !$0.hasPrefix("-") }) ?? "") {
                 EarlySignals.trapped = await WorkerProcess.trapSignals()
                 _ = early_signals_replay()
