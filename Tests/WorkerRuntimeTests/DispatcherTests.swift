@@ -43,7 +43,7 @@ import WorkerTestKit
         let host = PluginHost(journal: journal, worker: "w", logger: Logger(label: "test"))
         try host.load(files: [PluginFixtures.examples])
         try await journal.register(WorkerRegistration(id: "w", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
-        let long = try await journal.enqueue(NewJob(handler: "sleep", payload: #"{"ms": 3000}"#)).job.id
+        let long = try await journal.enqueue(NewJob(handler: "sleep", payload: #"{"ms": 30000}"#)).job.id
         let effects = directory.file("effects.txt")
         let ahead = try await journal.enqueue(NewJob(handler: "append", payload: #"{"path": "\#(effects)", "text": "x"}"#)).job.id
         var options = WorkerOptions()
@@ -51,9 +51,14 @@ import WorkerTestKit
         options.prefetch = .fixed(1)
         let dispatcher = Dispatcher(journal: journal, host: host, worker: "w", options: options, logger: Logger(label: "test"))
         let loop = Task { try await dispatcher.run() }
-        for _ in 0..<500 where try await journal.job(ahead).state != .running {  // claimed ahead behind the sleep
+        // Claimed ahead behind the sleep. (Poll until then and no longer: a `for … where` would go on reading
+        // after it, and on a loaded machine outlast the sleep.)
+        var polls = 0
+        while try await journal.job(ahead).state != .running, polls < 500 {
             try await Task.sleep(for: .milliseconds(10))
+            polls += 1
         }
+        try #require(try await journal.job(ahead).state == .running, "the append job was not claimed ahead")
         await dispatcher.cancelRequested([ahead])
         await dispatcher.stop(.immediate(reason: "test"))
         try await loop.value
