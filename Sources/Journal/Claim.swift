@@ -84,8 +84,8 @@ extension Journal {
         }
         if let ids = request.ids {
             if ids.isEmpty { return [] }
-            filter += " AND id IN (\(databaseQuestionMarks(count: ids.count)))"
-            filterArguments += StatementArguments(ids)
+            filter += " AND id IN \(IDList.sql)"  // one parameter: a resume may name more jobs than SQLite allows parameters
+            filterArguments += [IDList(ids).json]
         }
         let order = " ORDER BY priority DESC, run_at, id LIMIT ?"
         if request.isolateSuspects {

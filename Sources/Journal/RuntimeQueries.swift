@@ -70,8 +70,8 @@ extension Journal {
         return try await read { db in
             try Int.fetchOne(db, sql: """
                 SELECT count(*) FROM jobs
-                WHERE id IN (\(databaseQuestionMarks(count: ids.count))) AND state IN ('queued', 'interrupted', 'running')
-                """, arguments: StatementArguments(ids)) ?? 0
+                WHERE id IN \(IDList.sql) AND state IN ('queued', 'interrupted', 'running')
+                """, arguments: [IDList(ids).json]) ?? 0
         }
     }
 }

@@ -42,6 +42,20 @@ import Testing
         #expect(try await fixture.journal.job(other).state == .queued)
     }
 
+    /// `worker resume` names its jobs: more of them than SQLite takes parameters
+    /// (32,766 by default, 250,000 as Debian builds it) must still work.
+    @Test func aClaimMayNameMoreJobsThanSQLiteTakesParameters() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let skipped = try await fixture.enqueue()
+        let wanted = try await fixture.enqueue()
+        let ids = [wanted] + (1...300_000).map { wanted + Int64($0) * 10 }  // only `wanted` exists among them
+        #expect(try await fixture.journal.unfinishedCount(of: ids) == 1)
+        let claimed = try await fixture.journal.claim(ClaimRequest(worker: fixture.worker, limit: 10, ids: ids))
+        #expect(claimed.map(\.id) == [wanted])
+        #expect(try await fixture.journal.job(skipped).state == .queued)
+    }
+
     @Test func aFailedJobWaitsForItsBackoff() async throws {
         let fixture = try await Fixture()
         defer { fixture.remove() }
