@@ -41,13 +41,7 @@ public final class PluginHost: @unchecked Sendable {  // `plugins` is filled by 
         }
         for (path, directory) in sources {
             let plugin = try Self.open(path, directory: directory, pins: pins)
-            for handler in plugin.handlers {
-                if let other = plugins[handler] {
-                    throw PluginError(
-                        path: path,
-                        reason: "handler '\(handler)' is already provided by plugin \(other.name) (\(other.path)): load only one of them")
-                }
-            }
+            if let clash = Self.clash(of: plugin, with: plugins) { throw clash }
             for handler in plugin.handlers { plugins[handler] = plugin }
             loaded.append(plugin)
             logger.info("loaded plugin", metadata: [
@@ -63,6 +57,14 @@ public final class PluginHost: @unchecked Sendable {  // `plugins` is filled by 
         let dir = directory ?? (path as NSString).deletingLastPathComponent
         let sha256 = try PluginFileCheck.check(path, directory: dir.isEmpty ? "." : dir, pins: pins)
         return try PluginLoader.open(path, sha256: sha256, services: HostServices.table)
+    }
+
+    /// The refusal of `plugin` when a handler it provides is one of `providers` already: two plugins may not
+    /// provide the same handler.
+    public static func clash(of plugin: LoadedPlugin, with providers: [String: LoadedPlugin]) -> PluginError? {
+        guard let handler = plugin.handlers.first(where: { providers[$0] != nil }), let other = providers[handler] else { return nil }
+        return PluginError(
+            path: plugin.path, reason: "handler '\(handler)' is already provided by plugin \(other.name) (\(other.path)): load only one of them")
     }
 
     /// The plugin stamps to record on claimed jobs, by handler.

@@ -38,9 +38,7 @@ struct PluginsCheckCommand: AsyncParsableCommand {
         for file in files {
             do {
                 let plugin = try PluginHost.open(file, pins: pinned)
-                if let clash = plugin.handlers.first(where: { providers[$0] != nil }), let other = providers[clash] {
-                    throw PluginError(path: file, reason: "handler '\(clash)' is already provided by plugin \(other.name) (\(other.path)): load only one of them")
-                }
+                if let clash = PluginHost.clash(of: plugin, with: providers) { throw clash }
                 for handler in plugin.handlers { providers[handler] = plugin }
                 accepted.append(plugin)
             } catch let error as PluginError {

@@ -78,11 +78,10 @@ struct RecoveryPlan {
     var jobs: [Job] { dead.flatMap(\.jobs) + interrupted }
 
     static func make(journal: Journal, lockDirectory: String) async throws -> RecoveryPlan {
-        var dead: [Dead] = []
-        for worker in try await Recovery.deadWorkers(journal: journal, lockDirectory: lockDirectory, except: nil) {
-            let jobs = try await journal.jobs(JobFilter(state: .running, limit: Int.max)).filter { $0.workerID == worker.id }
-            dead.append(Dead(worker: worker.id, pid: worker.pid, jobs: jobs))
-        }
+        let deadWorkers = try await Recovery.deadWorkers(journal: journal, lockDirectory: lockDirectory, except: nil)
+        let running = deadWorkers.isEmpty ? [] : try await journal.jobs(JobFilter(state: .running, limit: Int.max))
+        let held = Dictionary(grouping: running) { $0.workerID ?? "" }
+        let dead = deadWorkers.map { Dead(worker: $0.id, pid: $0.pid, jobs: held[$0.id] ?? []) }
         let interrupted = try await journal.jobs(JobFilter(state: .interrupted, limit: Int.max))
         return RecoveryPlan(dead: dead, interrupted: interrupted)
     }

@@ -45,12 +45,12 @@ struct RuntimeOptions: ParsableArguments {
         options.concurrency = concurrency
         options.prefetch = prefetch
         if let drainTimeout {
-            options.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
+            options.drainTimeout = .seconds(drainTimeout)
         } else if let value = ProcessInfo.processInfo.environment["WORKER_DRAIN_TIMEOUT"], !value.isEmpty {
             guard let seconds = Double(value), seconds >= 0, seconds.isFinite else {
                 throw CLIError(.config, "WORKER_DRAIN_TIMEOUT is '\(value)': set it to a number of seconds")
             }
-            options.drainTimeout = .milliseconds(Int64(seconds * 1000))
+            options.drainTimeout = .seconds(seconds)
         }
         return options
     }

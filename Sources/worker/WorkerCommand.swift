@@ -26,7 +26,7 @@ struct WorkerCommand: AsyncParsableCommand {
             // Long-running commands trap their signals before anything else, so that a TERM sent while they
             // start is handled as a drain, not fatal. What came before `main` (recorded by EarlySignalTrap's handler,
             // installed from .preinit_array) is sent again once the handlers are in place.
-            if ["run", "resume"].contains(CommandLine.arguments.dropFirst().first(where: { !$0.hasPrefix("-") }) ?? "") {
+            if isLongRunning {
                 EarlySignals.trapped = await WorkerProcess.trapSignals()
                 _ = early_signals_replay()
             }
@@ -71,9 +71,8 @@ struct WorkerCommand: AsyncParsableCommand {
     /// `--log-format json` (or WORKER_LOG_FORMAT=json) writes JSON lines.
     private static func bootstrapLogging() throws {
         let arguments = CommandLine.arguments.dropFirst()
-        let longRunning = ["run", "resume"].contains(arguments.first(where: { !$0.hasPrefix("-") }) ?? "")
         let env = ProcessInfo.processInfo.environment["WORKER_LOG_LEVEL"] ?? ""
-        guard let level = env.isEmpty ? (longRunning ? .info : .warning) : Logger.Level(rawValue: env.lowercased()) else {
+        guard let level = env.isEmpty ? (isLongRunning ? .info : .warning) : Logger.Level(rawValue: env.lowercased()) else {
             throw CLIError(.config, "WORKER_LOG_LEVEL is '\(env)': set it to trace, debug, info, notice, warning, error or critical")
         }
         var formatName = ProcessInfo.processInfo.environment["WORKER_LOG_FORMAT"] ?? "text"
@@ -93,6 +92,12 @@ struct WorkerCommand: AsyncParsableCommand {
                 return handler
             }
         }
+    }
+
+    /// Whether the command is `run` or `resume` (the first argument that is not an option, as EarlySignalTrap
+    /// decides it too).
+    private static var isLongRunning: Bool {
+        ["run", "resume"].contains(CommandLine.arguments.dropFirst().first(where: { !$0.hasPrefix("-") }) ?? "")
     }
 
     /// `worker SUBCOMMAND` when the arguments name one, for the hint after a usage error.
