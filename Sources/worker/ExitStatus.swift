@@ -31,7 +31,6 @@ extension ExitStatus {
     init(_ error: WorkerError) {
         switch error.kind {
         case .io: self = .ioError
-        case .config, .missingHandler: self = .config
         case .internalError: self = .software
         }
     }
