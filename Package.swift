@@ -91,6 +91,7 @@ let package = Package(
             dependencies: [
                 "Journal",
                 "PluginHost",
+                "WorkerTestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -36,20 +36,20 @@ public final class RunningWorker: @unchecked Sendable {  // the Process is only 
     /// Everything logged so far.
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    /// Waits until the log contains `text` (true), or `timeout` passes (false).
-    public func waitForLog(_ text: String, timeout: Duration = .seconds(20)) async -> Bool {
+    /// Waits until the log contains `text` (true), or `timeout` passes (false). Looks every `poll`.
+    public func waitForLog(_ text: String, timeout: Duration = .seconds(20), poll: Duration = .milliseconds(10)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if log.contains(text) { return true }
             if !process.isRunning { return log.contains(text) }
-            try? await Task.sleep(for: .milliseconds(10))
+            try? await Task.sleep(for: poll)
         }
         return false
     }
 
     /// Waits for the process to end; returns its exit status (or the signal that killed it, as `signal`), and
-    /// nil when it is still running after `timeout` (the process is then killed).
-    public func waitForExit(timeout: Duration = .seconds(30)) async -> Exit? {
+    /// nil when it is still running after `timeout` (the process is then killed). Looks every `poll`.
+    public func waitForExit(timeout: Duration = .seconds(30), poll: Duration = .milliseconds(5)) async -> Exit? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now >= deadline {
@@ -57,7 +57,7 @@ public final class RunningWorker: @unchecked Sendable {  // the Process is only 
                 process.waitUntilExit()
                 return nil
             }
-            try? await Task.sleep(for: .milliseconds(5))
+            try? await Task.sleep(for: poll)
         }
         return Exit(
             status: process.terminationReason == .exit ? process.terminationStatus : nil,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Journal
+import WorkerTestKit
 
 /// Reproducible measurements of the journal; results and how to run them are in docs/benchmarks.md.
 @main
@@ -51,6 +52,18 @@ func seconds(since start: ContinuousClock.Instant) -> Double {
 func fill(_ journal: Journal, jobs: Int) async throws {
     for start in stride(from: 0, to: jobs, by: 10_000) {
         _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "noop"), count: min(10_000, jobs - start)))
+    }
+}
+
+/// Claims and completes every claimable job as `worker` (registered), `batch` at a time; returns how many.
+@discardableResult
+func completeAll(_ journal: Journal, worker: String, batch: Int) async throws -> Int {
+    var done = 0
+    while true {
+        let claimed = try await journal.claim(ClaimRequest(worker: worker, limit: batch))
+        if claimed.isEmpty { return done }
+        _ = try await journal.finish(batch: claimed.map { ($0.id, JobOutcome.completed) }, worker: worker)
+        done += claimed.count
     }
 }
 
@@ -146,8 +159,7 @@ struct EnqueueCLI: AsyncParsableCommand {
     @Option(help: "The worker binary (default: next to this one).") var worker: String?
 
     func run() async throws {
-        let binary = worker ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("worker").path
+        let binary = worker ?? ProductBinary.path("worker")
         var rates: [Double] = []
         for run in 1...common.runs {
             let dir = try common.freshDirectory()
@@ -189,13 +201,7 @@ struct ClaimComplete: AsyncParsableCommand {
             try await fill(journal, jobs: jobs)
             try await journal.register(WorkerRegistration(id: "bench", pid: getpid(), host: "bench", processStartedAt: nil, version: "bench"))
             let start = ContinuousClock.now
-            var done = 0
-            while true {
-                let claimed = try await journal.claim(ClaimRequest(worker: "bench", limit: batch))
-                if claimed.isEmpty { break }
-                _ = try await journal.finish(batch: claimed.map { ($0.id, JobOutcome.completed) }, worker: "bench")
-                done += claimed.count
-            }
+            let done = try await completeAll(journal, worker: "bench", batch: batch)
             let rate = Double(done) / seconds(since: start)
             rates.append(rate)
             print("run \(run): \(done) jobs claimed and completed in batches of \(batch), synchronous=\(common.synchronous): \(Int(rate)) jobs/s")

@@ -3,12 +3,7 @@ import Foundation
 import Journal
 import Logging
 import PluginHost
-
-/// The plugin library `swift build -c release` put next to this binary.
-func examplePluginsPath(_ given: String?) -> String {
-    given ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        .appendingPathComponent("libExamplePlugins.so").path
-}
+import WorkerTestKit
 
 struct PluginLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,7 +17,7 @@ struct PluginLoad: AsyncParsableCommand {
     func run() async throws {
         let dir = try common.freshDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let source = try Data(contentsOf: URL(fileURLWithPath: examplePluginsPath(plugin)))
+        let source = try Data(contentsOf: URL(fileURLWithPath: plugin ?? PluginFixtures.examples))
         var times: [Double] = []
         for index in 0..<copies {
             let path = "\(dir)/copy\(index).so"
@@ -52,7 +47,7 @@ struct PluginDispatch: AsyncParsableCommand {
         let journal = try Journal(path: "\(dir)/bench.sqlite3", options: common.journalOptions())
         try await journal.register(WorkerRegistration(id: "bench", pid: getpid(), host: "bench", processStartedAt: nil, version: "bench"))
         let host = PluginHost(journal: journal, worker: "bench", logger: Logger(label: "bench"))
-        try host.load(files: [examplePluginsPath(plugin)])
+        try host.load(files: [plugin ?? PluginFixtures.examples])
         for run in 1...common.runs {
             _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "noop"), count: jobs))
             var claimed: [Job] = []

@@ -1,37 +1,28 @@
 import ArgumentParser
 import Foundation
 import Journal
+import WorkerTestKit
 
-/// The release `worker` binary next to this one.
-func workerBinary() -> String {
-    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("worker").path
-}
+/// `worker run` started by the bench: a test kit `RunningWorker` looking every millisecond, so that a measured
+/// wait overshoots by at most that.
+extension RunningWorker {
+    static let benchPoll = Duration.milliseconds(1)
 
-/// A `worker run` started by the bench, its log in a file.
-final class BenchWorker {
-    let process = Process()
-    let log: String
-
-    init(db: String, arguments: [String], log: String) throws {
-        self.log = log
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        process.executableURL = URL(fileURLWithPath: workerBinary())
-        process.arguments = ["run", "--db", db, "--plugin", examplePluginsPath(nil)] + arguments
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+    /// Starts `worker run` (the release binary next to the bench) on `db` with the example plugins.
+    static func bench(db: String, _ arguments: [String], log: String) throws -> RunningWorker {
+        try RunningWorker(["run", "--db", db, "--plugin", PluginFixtures.examples] + arguments, logPath: log)
     }
 
-    func waitForLog(_ text: String) async throws {
-        while !((try? String(contentsOfFile: log, encoding: .utf8))?.contains(text) ?? false) {
-            guard process.isRunning else { throw ValidationError("worker exited: \(String(describing: try? String(contentsOfFile: log, encoding: .utf8)))") }
-            try await Task.sleep(for: .milliseconds(1))
+    /// Waits for the worker to be ready (recovery done, intake open).
+    func ready() async throws {
+        guard await waitForLog("ready:", timeout: .seconds(3600), poll: Self.benchPoll) else {
+            throw ValidationError("worker exited before it was ready: \(log)")
         }
     }
 
-    func waitForExit() async {
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(1)) }
+    /// Waits for the worker to exit.
+    func exited() async {
+        _ = await waitForExit(timeout: .seconds(3600), poll: Self.benchPoll)
     }
 
     /// Resident memory in KiB, from /proc.
@@ -41,7 +32,7 @@ final class BenchWorker {
     var threads: Int { status("Threads:") }
 
     private func status(_ field: String) -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix(field) } ?? ""
         return Int(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "") ?? 0
     }
@@ -65,11 +56,10 @@ struct RunNoop: AsyncParsableCommand {
             let db = "\(dir)/bench.sqlite3"
             let journal = try Journal(path: db, options: common.journalOptions())
             try await fill(journal, jobs: jobs)
-            let worker = try BenchWorker(
-                db: db, arguments: ["--exit-when-idle", "--concurrency", "\(concurrency)", "--prefetch", "\(prefetch)",
-                                    "--synchronous", common.synchronous],
+            let worker = try RunningWorker.bench(
+                db: db, ["--exit-when-idle", "--concurrency", "\(concurrency)", "--prefetch", "\(prefetch)", "--synchronous", common.synchronous],
                 log: "\(dir)/worker.log")
-            try await worker.waitForLog("ready:")
+            try await worker.ready()
             let start = ContinuousClock.now
             let idleRSS = worker.rssKiB
             var peakRSS = idleRSS
@@ -103,22 +93,22 @@ struct TermExit: AsyncParsableCommand {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let db = "\(dir)/bench.sqlite3"
             let journal = try Journal(path: db, options: common.journalOptions())
-            let idle = try BenchWorker(db: db, arguments: [], log: "\(dir)/idle.log")
-            try await idle.waitForLog("ready:")
+            let idle = try RunningWorker.bench(db: db, [], log: "\(dir)/idle.log")
+            try await idle.ready()
             try await Task.sleep(for: .milliseconds(200))
             var start = ContinuousClock.now
             kill(idle.process.processIdentifier, SIGTERM)
-            await idle.waitForExit()
+            await idle.exited()
             let idleExit = seconds(since: start) * 1000
 
             _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 60000}"#), count: inFlight))
-            let busy = try BenchWorker(
-                db: db, arguments: ["--concurrency", "\(inFlight)", "--drain-timeout", "\(deadline)"], log: "\(dir)/busy.log")
+            let busy = try RunningWorker.bench(
+                db: db, ["--concurrency", "\(inFlight)", "--drain-timeout", "\(deadline)"], log: "\(dir)/busy.log")
             while (try await journal.stats()[.running] ?? 0) < inFlight { try await Task.sleep(for: .milliseconds(10)) }
             try await Task.sleep(for: .milliseconds(300))
             start = ContinuousClock.now
             kill(busy.process.processIdentifier, SIGTERM)
-            await busy.waitForExit()
+            await busy.exited()
             let busyExit = seconds(since: start) * 1000
             let stats = try await journal.stats()
             print(String(format: "run %d: idle worker TERM->exit %.0f ms; %d sleep jobs in flight, D = %.1f s: TERM->exit %.0f ms (D + %.0f ms), interrupted %d, running %d, exit status %d",
@@ -144,25 +134,20 @@ struct BootRecovery: AsyncParsableCommand {
         let journal = try Journal(path: db, options: common.journalOptions())
         try await fill(journal, jobs: history)
         try await journal.register(WorkerRegistration(id: "finisher", pid: 1, host: "bench", processStartedAt: nil, version: "bench"))
-        while true {
-            let claimed = try await journal.claim(ClaimRequest(worker: "finisher", limit: 10_000))
-            if claimed.isEmpty { break }
-            _ = try await journal.finish(batch: claimed.map { ($0.id, JobOutcome.completed) }, worker: "finisher")
-        }
+        try await completeAll(journal, worker: "finisher", batch: 10_000)
         for run in 1...common.runs {
             try await journal.register(WorkerRegistration(id: "dead-\(run)", pid: 2, host: "bench", processStartedAt: nil, version: "bench"))
             _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 60000}"#), count: orphans))
             _ = try await journal.claim(ClaimRequest(worker: "dead-\(run)", limit: orphans))  // no lock file: it is dead
             let start = ContinuousClock.now
-            let worker = try BenchWorker(db: db, arguments: ["--concurrency", "1", "--queue", "none"], log: "\(dir)/boot\(run).log")
-            try await worker.waitForLog("ready:")
+            let worker = try RunningWorker.bench(db: db, ["--concurrency", "1", "--queue", "none"], log: "\(dir)/boot\(run).log")
+            try await worker.ready()
             let ready = seconds(since: start) * 1000
             kill(worker.process.processIdentifier, SIGTERM)
-            await worker.waitForExit()
+            await worker.exited()
             let stats = try await journal.stats()
             print(String(format: "run %d: %d finished jobs, %d orphans: process start to ready %.0f ms; interrupted now %d",
                          run, stats[.completed] ?? 0, orphans, ready, stats[.interrupted] ?? 0))
-            _ = try await journal.jobs(JobFilter(state: .interrupted, limit: 1))
             for job in try await journal.jobs(JobFilter(state: .interrupted, limit: orphans)) { _ = try await journal.cancel(job: job.id) }
         }
     }
@@ -182,8 +167,8 @@ struct StartLatency: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let db = "\(dir)/bench.sqlite3"
         let journal = try Journal(path: db, options: common.journalOptions())
-        let worker = try BenchWorker(db: db, arguments: [], log: "\(dir)/worker.log")
-        try await worker.waitForLog("ready:")
+        let worker = try RunningWorker.bench(db: db, [], log: "\(dir)/worker.log")
+        try await worker.ready()
         var ids: [Int64] = []
         for _ in 0..<jobs {
             ids.append(try await journal.enqueue(NewJob(handler: "noop")).job.id)
@@ -191,7 +176,7 @@ struct StartLatency: AsyncParsableCommand {
         }
         try await Task.sleep(for: .milliseconds(200))
         kill(worker.process.processIdentifier, SIGTERM)
-        await worker.waitForExit()
+        await worker.exited()
         var latencies: [Double] = []
         for id in ids {
             let events = try await journal.events(job: id)
