@@ -1,6 +1,12 @@
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// A thread of its own that runs one job's tasks at a time: the executor a job's handler runs on. A handler that
 /// blocks its thread (it should not, but some do) then blocks only its lane, never the worker's own machinery or
 /// the other jobs. Lanes are kept and reused, so a plugin has as many threads as jobs it ran at once at most,
@@ -11,7 +17,7 @@ final class JobLane: TaskExecutor, @unchecked Sendable {  // `pending` is guarde
 
     init(number: Int) {
         let thread = Thread { [self] in
-            Thread.current.name = "job-lane-\(number % 100_000)"  // the kernel's name too: seen in top -H, gdb
+            nameThisThread("job-lane-\(number % 100_000)")
             run()
         }
         thread.start()
@@ -36,6 +42,17 @@ final class JobLane: TaskExecutor, @unchecked Sendable {  // `pending` is guarde
             batch.removeAll(keepingCapacity: true)
         }
     }
+}
+
+/// Gives the calling thread a name the kernel knows (seen in top -H, gdb, /proc), at most 15 bytes. Not
+/// `Thread.current.name`: Foundation names the thread only once `start()` has stored its pthread, which the new
+/// thread can outrun, and it then keeps its creator's name. Glibc's `pthread_setname_np` is not visible to Swift.
+private func nameThisThread(_ name: String) {
+    let file = open("/proc/thread-self/comm", O_WRONLY)
+    guard file >= 0 else { return }  // no /proc: the thread keeps its creator's name, nothing worse
+    defer { close(file) }
+    var bytes = Array(name.utf8.prefix(15))
+    _ = write(file, &bytes, bytes.count)
 }
 
 /// Idle lanes, most recently used last. A plugin uses `LanePool.shared`.

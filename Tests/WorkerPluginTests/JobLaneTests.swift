@@ -19,6 +19,17 @@ import Testing
         #expect(pool.created == 3)  // 150 jobs, never more than 3 at once
     }
 
+    @Test func everyLaneHasItsNameInTheKernel() async {
+        let pool = LanePool()
+        let lanes = (0..<64).map { _ in pool.acquire() }
+        let names = await withTaskGroup(of: String.self) { group in
+            for lane in lanes { group.addTask(executorPreference: lane) { threadName() } }
+            return await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        let expected = Set((1...64).map { "job-lane-\($0)" })
+        #expect(names == expected, "threads not named as their lane: \(names.subtracting(expected).sorted())")
+    }
+
     @Test func aBlockedLaneBlocksOnlyItsOwnJob() async throws {
         let pool = LanePool()
         let blocked = pool.acquire()
