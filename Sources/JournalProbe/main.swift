@@ -19,7 +19,9 @@ guard arguments.count >= 3 else { fail("usage: journal-probe claim DB WORKER_ID 
 
 switch arguments[1] {
 case "claim":
-    let journal = try Journal(path: arguments[2])
+    var options = JournalOptions()
+    options.busyTimeoutSeconds = 60  // two probes take turns on the write lock; a loaded machine must not fail them
+    let journal = try Journal(path: arguments[2], options: options)
     let worker = arguments[3]
     let batch = Int(arguments.count > 4 ? arguments[4] : "1") ?? 1
     try await journal.register(WorkerRegistration(

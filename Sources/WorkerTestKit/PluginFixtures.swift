@@ -19,10 +19,10 @@ public struct PluginFixtures: Sendable {
     public static var examples: String { ProductBinary.path("libExamplePlugins.so") }
 
     /// Compiles the C fixture with `defines` into `name`.
-    public func cPlugin(_ name: String, defines: [String] = []) throws -> String {
+    public func cPlugin(_ name: String, defines: [String] = []) async throws -> String {
         let output = directory.file(name)
         let root = Self.sourceRoot
-        let result = try runProcess("/usr/bin/env", [
+        let result = try await runProcess("/usr/bin/env", [
             "cc", "-shared", "-fPIC", "-O1", "-pthread",
             "-I", root.appendingPathComponent("Sources/WorkerPluginABI/include").path,
         ] + defines.map { "-D\($0)" } + [

@@ -29,10 +29,12 @@ public enum ProductBinary {
 }
 
 /// Runs a process to completion, feeding `stdin`, capturing both outputs through files (no pipe deadlocks).
+/// Waits without holding a thread: tests share a cooperative pool of one thread per core, and a blocked one
+/// stalls every other test's polling.
 public func runProcess(
     _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
     currentDirectory: String? = nil
-) throws -> ProcessResult {
+) async throws -> ProcessResult {
     let scratch = try TemporaryDirectory("proc")
     defer { scratch.remove() }
     let outPath = scratch.file("out"), errPath = scratch.file("err"), inPath = scratch.file("in")
@@ -50,8 +52,15 @@ public func runProcess(
     process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
     process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
-    try process.run()
-    process.waitUntilExit()
+    try await withCheckedThrowingContinuation { (exited: CheckedContinuation<Void, any Error>) in
+        process.terminationHandler = { _ in exited.resume() }
+        do {
+            try process.run()
+        } catch {
+            process.terminationHandler = nil
+            exited.resume(throwing: error)
+        }
+    }
     return ProcessResult(
         status: process.terminationStatus,
         stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
@@ -69,4 +78,14 @@ public func startProcess(_ executable: String, _ arguments: [String], outputPath
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath + ".err"))
     try process.run()
     return process
+}
+
+/// Waits for a process from `startProcess` to end, without holding a thread. False if it still runs after `timeout`.
+public func waitForExit(of process: Process, timeout: Duration = .seconds(60)) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while process.isRunning {
+        if ContinuousClock.now >= deadline { return false }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return true
 }

@@ -17,9 +17,10 @@ import WorkerTestKit
             try startProcess(ProductBinary.path("journal-probe"), ["claim", path, "probe-\(n)", "3", go], outputPath: dir.file("out-\(n)"))
         }
         // Both registered (they wait for the go file after registering): start them together.
-        while try await journal.liveWorkers().count < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await journal.liveWorkers().count < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         _ = FileManager.default.createFile(atPath: go, contents: nil)
-        for probe in probes { probe.waitUntilExit() }
+        for probe in probes { try #require(await waitForExit(of: probe), "a probe did not finish") }
         #expect(probes.allSatisfy { $0.terminationStatus == 0 })
         let claimed = try (1...2).map { n in
             try String(contentsOfFile: dir.file("out-\(n)"), encoding: .utf8).split(separator: "\n").compactMap { Int64($0) }
@@ -43,7 +44,7 @@ import WorkerTestKit
         let probes = try (1...4).map { n in
             try startProcess(ProductBinary.path("journal-probe"), ["claim", path, "p\(n)", "1"], outputPath: dir.file("o\(n)"))
         }
-        for probe in probes { probe.waitUntilExit() }
+        for probe in probes { try #require(await waitForExit(of: probe), "a probe did not finish") }
         let errors = try (1...4).map { try String(contentsOfFile: dir.file("o\($0).err"), encoding: .utf8) }
         #expect(probes.allSatisfy { $0.terminationStatus == 0 }, "\(errors)")
         #expect(try await Journal(path: path).appliedMigrations() == EmbeddedMigrationFiles.names)

@@ -65,11 +65,33 @@ struct HostFixture {
         #expect(saved.flatMap { String(data: $0, encoding: .utf8) } == #"{"elapsedMs":250}"#)
     }
 
+    /// A resumed `sleep` sleeps only what its checkpoint says is left: 100 ms of 60 s here. Were it to start over,
+    /// the 30 s bound would pass long before it ended.
+    @Test func aResumedSleepSleepsOnlyWhatIsLeft() async throws {
+        let fixture = try await HostFixture()
+        defer { fixture.remove() }
+        _ = try await fixture.journal.enqueue(NewJob(handler: "sleep", payload: #"{"ms": 60000}"#))
+        var job = try #require(try await fixture.journal.claim(ClaimRequest(worker: fixture.worker, limit: 1)).first)
+        job.checkpoint = Data(#"{"elapsedMs": 59900}"#.utf8)
+        let execution = try fixture.host.start(job)
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await execution.outcome() == .completed }
+            group.addTask { try? await Task.sleep(for: .seconds(30)); return false }
+            let first = await group.next() ?? false
+            execution.cancel()
+            group.cancelAll()
+            return first
+        }
+        #expect(finished, "the resumed sleep did not complete within 30 s: it started over")
+    }
+
     @Test func cancellationStopsASleepBetweenSlices() async throws {
         let fixture = try await HostFixture()
         defer { fixture.remove() }
         let (job, execution) = try await fixture.start("sleep", payload: #"{"ms": 60000}"#)
-        try await Task.sleep(for: .milliseconds(350))
+        while try await fixture.journal.job(job.id).checkpoint == nil {  // a slice or more has passed
+            try await Task.sleep(for: .milliseconds(10))
+        }
         execution.cancel()
         #expect(await execution.outcome() == .cancelled)
         let progress = try await fixture.journal.job(job.id).checkpoint.flatMap { String(data: $0, encoding: .utf8) }
@@ -100,7 +122,7 @@ struct HostFixture {
     @Test func aJobTakenFromTheWorkerCannotCheckpoint() async throws {
         let fixture = try await HostFixture()
         defer { fixture.remove() }
-        let (_, execution) = try await fixture.start("sleep", payload: #"{"ms": 5000}"#)
+        let (_, execution) = try await fixture.start("sleep", payload: #"{"ms": 60000}"#)
         try await Task.sleep(for: .milliseconds(150))
         _ = try await fixture.journal.recoverOrphans(of: fixture.worker, by: nil, reason: "presumed dead")
         // The next checkpoint is refused as not held: the handler stops with that error.
@@ -114,7 +136,7 @@ struct HostFixture {
     @Test func theCPluginCheckpointsRunsItsStepOnceAndCompletes() async throws {
         let scratch = try PluginFixtures()
         defer { scratch.remove() }
-        let cPlugin = try scratch.cPlugin("c.so")
+        let cPlugin = try await scratch.cPlugin("c.so")
         let fixture = try await HostFixture(extra: [cPlugin])
         defer { fixture.remove() }
         let effects = fixture.fixtures.directory.file("c-effects.txt")

@@ -17,7 +17,7 @@ import WorkerTestKit
         }
     }
 
-    @Test func theExamplePluginsLoadWithTheirSixHandlers() throws {
+    @Test func theExamplePluginsLoadWithTheirSixHandlers() async throws {
         let plugin = try PluginHost.open(PluginFixtures.examples)
         #expect(plugin.name == "examples")
         #expect(plugin.version == "1.0.0")
@@ -25,10 +25,10 @@ import WorkerTestKit
         #expect(plugin.sha256.count == 64)
     }
 
-    @Test func theCPluginLoads() throws {
+    @Test func theCPluginLoads() async throws {
         let fixtures = try PluginFixtures()
         defer { fixtures.remove() }
-        let plugin = try PluginHost.open(try fixtures.cPlugin("c.so"))
+        let plugin = try PluginHost.open(try await fixtures.cPlugin("c.so"))
         #expect(plugin.name == "c-fixture")
         #expect(plugin.handlers == ["c-steps"])
         #expect(plugin.toolchain == "c")
@@ -40,15 +40,15 @@ import WorkerTestKit
         (["ABI_MAJOR_PLUS_ONE"], "built for plugin ABI major 2, this worker speaks major 1"),
         (["CREATE_FAILS"], "failed to create an instance (status -1): no license key in the environment"),
     ])
-    func aBrokenPluginIsRefusedWithItsOwnReason(defines: [String], reason: String) throws {
+    func aBrokenPluginIsRefusedWithItsOwnReason(defines: [String], reason: String) async throws {
         let fixtures = try PluginFixtures()
         defer { fixtures.remove() }
-        let path = try fixtures.cPlugin("bad.so", defines: defines)
+        let path = try await fixtures.cPlugin("bad.so", defines: defines)
         let refusal = Self.refusal(path)
         #expect(refusal?.contains(reason) == true, "\(refusal ?? "accepted")")
     }
 
-    @Test func filesThatAreNotLibrariesAreRefusedBeforeDlopen() throws {
+    @Test func filesThatAreNotLibrariesAreRefusedBeforeDlopen() async throws {
         let fixtures = try PluginFixtures()
         defer { fixtures.remove() }
         let text = try fixtures.file("notes.so", text: "this is not a library\n")
@@ -60,10 +60,10 @@ import WorkerTestKit
         #expect(Self.refusal(fixtures.directory.file("missing.so"))?.contains("cannot read it") == true)
     }
 
-    @Test func writableFilesAndDirectoriesAreRefused() throws {
+    @Test func writableFilesAndDirectoriesAreRefused() async throws {
         let fixtures = try PluginFixtures()
         defer { fixtures.remove() }
-        let path = try fixtures.cPlugin("c.so")
+        let path = try await fixtures.cPlugin("c.so")
         chmod(path, 0o666)
         #expect(Self.refusal(path)?.contains("the file is world-writable") == true, "\(Self.refusal(path) ?? "accepted")")
         chmod(path, 0o664)
@@ -74,24 +74,24 @@ import WorkerTestKit
         #expect(Self.refusal(path)?.contains("its directory \(fixtures.directory.path) is world-writable") == true)
     }
 
-    @Test func aSymlinkLeavingThePluginDirectoryIsRefused() throws {
+    @Test func aSymlinkLeavingThePluginDirectoryIsRefused() async throws {
         let fixtures = try PluginFixtures()
         let elsewhere = try PluginFixtures()
         defer { fixtures.remove(); elsewhere.remove() }
-        let outside = try elsewhere.cPlugin("real.so")
+        let outside = try await elsewhere.cPlugin("real.so")
         let link = fixtures.directory.file("link.so")
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: outside)
         #expect(Self.refusal(link)?.contains("is a symlink to \(outside), outside") == true, "\(Self.refusal(link) ?? "accepted")")
-        let inside = try fixtures.cPlugin("inside.so")
+        let inside = try await fixtures.cPlugin("inside.so")
         let localLink = fixtures.directory.file("local.so")
         try FileManager.default.createSymbolicLink(atPath: localLink, withDestinationPath: inside)
         #expect(Self.refusal(localLink) == nil)
     }
 
-    @Test func aPinnedHashMustMatch() throws {
+    @Test func aPinnedHashMustMatch() async throws {
         let fixtures = try PluginFixtures()
         defer { fixtures.remove() }
-        let path = try fixtures.cPlugin("c.so")
+        let path = try await fixtures.cPlugin("c.so")
         let digest = try PluginHost.open(path).sha256
         let good = try fixtures.file("pins", text: "\(digest)  c.so\n")
         #expect(try PluginHost.open(path, pins: PluginPins(file: good)).sha256 == digest)
@@ -108,8 +108,8 @@ import WorkerTestKit
     @Test func twoPluginsProvidingOneHandlerAreRefused() async throws {
         let fixtures = try PluginFixtures()
         defer { fixtures.remove() }
-        let first = try fixtures.cPlugin("one.so", defines: ["HANDLER=\"dup\""])
-        let second = try fixtures.cPlugin("two.so", defines: ["HANDLER=\"dup\""])
+        let first = try await fixtures.cPlugin("one.so", defines: ["HANDLER=\"dup\""])
+        let second = try await fixtures.cPlugin("two.so", defines: ["HANDLER=\"dup\""])
         let journal = try Journal(path: fixtures.directory.file("w.sqlite3"))
         let host = PluginHost(journal: journal, worker: "w", logger: Logger(label: "test"))
         #expect {

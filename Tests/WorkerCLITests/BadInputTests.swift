@@ -20,62 +20,64 @@ import WorkerTestKit
         (["frobnicate"], 64, "frobnicate"),
         (["enqueue", "noop", "--synchronous", "sometimes"], 64, "sometimes"),
     ])
-    func badInputGetsOneLineAndItsExitCodeAndWritesNothing(arguments: [String], status: Int32, mentioning: String) throws {
+    func badInputGetsOneLineAndItsExitCodeAndWritesNothing(arguments: [String], status: Int32, mentioning: String) async throws {
         let cli = try CLIFixture()
         defer { cli.remove() }
-        try cli.ok(["migrate"])
-        expectFailure(try cli.worker(arguments), status: status, mentioning: mentioning)
-        #expect((try cli.json(["stats", "--json"]) as? [String: Int])?.values.reduce(0, +) == 0)
+        try await cli.ok(["migrate"])
+        expectFailure(try await cli.worker(arguments), status: status, mentioning: mentioning)
+        #expect((try await cli.json(["stats", "--json"]) as? [String: Int])?.values.reduce(0, +) == 0)
     }
 
-    @Test func aMissingDatabaseDirectoryIsNamed() throws {
+    @Test func aMissingDatabaseDirectoryIsNamed() async throws {
         let cli = try CLIFixture()
         defer { cli.remove() }
-        let result = try cli.worker(["enqueue", "noop", "--db", cli.directory.file("no/such/dir/w.sqlite3")], withDB: false)
+        let result = try await cli.worker(["enqueue", "noop", "--db", cli.directory.file("no/such/dir/w.sqlite3")], withDB: false)
         expectFailure(result, status: 66, mentioning: cli.directory.file("no/such/dir"))
     }
 
-    @Test func aFileThatIsNotADatabaseIsRefusedUntouched() throws {
+    @Test func aFileThatIsNotADatabaseIsRefusedUntouched() async throws {
         let cli = try CLIFixture()
         defer { cli.remove() }
         let text = "just some text\n"
         try text.write(toFile: cli.db, atomically: true, encoding: .utf8)
-        expectFailure(try cli.worker(["stats"]), status: 74, mentioning: "is not a SQLite database")
+        expectFailure(try await cli.worker(["stats"]), status: 74, mentioning: "is not a SQLite database")
         #expect(try String(contentsOfFile: cli.db, encoding: .utf8) == text)
     }
 
-    @Test func aDatabaseOfANewerWorkerIsRefusedWithExit78() throws {
+    @Test func aDatabaseOfANewerWorkerIsRefusedWithExit78() async throws {
         let cli = try CLIFixture()
         defer { cli.remove() }
-        try cli.ok(["migrate"])
-        let sql = try runProcess(ProductBinary.path("journal-probe"), ["exec", cli.db, "INSERT INTO grdb_migrations VALUES ('0999_future')"])
+        try await cli.ok(["migrate"])
+        let sql = try await runProcess(ProductBinary.path("journal-probe"), ["exec", cli.db, "INSERT INTO grdb_migrations VALUES ('0999_future')"])
         #expect(sql.status == 0)
-        expectFailure(try cli.worker(["enqueue", "noop"]), status: 78, mentioning: "upgrade this worker binary")
+        expectFailure(try await cli.worker(["enqueue", "noop"]), status: 78, mentioning: "upgrade this worker binary")
     }
 
     @Test func aDatabaseLockedPastTheBusyTimeoutExits75() async throws {
         let cli = try CLIFixture()
         defer { cli.remove() }
-        try cli.ok(["migrate"])
+        try await cli.ok(["migrate"])
         // Holds the lock far longer than the test needs, however slow a loaded machine is; ended below.
         let holder = try startProcess(ProductBinary.path("journal-probe"), ["hold-lock", cli.db, "120"], outputPath: cli.directory.file("lock"))
-        defer { kill(holder.processIdentifier, SIGKILL) }
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
+        let deadline = ContinuousClock.now + .seconds(60)
         while (try? String(contentsOfFile: cli.directory.file("lock"), encoding: .utf8))?.contains("locked") != true {
+            try #require(ContinuousClock.now < deadline && holder.isRunning, "journal-probe did not take the lock")
             try await Task.sleep(for: .milliseconds(10))
         }
-        let result = try cli.worker(["enqueue", "noop", "--busy-timeout", "0.2"])
+        let result = try await cli.worker(["enqueue", "noop", "--busy-timeout", "0.2"])
         expectFailure(result, status: 75, mentioning: "locked by another process")
         kill(holder.processIdentifier, SIGKILL)
-        holder.waitUntilExit()
-        #expect(try cli.ok(["enqueue", "noop"]) == "1")  // nothing of the refused enqueue was written
+        #expect(await waitForExit(of: holder))
+        #expect(try await cli.ok(["enqueue", "noop"]) == "1")  // nothing of the refused enqueue was written
     }
 
-    @Test(.enabled(if: canMount, "needs root to mount a read-only tmpfs"))
-    func aReadOnlyDirectoryOrDatabaseExits74() throws {
+    @Test(.enabled("needs root to mount a read-only tmpfs", canMount))
+    func aReadOnlyDirectoryOrDatabaseExits74() async throws {
         let worker = ProductBinary.path("worker")
         let dir = try TemporaryDirectory("ro")
         defer { dir.remove() }
-        let result = try inMountNamespace("""
+        let result = try await inMountNamespace("""
             mount -t tmpfs -o size=4m tmpfs \(dir.path) || exit 99
             mount -o remount,ro \(dir.path)
             \(worker) enqueue noop --db \(dir.path)/new.sqlite3; echo "missing-db=$?"
@@ -90,8 +92,8 @@ import WorkerTestKit
         #expect(result.stderrLines.allSatisfy { $0.hasPrefix("worker: error: ") && $0.contains("read-only") || $0.contains("writ") })
     }
 
-    @Test(.enabled(if: canMount, "needs root to mount a small tmpfs"))
-    func aFullDiskExits74AndKeepsWhatWasCommitted() throws {
+    @Test(.enabled("needs root to mount a small tmpfs", canMount))
+    func aFullDiskExits74AndKeepsWhatWasCommitted() async throws {
         let worker = ProductBinary.path("worker")
         let dir = try TemporaryDirectory("full")
         defer { dir.remove() }
@@ -100,7 +102,7 @@ import WorkerTestKit
         try Array(repeating: line, count: 20_000).joined(separator: "\n").write(toFile: payloads, atomically: true, encoding: .utf8)
         let mnt = dir.file("mnt")
         try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
-        let result = try inMountNamespace("""
+        let result = try await inMountNamespace("""
             mount -t tmpfs -o size=1m tmpfs \(mnt) || exit 99
             \(worker) enqueue noop --db \(mnt)/w.sqlite3 --payloads-from \(payloads) --batch-size 500 > \(dir.file("ids")); echo "enqueue=$?"
             \(worker) journal verify --db \(mnt)/w.sqlite3 >/dev/null; echo "verify=$?"
@@ -115,31 +117,31 @@ import WorkerTestKit
         #expect(result.stdout.contains(#"{"scheduled":0,"queued":\#(printed),"#), "\(result.stdout)")
     }
 
-    @Test func aCorruptDatabaseIsReportedNotCrashedOn() throws {
+    @Test func aCorruptDatabaseIsReportedNotCrashedOn() async throws {
         let cli = try CLIFixture()
         defer { cli.remove() }
         let lines = (1...3000).map { #"{"n": \#($0), "pad": "\#(String(repeating: "x", count: 40))"}"# }
-        try cli.ok(["enqueue", "noop", "--payloads-from", "-"], stdin: lines.joined(separator: "\n"))
-        #expect(try runProcess(ProductBinary.path("journal-probe"), ["checkpoint", cli.db]).status == 0)
+        try await cli.ok(["enqueue", "noop", "--payloads-from", "-"], stdin: lines.joined(separator: "\n"))
+        #expect(try await runProcess(ProductBinary.path("journal-probe"), ["checkpoint", cli.db]).status == 0)
         let file = try FileHandle(forWritingTo: URL(fileURLWithPath: cli.db))
         try file.seek(toOffset: 4096 * 20 + 100)
         file.write(Data(repeating: 0xFF, count: 3000))
         try file.close()
-        let verify = try cli.worker(["journal", "verify"])
+        let verify = try await cli.worker(["journal", "verify"])
         #expect(verify.status == 74)
         #expect(verify.stdout.contains("integrity: "))
         #expect(verify.stderrLines.count == 1)
-        let listing = try cli.worker(["jobs", "--limit", "3000"])
+        let listing = try await cli.worker(["jobs", "--limit", "3000"])
         #expect(listing.status == 74, "\(listing.stderr)")
         #expect(listing.stderr.contains("is corrupt"))
         #expect(listing.stderrLines.count == 1)
     }
 
-    @Test func aValueWrittenOutsideTheSchemaIsReportedNotCrashedOn() throws {
+    @Test func aValueWrittenOutsideTheSchemaIsReportedNotCrashedOn() async throws {
         let cli = try CLIFixture()
         defer { cli.remove() }
-        try cli.ok(["enqueue", "noop"])
-        #expect(try runProcess(ProductBinary.path("journal-probe"), ["exec", cli.db, "UPDATE jobs SET run_at = 'soon'"]).status == 0)
-        expectFailure(try cli.worker(["job", "1"]), status: 74, mentioning: #"database value "soon" - column: "run_at""#)
+        try await cli.ok(["enqueue", "noop"])
+        #expect(try await runProcess(ProductBinary.path("journal-probe"), ["exec", cli.db, "UPDATE jobs SET run_at = 'soon'"]).status == 0)
+        expectFailure(try await cli.worker(["job", "1"]), status: 74, mentioning: #"database value "soon" - column: "run_at""#)
     }
 }

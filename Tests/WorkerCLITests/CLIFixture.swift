@@ -13,23 +13,23 @@ struct CLIFixture {
 
     /// Runs `worker ARGS --db DB` (unless `withDB` is false).
     @discardableResult
-    func worker(_ arguments: [String], withDB: Bool = true, stdin: String? = nil, environment: [String: String] = [:]) throws -> ProcessResult {
-        try runProcess(
+    func worker(_ arguments: [String], withDB: Bool = true, stdin: String? = nil, environment: [String: String] = [:]) async throws -> ProcessResult {
+        try await runProcess(
             ProductBinary.path("worker"), arguments + (withDB ? ["--db", db] : []), environment: environment, stdin: stdin,
             currentDirectory: directory.path)
     }
 
     /// Runs `worker ARGS` and returns its trimmed standard output, failing the test on a non-zero exit.
     @discardableResult
-    func ok(_ arguments: [String], stdin: String? = nil) throws -> String {
-        let result = try worker(arguments, stdin: stdin)
+    func ok(_ arguments: [String], stdin: String? = nil) async throws -> String {
+        let result = try await worker(arguments, stdin: stdin)
         #expect(result.status == 0, "worker \(arguments) exited \(result.status): \(result.stderr)")
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Parses JSON printed by `worker ARGS`.
-    func json(_ arguments: [String]) throws -> Any {
-        try JSONSerialization.jsonObject(with: Data(ok(arguments).utf8), options: [.fragmentsAllowed])
+    func json(_ arguments: [String]) async throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(await ok(arguments).utf8), options: [.fragmentsAllowed])
     }
 
     func remove() { directory.remove() }
@@ -46,12 +46,12 @@ func expectFailure(_ result: ProcessResult, status: Int32, mentioning: String, s
 
 /// Whether this process may create mount namespaces and mount tmpfs (root on Linux): needed to make a
 /// read-only or full filesystem for real.
-let canMount: Bool = {
+@Sendable func canMount() async -> Bool {
     guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return false }
-    return (try? runProcess("/usr/bin/unshare", ["-m", "/bin/sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]).status) == 0
-}()
+    return (try? await runProcess("/usr/bin/unshare", ["-m", "/bin/sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]).status) == 0
+}
 
 /// Runs a shell script in a private mount namespace: whatever it mounts disappears with it.
-func inMountNamespace(_ script: String) throws -> ProcessResult {
-    try runProcess("/usr/bin/unshare", ["-m", "/bin/sh", "-c", script])
+func inMountNamespace(_ script: String) async throws -> ProcessResult {
+    try await runProcess("/usr/bin/unshare", ["-m", "/bin/sh", "-c", script])
 }

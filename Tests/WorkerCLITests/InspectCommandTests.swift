@@ -3,71 +3,71 @@ import Testing
 import WorkerTestKit
 
 @Suite struct InspectCommandTests {
-    @Test func jobsListsAndFilters() throws {
+    @Test func jobsListsAndFilters() async throws {
         let cli = try CLIFixture()
         defer { cli.remove() }
-        try cli.ok(["enqueue", "noop"])
-        try cli.ok(["enqueue", "sleep", "--payload", #"{"ms":1}"#])
-        try cli.ok(["enqueue", "sleep", "--payload", #"{"ms":2}"#])
-        try cli.ok(["cancel", "3"])
-        let table = try cli.ok(["jobs"]).split(separator: "\n")
+        try await cli.ok(["enqueue", "noop"])
+        try await cli.ok(["enqueue", "sleep", "--payload", #"{"ms":1}"#])
+        try await cli.ok(["enqueue", "sleep", "--payload", #"{"ms":2}"#])
+        try await cli.ok(["cancel", "3"])
+        let table = try await cli.ok(["jobs"]).split(separator: "\n")
         #expect(table.count == 4)
         #expect(table[0].hasPrefix("ID"))
-        let sleeping = try #require(try cli.json(["jobs", "--handler", "sleep", "--json"]) as? [[String: Any]])
+        let sleeping = try #require(try await cli.json(["jobs", "--handler", "sleep", "--json"]) as? [[String: Any]])
         #expect(sleeping.map { $0["id"] as? Int } == [2, 3])
-        let cancelled = try #require(try cli.json(["jobs", "--state", "cancelled", "--json"]) as? [[String: Any]])
+        let cancelled = try #require(try await cli.json(["jobs", "--state", "cancelled", "--json"]) as? [[String: Any]])
         #expect(cancelled.map { $0["id"] as? Int } == [3])
-        let limited = try #require(try cli.json(["jobs", "--limit", "1", "--json"]) as? [[String: Any]])
+        let limited = try #require(try await cli.json(["jobs", "--limit", "1", "--json"]) as? [[String: Any]])
         #expect(limited.count == 1)
     }
 
-    @Test func jobShowsItsHistory() throws {
+    @Test func jobShowsItsHistory() async throws {
         let cli = try CLIFixture()
         defer { cli.remove() }
-        try cli.ok(["enqueue", "noop"])
-        try cli.ok(["cancel", "1"])
-        try cli.ok(["retry", "1"])
-        let object = try #require(try cli.json(["job", "1", "--json"]) as? [String: Any])
+        try await cli.ok(["enqueue", "noop"])
+        try await cli.ok(["cancel", "1"])
+        try await cli.ok(["retry", "1"])
+        let object = try #require(try await cli.json(["job", "1", "--json"]) as? [String: Any])
         #expect(object["state"] as? String == "queued")
         let events = try #require(object["events"] as? [[String: Any]])
         #expect(events.map { $0["to"] as? String } == ["queued", "cancelled", "queued"])
         #expect(events.map { $0["reason"] as? String } == ["enqueued", "cancelled by operator", "retried by operator"])
         #expect(events.allSatisfy { ($0["pid"] as? Int ?? 0) > 0 && $0["at"] is String })
-        let text = try cli.ok(["job", "1"])
+        let text = try await cli.ok(["job", "1"])
         #expect(text.contains("history:"))
         #expect(text.contains("cancelled -> queued"))
     }
 
-    @Test func statsCountsEveryState() throws {
+    @Test func statsCountsEveryState() async throws {
         let cli = try CLIFixture()
         defer { cli.remove() }
-        try cli.ok(["enqueue", "noop"])
-        try cli.ok(["enqueue", "noop", "--delay", "600"])
-        let stats = try #require(try cli.json(["stats", "--json"]) as? [String: Int])
+        try await cli.ok(["enqueue", "noop"])
+        try await cli.ok(["enqueue", "noop", "--delay", "600"])
+        let stats = try #require(try await cli.json(["stats", "--json"]) as? [String: Int])
         #expect(stats == ["scheduled": 1, "queued": 1, "running": 0, "retrying": 0, "interrupted": 0, "completed": 0, "dead": 0, "cancelled": 0])
-        #expect(try cli.ok(["stats"]).contains("scheduled    1"))
+        #expect(try await cli.ok(["stats"]).contains("scheduled    1"))
     }
 
-    @Test func retryAndCancelRefuseStatesThatDoNotAllowThem() throws {
+    @Test func retryAndCancelRefuseStatesThatDoNotAllowThem() async throws {
         let cli = try CLIFixture()
         defer { cli.remove() }
-        try cli.ok(["enqueue", "noop"])
-        expectFailure(try cli.worker(["retry", "1"]), status: 65, mentioning: "only dead, cancelled or retrying")
-        try cli.ok(["cancel", "1"])
-        #expect(try cli.ok(["cancel", "1"]).contains("already cancelled"))
-        let retried = try #require(try cli.json(["retry", "1", "--json"]) as? [String: Any])
+        try await cli.ok(["enqueue", "noop"])
+        expectFailure(try await cli.worker(["retry", "1"]), status: 65, mentioning: "only dead, cancelled or retrying")
+        try await cli.ok(["cancel", "1"])
+        #expect(try await cli.ok(["cancel", "1"]).contains("already cancelled"))
+        let retried = try #require(try await cli.json(["retry", "1", "--json"]) as? [String: Any])
         #expect(retried["state"] as? String == "queued")
     }
 
-    @Test func migrateAndVerifyReportOnTheJournal() throws {
+    @Test func migrateAndVerifyReportOnTheJournal() async throws {
         let cli = try CLIFixture()
         defer { cli.remove() }
-        #expect(try cli.json(["migrate", "--json"]) as? [String] == ["0001_initial"])
-        try cli.ok(["enqueue", "noop"])
-        #expect(try cli.ok(["journal", "verify"]).contains("journal ok: 1 jobs, 1 events"))
-        let tamper = try runProcess(ProductBinary.path("journal-probe"), ["exec", cli.db, "UPDATE jobs SET state = 'dead', finished_at = 1"])
+        #expect(try await cli.json(["migrate", "--json"]) as? [String] == ["0001_initial"])
+        try await cli.ok(["enqueue", "noop"])
+        #expect(try await cli.ok(["journal", "verify"]).contains("journal ok: 1 jobs, 1 events"))
+        let tamper = try await runProcess(ProductBinary.path("journal-probe"), ["exec", cli.db, "UPDATE jobs SET state = 'dead', finished_at = 1"])
         #expect(tamper.status == 0)
-        let result = try cli.worker(["journal", "verify", "--json"])
+        let result = try await cli.worker(["journal", "verify", "--json"])
         #expect(result.status == 65)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(report["ok"] as? Bool == false)

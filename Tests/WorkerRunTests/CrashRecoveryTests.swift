@@ -95,7 +95,7 @@ import WorkerTestKit
     @Test func jobsThatRanBesideAPoisonJobAreNotCountedAsPoison() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
-        let bystanders = [try await fixture.enqueue("sleep", #"{"ms": 3000}"#), try await fixture.enqueue("sleep", #"{"ms": 3000}"#)]
+        let bystanders = [try await fixture.enqueue("sleep", #"{"ms": 6000}"#), try await fixture.enqueue("sleep", #"{"ms": 6000}"#)]
         // The poison job starts after the bystanders are running, and takes the process down under them.
         let first = try fixture.start(["--concurrency", "3"], log: "first.log")
         for id in bystanders { #expect(await first.waitForLog("job \(id) sleep started")) }
@@ -120,12 +120,19 @@ import WorkerTestKit
     @Test func twoWorkersShareADatabaseAndALiveOneRecoversADeadPeer() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
-        var ids: [Int64] = []
-        for _ in 0..<30 { ids.append(try await fixture.enqueue("sleep", #"{"ms": 100}"#)) }
-        let first = try fixture.start(["--exit-when-idle", "--concurrency", "3"], log: "a.log")
-        let second = try fixture.start(["--exit-when-idle", "--concurrency", "3"], log: "b.log")
-        #expect(await first.waitForExit(timeout: .seconds(60))?.status == 0, "\(first.log)")
-        #expect(await second.waitForExit(timeout: .seconds(60))?.status == 0, "\(second.log)")
+        // Both are up before there is work, so that neither can take it all; nothing is claimed ahead.
+        let first = try fixture.start(["--concurrency", "3", "--prefetch", "0"], log: "a.log")
+        let second = try fixture.start(["--concurrency", "3", "--prefetch", "0"], log: "b.log")
+        #expect(await first.waitForLog("ready:"), "\(first.log)")
+        #expect(await second.waitForLog("ready:"), "\(second.log)")
+        let ids = try await fixture.journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 100}"#), count: 30)).map(\.id)
+        let done = try await eventually { (try await fixture.journal.stats()[.completed] ?? 0) == ids.count }
+        let stats = try await fixture.journal.stats()
+        #expect(done, "\(stats)")
+        for worker in [first, second] {
+            worker.signal(SIGTERM)
+            #expect(await worker.waitForExit()?.status == 0, "\(worker.log)")
+        }
         var workers = Set<String>()
         for id in ids {
             #expect(try await fixture.journal.job(id).state == .completed)
@@ -135,15 +142,17 @@ import WorkerTestKit
         try await fixture.expectSound()
 
         // A live worker notices a dead peer and takes its jobs back, without a restart.
-        let held = [try await fixture.enqueue("sleep", #"{"ms": 4000}"#), try await fixture.enqueue("sleep", #"{"ms": 4000}"#)]
+        let held = [try await fixture.enqueue("sleep", #"{"ms": 10000}"#), try await fixture.enqueue("sleep", #"{"ms": 10000}"#)]
         let doomed = try fixture.start(["--concurrency", "2"], log: "doomed.log")
         #expect(await doomed.waitForLog("job \(held[1]) sleep started"))
         let survivor = try fixture.start(["--concurrency", "2"], log: "survivor.log")
         #expect(await survivor.waitForLog("ready:"))
+        for id in held { try #require(try await fixture.journal.job(id).state == .running, "job \(id) ended before the kill") }
         doomed.signal(SIGKILL)
         _ = await doomed.waitForExit()
-        #expect(await survivor.waitForLog("recovered dead worker", timeout: .seconds(5)), "\(survivor.log)")
-        for id in held { #expect(await survivor.waitForLog("job \(id) sleep running -> completed", timeout: .seconds(20))) }
+        // Noticed within a second on an idle machine; the bound is wide for a loaded one.
+        #expect(await survivor.waitForLog("recovered dead worker", timeout: .seconds(20)), "\(survivor.log)")
+        for id in held { #expect(await survivor.waitForLog("job \(id) sleep running -> completed", timeout: .seconds(40))) }
         survivor.signal(SIGTERM)
         #expect(await survivor.waitForExit()?.status == 0)
         for id in held {

@@ -8,8 +8,8 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let short = [try await fixture.enqueue("sleep", #"{"ms": 200}"#), try await fixture.enqueue("sleep", #"{"ms": 200}"#)]
-        let long = [try await fixture.enqueue("sleep", #"{"ms": 3000}"#), try await fixture.enqueue("sleep", #"{"ms": 3000}"#)]
-        let worker = try fixture.start(["--drain-timeout", "0.8"])
+        let long = [try await fixture.enqueue("sleep", #"{"ms": 8000}"#), try await fixture.enqueue("sleep", #"{"ms": 8000}"#)]
+        let worker = try fixture.start(["--drain-timeout", "2"])
         #expect(await worker.waitForLog("job \(long[1]) sleep started"))
         worker.signal(SIGTERM)
         let exit = await worker.waitForExit()
@@ -23,13 +23,13 @@ import WorkerTestKit
             #expect(try await fixture.journal.events(job: id).last?.reason.contains("SIGTERM") == true)
         }
         try await fixture.expectSound()
-        // Resumed, each sleeps only what was left: the run takes clearly less than the full 3 s.
+        // Resumed from their checkpoints (that a resumed sleep sleeps only what is left is proven, without
+        // timing, by PluginExecutionTests.aResumedSleepSleepsOnlyWhatIsLeft).
         try await fixture.runUntilIdle()
+        let idle = try String(contentsOfFile: fixture.directory.file("idle.log"), encoding: .utf8)
         for id in long {
-            let events = try await fixture.journal.events(job: id)
-            #expect(events.last?.to == .completed)
-            let resumedRun = Double(events[events.count - 1].at - events[events.count - 2].at) / 1_000_000
-            #expect(resumedRun < 2.85, "resumed job \(id) slept \(resumedRun) s of 3: it started over")
+            #expect(try await fixture.journal.events(job: id).last?.to == .completed)
+            #expect(idle.contains("job \(id) sleep resumed from its checkpoint"), "\(idle)")
         }
         try await fixture.expectSound()
     }
@@ -44,8 +44,8 @@ import WorkerTestKit
         worker.signal(SIGTERM)
         let exit = await worker.waitForExit(timeout: .seconds(60))
         #expect(exit?.status == 0, "\(worker.log)")
-        // Deadline 0.5 s + 1 s grace; the handler would block for 120 s.
-        #expect(seconds(sent, exit?.at ?? .now) < 10)
+        // Deadline 0.5 s + 1 s grace; the handler would block for 120 s (a wide bound: the machine may be loaded).
+        #expect(seconds(sent, exit?.at ?? .now) < 30)
         let job = try await fixture.journal.job(hang)
         #expect(job.state == .interrupted)
         #expect(try await fixture.journal.events(job: hang).last?.reason.contains("did not stop in time") == true)
@@ -65,10 +65,16 @@ import WorkerTestKit
             worker.signal(numbers[name]!)
         }
         let sent = ContinuousClock.now
-        let exit = await worker.waitForExit(timeout: .seconds(30))
+        let exit = await worker.waitForExit(timeout: .seconds(55))
         #expect(exit?.status == 0, "\(worker.log)")
-        #expect(seconds(sent, exit?.at ?? .now) < 5, "the drain deadline is 60 s: it must not have been waited for")
-        for id in jobs { #expect(try await fixture.journal.job(id).state == .interrupted) }
+        // The drain deadline is 60 s: it must not have been waited for. Judged from the journal's reasons too, as
+        // a loaded machine may make an immediate stop slow.
+        #expect(seconds(sent, exit?.at ?? .now) < 30)
+        for id in jobs {
+            #expect(try await fixture.journal.job(id).state == .interrupted)
+            let reason = try await fixture.journal.events(job: id).last?.reason ?? ""
+            #expect(!reason.contains("deadline"), "job \(id) waited for the drain deadline: \(reason)")
+        }
         try await fixture.expectSound()
     }
 
@@ -80,8 +86,8 @@ import WorkerTestKit
         #expect(await worker.waitForLog("job \(running) sleep started"))
         worker.signal(SIGTSTP)
         #expect(await worker.waitForLog("quiet: intake stopped"))
-        let later = try await fixture.enqueue("noop")
         #expect(await worker.waitForLog("job \(running) sleep running -> completed"))
+        let later = try await fixture.enqueue("noop")  // after the last round that could have been under way
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await fixture.journal.job(later).state == .queued)
         worker.signal(SIGUSR1)
@@ -143,8 +149,8 @@ import WorkerTestKit
         defer { fixture.remove() }
         for attempt in 0..<3 {
             let worker = try fixture.start(log: "start\(attempt).log")
-            while !catchesTerm(worker.pid) {
-                guard worker.log.isEmpty else { break }  // started without being seen catching: send it anyway
+            while !catches(SIGTERM, worker.pid) {
+                guard worker.log.isEmpty, worker.process.isRunning else { break }  // not seen catching: send it anyway
                 try await Task.sleep(for: .microseconds(200))
             }
             worker.signal(SIGTERM)
@@ -163,7 +169,7 @@ extension DrainTests {
         defer { fixture.remove() }
         for attempt in 0..<3 {
             let worker = try fixture.start(log: "tstp\(attempt).log")
-            while !catchesTerm(worker.pid), worker.log.isEmpty {
+            while !catches(SIGTSTP, worker.pid), worker.log.isEmpty, worker.process.isRunning {
                 try await Task.sleep(for: .microseconds(200))
             }
             worker.signal(SIGTSTP)
@@ -175,10 +181,10 @@ extension DrainTests {
     }
 }
 
-/// Whether the process has a handler for TERM (`SigCgt` in /proc).
-func catchesTerm(_ pid: Int32) -> Bool {
+/// Whether the process has a handler for `signal` (`SigCgt` in /proc).
+func catches(_ signal: Int32, _ pid: Int32) -> Bool {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
           let mask = UInt64(line.split(separator: "\t").last ?? "", radix: 16) else { return false }
-    return mask & (1 << (UInt64(SIGTERM) - 1)) != 0
+    return mask & (1 << (UInt64(signal) - 1)) != 0
 }

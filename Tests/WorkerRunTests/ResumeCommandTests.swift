@@ -8,10 +8,13 @@ import WorkerTestKit
     static func crashWithJobsHeld(_ fixture: RunFixture, count: Int) async throws -> [Int64] {
         var ids: [Int64] = []
         // Long enough that the kill always comes first, however slow a loaded machine makes this test.
-        for _ in 0..<count { ids.append(try await fixture.enqueue("sleep", #"{"ms": 3000}"#)) }
+        for _ in 0..<count { ids.append(try await fixture.enqueue("sleep", #"{"ms": 5000}"#)) }
         let doomed = try fixture.start(log: "doomed.log")
         #expect(await doomed.waitForLog("job \(ids.last!) sleep started"))
-        try await Task.sleep(for: .milliseconds(250))  // let a checkpoint land
+        for id in ids {  // a checkpoint landed for each
+            let saved = try await eventually { try await fixture.journal.job(id).checkpoint != nil }
+            #expect(saved, "job \(id) has no checkpoint: \(doomed.log)")
+        }
         doomed.signal(SIGKILL)
         _ = await doomed.waitForExit()
         return ids
@@ -21,7 +24,7 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let ids = try await Self.crashWithJobsHeld(fixture, count: 2)
-        let result = try runProcess(ProductBinary.path("worker"), ["resume", "--dry-run", "--db", fixture.db])
+        let result = try await runProcess(ProductBinary.path("worker"), ["resume", "--dry-run", "--db", fixture.db])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("recovery plan: 2 job(s) to resume"))
         #expect(result.stdout.contains("dead worker "))
@@ -35,7 +38,7 @@ import WorkerTestKit
         defer { fixture.remove() }
         let ids = try await Self.crashWithJobsHeld(fixture, count: 2)
         let untouched = try await fixture.enqueue("noop")
-        let result = try runProcess(ProductBinary.path("worker"), ["resume", "--db", fixture.db] + fixture.pluginArguments)
+        let result = try await runProcess(ProductBinary.path("worker"), ["resume", "--db", fixture.db] + fixture.pluginArguments)
         #expect(result.status == 0, "\(result.stderr)")
         for id in ids { #expect(try await fixture.journal.job(id).state == .completed) }
         #expect(try await fixture.journal.job(untouched).state == .queued)  // not part of the recovery
@@ -48,24 +51,24 @@ import WorkerTestKit
         let id = try await fixture.enqueue("not-provided")
         try await fixture.journal.register(WorkerRegistration(id: "ghost", pid: 999_999, host: "t", processStartedAt: nil, version: "t"))
         _ = try await fixture.journal.claim(ClaimRequest(worker: "ghost", limit: 1))  // held by a worker with no lock: dead
-        let refused = try runProcess(ProductBinary.path("worker"), ["resume", "--db", fixture.db] + fixture.pluginArguments)
+        let refused = try await runProcess(ProductBinary.path("worker"), ["resume", "--db", fixture.db] + fixture.pluginArguments)
         #expect(refused.status == 78)
         #expect(refused.stderrLines.last?.contains("no loaded plugin provides handler 'not-provided'") == true, "\(refused.stderr)")
         #expect(try await fixture.journal.job(id).state == .running)
-        let skipped = try runProcess(ProductBinary.path("worker"), ["resume", "--skip-missing", "--db", fixture.db] + fixture.pluginArguments)
+        let skipped = try await runProcess(ProductBinary.path("worker"), ["resume", "--skip-missing", "--db", fixture.db] + fixture.pluginArguments)
         #expect(skipped.status == 0, "\(skipped.stderr)")
         #expect(try await fixture.journal.job(id).state == .interrupted)  // recovered, left waiting for its plugin
     }
 
-    @Test func aRejectedPluginStopsRunWithExit78() throws {
+    @Test func aRejectedPluginStopsRunWithExit78() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let bogus = fixture.directory.file("bogus.so")
         try "text".write(toFile: bogus, atomically: true, encoding: .utf8)
-        let result = try runProcess(ProductBinary.path("worker"), ["run", "--db", fixture.db, "--plugin", bogus])
+        let result = try await runProcess(ProductBinary.path("worker"), ["run", "--db", fixture.db, "--plugin", bogus])
         #expect(result.status == 78)
         #expect(result.stderrLines.last == "worker: error: plugin \(bogus) rejected: it is not a shared library (no ELF header): build it as a .dynamic library product")
-        let none = try runProcess(ProductBinary.path("worker"), ["run", "--db", fixture.db])
+        let none = try await runProcess(ProductBinary.path("worker"), ["run", "--db", fixture.db])
         #expect(none.status == 78)
     }
 }

@@ -11,7 +11,9 @@ struct RunFixture {
 
     init() throws {
         directory = try TemporaryDirectory("run")
-        journal = try Journal(path: directory.file("worker.sqlite3"))
+        var options = JournalOptions()
+        options.busyTimeoutSeconds = 60  // the test's own writes wait out a busy worker on a loaded machine
+        journal = try Journal(path: directory.file("worker.sqlite3"), options: options)
     }
 
     var pluginArguments: [String] { ["--plugin", PluginFixtures.examples] }
@@ -48,6 +50,16 @@ struct RunFixture {
     }
 
     func remove() { directory.remove() }
+}
+
+/// Polls `condition` every 5 ms until it holds (true) or `timeout` passes (false, after a last look).
+func eventually(timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return try await condition()
 }
 
 /// Seconds between two instants, for reporting.

@@ -25,7 +25,8 @@ import WorkerTestKit
         try await Task.sleep(for: .milliseconds(100))  // idle, polling
         let id = try await journal.enqueue(NewJob(handler: "noop")).job.id
         var state = JobState.queued
-        for _ in 0..<500 where state != .completed {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while state != .completed, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
             state = try await journal.job(id).state
         }
