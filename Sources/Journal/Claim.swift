@@ -46,24 +46,27 @@ extension Journal {
     /// Atomically moves up to `limit` jobs to `running` under `worker` and returns them in claim order:
     /// interrupted jobs first, then by priority (high first), run_at, id. Due scheduled jobs are queued first.
     ///
-    /// Two processes claiming at once never get the same job: the claim is one immediate transaction.
+    /// Two processes claiming at once never get the same job: the claim is one immediate transaction. Its time
+    /// is read under the write lock, so every job enqueued by a transaction committed before it is due in it (read
+    /// before, a claim that waited for the lock passed over a job enqueued meanwhile, for lower-priority ones).
     public func claim(_ request: ClaimRequest) async throws -> [Job] {
         guard request.limit + request.ahead > 0 else { return [] }
-        let now = self.now
+        let clock = options.clock
         let pid = options.pid
-        return try await transaction("claim") { db in try Self.claim(db, request, now: now, pid: pid) }
+        return try await transaction("claim") { db in try Self.claim(db, request, now: clock.now(), pid: pid) }
     }
 
     /// Records `finished` outcomes and claims new jobs in one transaction: a worker loop's round costs one commit.
     public func finishAndClaim(
         finished: [(job: Int64, outcome: JobOutcome)], claim request: ClaimRequest
     ) async throws -> (finished: [Result<JobState, JournalError>], claimed: [Job]) {
-        let context = FinishContext(journal: self)
-        let now = context.now
+        let unstamped = FinishContext(journal: self)
+        let clock = options.clock
         let pid = options.pid
         return try await transaction("exchange") { db in
+            let context = unstamped.at(clock.now())  // under the write lock, as in `claim`
             let results = try context.applyAll(db, finished, worker: request.worker)
-            let claimed = request.limit + request.ahead > 0 ? try Self.claim(db, request, now: now, pid: pid) : []
+            let claimed = request.limit + request.ahead > 0 ? try Self.claim(db, request, now: context.now, pid: pid) : []
             return (results, claimed)
         }
     }

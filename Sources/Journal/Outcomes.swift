@@ -33,7 +33,7 @@ extension Journal {
 /// What `finish` needs from the journal, captured once so the transaction closure stays `Sendable`.
 struct FinishContext: Sendable {
     let path: String
-    let now: Micros
+    private(set) var now: Micros
     let pid: Int32
     let policy: RetryPolicy
     let random: @Sendable () -> Double
@@ -44,6 +44,13 @@ struct FinishContext: Sendable {
         pid = journal.options.pid
         policy = journal.options.retryPolicy
         random = journal.options.random
+    }
+
+    /// The same, at another time.
+    func at(_ now: Micros) -> FinishContext {
+        var context = self
+        context.now = now
+        return context
     }
 
     /// Applies each outcome; one that cannot be recorded because the job is no longer held by `worker` fails

@@ -1,8 +1,48 @@
 import Foundation
+import GRDB
 import Journal
 import Testing
 
 @Suite struct ClaimTests {
+    /// A claim that waited for the write lock takes its time under the lock: a job that the transaction it waited
+    /// for enqueued, stamped with that (later) time, is due in it and, more urgent, claimed before older work.
+    @Test func aClaimThatWaitedForTheLockSeesWhatWasEnqueuedMeanwhile() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        _ = try await fixture.enqueue(priority: 0)
+        // Another process holds the write lock while the claim begins. Time goes on; then it enqueues an urgent
+        // job stamped with its own, later time, and commits.
+        let other = try DatabaseQueue(path: fixture.directory.file("worker.sqlite3"))
+        let locked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let clock = fixture.clock
+        Thread {
+            try? other.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    locked.signal()
+                    release.wait()
+                    try db.execute(sql: """
+                        INSERT INTO jobs (handler, state, payload, priority, max_attempts, run_at, created_at, updated_at)
+                        VALUES ('noop', 'queued', '{}', 10, 25, ?1, ?1, ?1)
+                        """, arguments: [clock.now])
+                    try db.execute(sql: """
+                        INSERT INTO job_events (job_id, at, from_state, to_state, attempt, pid, reason)
+                        VALUES (?, ?, NULL, 'queued', 0, 0, 'enqueued')
+                        """, arguments: [db.lastInsertedRowID, clock.now])
+                    return .commit
+                }
+            }
+        }.start()
+        locked.wait()
+        let claim = Task { try await fixture.claim(1) }
+        try await Task.sleep(for: .milliseconds(200))  // the claim has begun and waits for the lock
+        fixture.clock.advance(seconds: 1)
+        release.signal()
+        let claimed = try await claim.value
+        let id = try #require(try await other.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM jobs WHERE priority = 10") })
+        #expect(claimed == [id], "the claim passed over the urgent job enqueued while it waited")
+        #expect(try await fixture.journal.verify().isSound)
+    }
+
     @Test func claimOrderIsInterruptedThenPriorityThenRunAtThenId() async throws {
         let fixture = try await Fixture()
         defer { fixture.remove() }
