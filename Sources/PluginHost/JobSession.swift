@@ -112,20 +112,26 @@ let completionCallback: wp_completion = { context, outcome, message, length in
 public final class JobExecution: Sendable {
     private let session: JobSession
     private let plugin: LoadedPlugin
-    private let run: UnsafeSendableRawPointer
+    /// The plugin's run handle (which a plugin may leave NULL), and whether it was freed: the lock keeps a cancel
+    /// from using it while, or after, it is freed.
+    private let run: Mutex<(handle: UnsafeSendableRawPointer, freed: Bool)>
 
     init(session: JobSession, plugin: LoadedPlugin, run: UnsafeMutableRawPointer?) {
         self.session = session
         self.plugin = plugin
-        self.run = UnsafeSendableRawPointer(pointer: run)
+        self.run = Mutex((UnsafeSendableRawPointer(pointer: run), false))
     }
 
     /// The plugin that runs it.
     public var pluginName: String { plugin.name }
 
-    /// Asks the plugin to stop the job; `outcome()` still reports how it ended.
+    /// Asks the plugin to stop the job; `outcome()` still reports how it ended. Once the run handle is freed (the
+    /// job ended and its outcome was taken) there is nothing to stop, and this does nothing.
     public func cancel() {
-        plugin.descriptor.pointee.cancel(plugin.instance, run.pointer)
+        run.withLock { run in
+            guard !run.freed else { return }
+            plugin.descriptor.pointee.cancel(plugin.instance, run.handle.pointer)
+        }
     }
 
     /// How the run ended. Frees the plugin's run handle once it is known.
@@ -135,9 +141,13 @@ public final class JobExecution: Sendable {
         return outcome
     }
 
-    /// Frees the plugin's run handle. Call once, after the job ended (when not using `outcome()`).
+    /// Frees the plugin's run handle, after the job ended (when not using `outcome()`). Later calls do nothing.
     public func release() {
-        if run.pointer != nil { plugin.descriptor.pointee.free_run(plugin.instance, run.pointer) }
+        run.withLock { run in
+            guard !run.freed else { return }
+            run.freed = true
+            if let pointer = run.handle.pointer { plugin.descriptor.pointee.free_run(plugin.instance, pointer) }
+        }
     }
 }
 

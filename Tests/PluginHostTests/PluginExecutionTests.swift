@@ -42,6 +42,29 @@ struct HostFixture {
         #expect(job.plugin?.sha256 == (try PluginHost.open(PluginFixtures.examples).sha256))
     }
 
+    /// Once a job ended and its run handle was freed, a late cancel (a drain's deadline racing the job's end) or
+    /// a second release never reaches the plugin: before, both used the freed handle and could crash the worker.
+    /// The C fixture built with CHECK_HANDLES keeps freed runs and counts every use of one.
+    @Test func cancelAndReleaseAfterTheEndNeverReachThePlugin() async throws {
+        let scratch = try PluginFixtures()
+        defer { scratch.remove() }
+        let library = try await scratch.cPlugin("checked.so", defines: ["CHECK_HANDLES"])
+        let fixture = try await HostFixture(extra: [library])
+        defer { fixture.remove() }
+        let effects = fixture.fixtures.directory.file("effects.txt")
+        for _ in 0..<20 {
+            let (_, execution) = try await fixture.start("c-steps", payload: "\"\(effects)\"")
+            #expect(await execution.outcome() == .completed)  // frees the run handle
+            execution.cancel()
+            execution.release()
+            execution.cancel()
+        }
+        let handle = try #require(dlopen(library, RTLD_NOW | RTLD_NOLOAD), "the fixture is not loaded")
+        defer { dlclose(handle) }
+        let misuse = unsafeBitCast(try #require(dlsym(handle, "c_fixture_misuse")), to: (@convention(c) () -> Int32).self)
+        #expect(misuse() == 0, "freed run handles were used \(misuse()) time(s)")
+    }
+
     @Test func aThrownErrorIsAFailureWithItsMessage() async throws {
         let fixture = try await HostFixture()
         defer { fixture.remove() }

@@ -9,6 +9,8 @@
  *   ABI_MAJOR_PLUS_ONE entry named for major 2, descriptor saying major 2
  *   CREATE_FAILS       create() refuses, with a reason
  *   HANDLER=name       provide `name` instead of c-steps
+ *   CHECK_HANDLES      never frees a run; counts a cancel or free_run of a run already freed, and exports that
+ *                      count as c_fixture_misuse()
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -28,7 +30,13 @@ struct run {
     wp_completion completion;
     void *context;
     pthread_t thread;
+    int freed;
 };
+
+#ifdef CHECK_HANDLES
+static int misuse;
+int c_fixture_misuse(void) { return __atomic_load_n(&misuse, __ATOMIC_SEQ_CST); }
+#endif
 
 static void *work(void *argument) {
     struct run *run = argument;
@@ -88,14 +96,27 @@ static int32_t start(void *instance, const wp_job *job, wp_completion completion
     return pthread_create(&run->thread, NULL, work, run) == 0 ? WP_OK : WP_ERROR;
 }
 
-static void cancel(void *instance, void *run) { (void)instance; (void)run; }
+static void cancel(void *instance, void *argument) {
+    (void)instance;
+#ifdef CHECK_HANDLES
+    struct run *run = argument;
+    if (__atomic_load_n(&run->freed, __ATOMIC_SEQ_CST)) __atomic_add_fetch(&misuse, 1, __ATOMIC_SEQ_CST);
+#else
+    (void)argument;
+#endif
+}
 
 static void free_run(void *instance, void *argument) {
     (void)instance;
     struct run *run = argument;
+#ifdef CHECK_HANDLES
+    if (__atomic_exchange_n(&run->freed, 1, __ATOMIC_SEQ_CST)) __atomic_add_fetch(&misuse, 1, __ATOMIC_SEQ_CST);
+    else pthread_join(run->thread, NULL);
+#else
     pthread_join(run->thread, NULL);
     free(run->payload);
     free(run);
+#endif
 }
 
 static const char *const handlers[] = { HANDLER };
