@@ -44,23 +44,27 @@ import WorkerTestKit
         try await fixture.expectSound()
     }
 
-    /// Jobs claimed ahead while their handler's jobs were short are given back once they turn long. At
-    /// concurrency 10 a `sleep` of 0 ms counts as short by a wide margin (it would need to take 20 commits), so the
-    /// long ones queued behind are claimed ahead whatever the machine's load; once they turn out long, the ones
-    /// still waiting are given back.
+    /// Jobs claimed ahead while their handler's jobs were short are given back once they turn long. After 30
+    /// `sleep`s of 0 ms the handler is short (its jobs take less than 6 commits at concurrency 3), so the jobs
+    /// behind them are claimed ahead: one of 3 s and two of 6 s fill the slots, three of 1 s wait in the reserve.
+    /// When the 3 s one ends, the handler is long (unless a commit takes 50 ms): its slot takes one of the
+    /// reserve, and the others are given back at the next commit, while the 6 s ones still run.
     @Test func claimedAheadJobsAreGivenBackWhenTheirHandlerTurnsLong() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
         _ = try await fixture.journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 0}"#), count: 30))
-        let long = try await fixture.journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 1000}"#), count: 20)).map(\.id)
-        try await fixture.runUntilIdle(["--concurrency", "10"])
+        let long = try await fixture.journal.enqueue(batch: [3000, 6000, 6000, 1000, 1000, 1000].map {
+            NewJob(handler: "sleep", payload: #"{"ms": \#($0)}"#)
+        }).map(\.id)
+        try await fixture.runUntilIdle(["--concurrency", "3"])
         var givenBack = 0
         for id in long {
             let events = try await fixture.journal.events(job: id)
             givenBack += events.filter { $0.reason.contains("given back unstarted") }.count
             #expect(events.filter { $0.to == .completed }.count == 1)
         }
-        #expect(givenBack > 0, "no long job was given back")
+        let log = (try? String(contentsOfFile: fixture.directory.file("idle.log"), encoding: .utf8)) ?? ""
+        #expect(givenBack > 0, "no job was given back: \(log)")
         try await fixture.expectSound()
     }
 
