@@ -25,6 +25,11 @@ public final class RunningWorker: @unchecked Sendable {  // the Process is only 
         try process.run()
     }
 
+    /// A worker its test left running (it failed before stopping it) does not outlive the test.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     /// The pid.
     public var pid: Int32 { process.processIdentifier }
 
