@@ -66,6 +66,8 @@ public actor Dispatcher {
     /// A stop request came since the loop last waited (its wake-up may have been taken by a round's commit).
     private var stopChanged = false
     private let waker = Waker()
+    /// Wakes the idle loop when another process commits (nil: poll every `pollInterval` instead).
+    private let peerCommits: PeerCommitWatch?
     private(set) var claimedCount = 0
     private(set) var finishedCount = 0
     /// Commits of the loop (finish-and-claim rounds): `finishedCount / rounds` is the jobs each commit carried.
@@ -80,6 +82,7 @@ public actor Dispatcher {
         self.worker = worker
         self.options = options
         self.logger = logger
+        peerCommits = PeerCommitWatch(walPath: journal.path + "-wal", waker: waker)
     }
 
     /// Runs until a drain completes, or (with `exitWhenIdle`) until no job is left. Every job this worker
@@ -411,8 +414,21 @@ public actor Dispatcher {
     /// When a job ends while others run, waits up to `groupCommitWindow` more so that the outcomes of jobs ending
     /// together are committed (and their slots refilled) in one transaction.
     private func waitForWork() async -> Bool {
-        let timeout: Duration
+        var timeout: Duration
+        var watching = false
         switch mode {
+        case .running where inflight.isEmpty && ended.isEmpty && !nudged && !stopChanged && peerCommits?.arm() == true:
+            // Idle (nothing to commit either), woken by other processes' commits; a commit made between the last
+            // look and the arming would not wake it, so look once more now.
+            watching = true
+            if (try? await somethingNew()) == true {
+                peerCommits?.disarm()
+                return true
+            }
+            timeout = options.idleRecheck
+            if let due = nextRunAt {  // a scheduled job starts on time
+                timeout = min(timeout, .microseconds(max(0, due - WallClock.system.now())))
+            }
         case .running: timeout = inflight.isEmpty ? options.pollInterval : .milliseconds(100)
         case .quiet: timeout = .milliseconds(100)
         case .draining(let deadline, _): timeout = max(.zero, min(deadline - .now, .milliseconds(100)))
@@ -427,6 +443,20 @@ public actor Dispatcher {
         if mode != .running || (ended.isEmpty && !nudged) {  // else work came while the last round committed
             await waker.wait(timeout: timeout)
             collectArrivals()
+        }
+        if watching {
+            peerCommits?.disarm()
+            if peerCommits?.takeFired() == true {
+                // Another process was writing a commit; readers see it once its fsync is done. Look a few times,
+                // 1 ms apart and then further (127 ms in all), before watching again.
+                var step = Duration.milliseconds(1)
+                while step <= .milliseconds(64), mode == .running, !stopChanged, !nudged, ended.count == before {
+                    if (try? await somethingNew()) == true { return true }
+                    await waker.wait(timeout: step)
+                    collectArrivals()
+                    step *= 2
+                }
+            }
         }
         if mode == .running, let since = endedSince, !inflight.isEmpty {
             // Jobs ending together share one commit: gather until the oldest outcome waited `groupCommitWindow`

@@ -17,9 +17,12 @@ public struct WorkerOptions: Sendable {
     public var prefetch = Prefetch.auto
     /// Exit 0 once no job is queued, running, retrying or interrupted.
     public var exitWhenIdle = false
-    /// When idle, how often to look for jobs enqueued by other processes (a `data_version` read, no disk I/O).
-    /// Default 5 ms.
+    /// When idle, how often to look for jobs enqueued by other processes (a `data_version` read, no disk I/O),
+    /// where their commits cannot be watched (no inotify). Default 5 ms.
     public var pollInterval: Duration = .milliseconds(5)
+    /// When idle and watching for other processes' commits (inotify on the journal's WAL file), how often to
+    /// look anyway, as a safety net. Scheduled jobs still start on time. Default 1 s.
+    public var idleRecheck: Duration = .seconds(1)
     /// After a job ends while others run, how long to wait for more to end before committing them together.
     /// Default 1 ms: each commit is an fsync, and jobs ending together then cost one.
     public var groupCommitWindow: Duration = .milliseconds(1)

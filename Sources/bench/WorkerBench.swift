@@ -31,6 +31,15 @@ extension RunningWorker {
     /// Threads of the process, from /proc.
     var threads: Int { status("Threads:") }
 
+    /// User and system CPU time so far, in clock ticks (`/proc/PID/stat` fields 14 and 15).
+    var cpuTicks: Int {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: end)...].split(separator: " ")  // from field 3 (state) on
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return 0 }
+        return user + system
+    }
+
     private func status(_ field: String) -> Int {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix(field) } ?? ""
@@ -186,5 +195,29 @@ struct StartLatency: AsyncParsableCommand {
         latencies.sort()
         print(String(format: "start-latency: %d jobs from another process, idle worker: median %.2f ms, p99 %.2f ms, max %.2f ms",
                      latencies.count, percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.last ?? 0))
+    }
+}
+
+struct IdleCPU: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "idle-cpu",
+        abstract: "CPU time an idle worker uses (nothing queued; it waits for other processes' enqueues).")
+
+    @OptionGroup var common: CommonBenchOptions
+    @Option(help: "Seconds to watch the idle worker.") var seconds: Int = 10
+
+    func run() async throws {
+        let dir = try common.freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = "\(dir)/bench.sqlite3"
+        let worker = try RunningWorker.bench(db: db, [], log: "\(dir)/worker.log")
+        try await worker.ready()
+        try await Task.sleep(for: .seconds(1))  // past start-up
+        let before = worker.cpuTicks
+        try await Task.sleep(for: .seconds(seconds))
+        let used = Double(worker.cpuTicks - before) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        kill(worker.process.processIdentifier, SIGTERM)
+        await worker.exited()
+        print(String(format: "idle-cpu: %.2f CPU-seconds in %d s: %.1f%% of a core", used, seconds, used / Double(seconds) * 100))
     }
 }

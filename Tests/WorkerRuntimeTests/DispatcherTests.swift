@@ -36,6 +36,38 @@ import WorkerTestKit
         #expect(try await journal.verify().isSound)
     }
 
+    /// An idle dispatcher is woken by another process's commit (an inotify watch on the WAL file), and a job
+    /// scheduled by it starts when due: polling and the idle recheck are set to a minute here, so only the watch
+    /// (and the due time it leads to) can start these jobs within the test's budget.
+    @Test func anotherProcesssCommitWakesAnIdleDispatcher() async throws {
+        let directory = try TemporaryDirectory("dispatcher")
+        defer { directory.remove() }
+        let journal = try Journal(path: directory.file("w.sqlite3"))
+        let logger = Logger(label: "test")
+        let host = PluginHost(journal: journal, worker: "w", logger: logger)
+        try host.load(files: [PluginFixtures.examples])
+        try await journal.register(WorkerRegistration(id: "w", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
+        var options = WorkerOptions()
+        options.exitWhenIdle = false
+        options.pollInterval = .seconds(60)
+        options.idleRecheck = .seconds(60)
+        let dispatcher = Dispatcher(journal: journal, host: host, worker: "w", options: options, logger: logger)
+        let loop = Task { try await dispatcher.run() }
+        try await Task.sleep(for: .milliseconds(300))  // idle, watching
+        let other = try Journal(path: directory.file("w.sqlite3"))  // another connection: as another process
+        let now = try await other.enqueue(NewJob(handler: "noop")).job.id
+        let later = try await other.enqueue(NewJob(handler: "noop", runAt: WallClock.system.now() + 1_500_000)).job.id
+        for id in [now, later] {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await journal.job(id).state != .completed, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(try await journal.job(id).state == .completed, "job \(id) was not started")
+        }
+        await dispatcher.stop(.drain(reason: "test"))
+        try await loop.value
+    }
+
     /// A job an operator cancels while it waits claimed ahead is never started.
     @Test func aCancelledJobThatWasClaimedAheadNeverStarts() async throws {
         let directory = try TemporaryDirectory("dispatcher")
