@@ -12,13 +12,17 @@ extension Journal {
         }
     }
 
-    /// The earliest `run_at` of a scheduled or retrying job, when one is waiting for its time.
+    /// The earliest `run_at` still to come of a scheduled or retrying job. Past ones are left out: a worker asks
+    /// right after a claim, which took (or queued) every due job it could; a due job still waiting belongs to a
+    /// queue or handler it does not serve, and waking for it would only spin.
     public func nextRunAt() async throws -> Micros? {
-        try await read { db in
-            let scheduled = try Micros.fetchOne(db, sql: "SELECT min(run_at) FROM jobs WHERE state = 'scheduled'")
+        let now = self.now
+        return try await read { db in
+            let scheduled = try Micros.fetchOne(db, sql: "SELECT min(run_at) FROM jobs WHERE state = 'scheduled' AND run_at > ?", arguments: [now])
             // The redundant OR term lets SQLite use the partial index jobs_ready.
             let retrying = try Micros.fetchOne(
-                db, sql: "SELECT min(run_at) FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND state = 'retrying'")
+                db, sql: "SELECT min(run_at) FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND state = 'retrying' AND run_at > ?",
+                arguments: [now])
             return [scheduled, retrying].compactMap { $0 }.min()
         }
     }

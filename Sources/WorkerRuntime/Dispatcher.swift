@@ -66,12 +66,15 @@ public actor Dispatcher {
     /// A stop request came since the loop last waited (its wake-up may have been taken by a round's commit).
     private var stopChanged = false
     private let waker = Waker()
-    /// Wakes the idle loop when another process commits (nil: poll every `pollInterval` instead).
-    private let peerCommits: PeerCommitWatch?
+    /// Wakes the idle loop when another process commits (nil: poll every `pollInterval` instead); made by `run()`.
+    private var peerCommits: PeerCommitWatch?
+    /// While idle: the gap before the next look, while a commit seen being written may still be settling; nil
+    /// once settled.
+    private var settleGap: Duration? = .milliseconds(1)
     private(set) var claimedCount = 0
     private(set) var finishedCount = 0
     /// Commits of the loop (finish-and-claim rounds): `finishedCount / rounds` is the jobs each commit carried.
-    private(set) var rounds = 0
+    public private(set) var rounds = 0
 
     /// A dispatcher for `worker`, registered in `journal`, running jobs through `host` (its plugins loaded).
     public init(journal: Journal, host: PluginHost, worker: String, options: WorkerOptions, logger: Logger) {
@@ -82,12 +85,16 @@ public actor Dispatcher {
         self.worker = worker
         self.options = options
         self.logger = logger
-        peerCommits = PeerCommitWatch(walPath: journal.path + "-wal", waker: waker)
     }
 
     /// Runs until a drain completes, or (with `exitWhenIdle`) until no job is left. Every job this worker
     /// claimed is recorded as completed, failed, cancelled or interrupted before it returns.
     public func run() async throws {
+        peerCommits = PeerCommitWatch(walPath: PeerCommitWatch.walPath(ofDatabase: journal.path), waker: waker)
+        if peerCommits == nil {
+            logger.notice("inotify is not available: looking for other processes' commits every \(options.pollInterval) while idle")
+        }
+        defer { peerCommits = nil }  // closes the watch
         var shouldClaim = true
         loop: while true {
             collectArrivals()
@@ -410,29 +417,51 @@ public actor Dispatcher {
         return try await journal.activeJobCount() == 0
     }
 
+    /// Whether the idle loop is woken by other processes' commits (the watch armed); false: it polls instead.
+    private func watchForPeerCommits() -> Bool {
+        guard let watch = peerCommits else { return false }
+        if watch.arm() { return true }
+        logger.notice("cannot watch \(watch.path) for other processes' commits: looking every \(options.pollInterval) while idle")
+        peerCommits = nil
+        return false
+    }
+
+    /// Busy or stopping: its own commits must not wake the loop; writes made meanwhile are looked for over the
+    /// settling series once it is idle again.
+    private func stopWatchingForPeerCommits() {
+        peerCommits?.disarm()
+        settleGap = .milliseconds(1)
+    }
+
     /// Waits for a job to end, a stop request, or the next poll; returns whether a claim is worth trying.
     /// When a job ends while others run, waits up to `groupCommitWindow` more so that the outcomes of jobs ending
     /// together are committed (and their slots refilled) in one transaction.
     private func waitForWork() async -> Bool {
         var timeout: Duration
-        var watching = false
         switch mode {
-        case .running where inflight.isEmpty && ended.isEmpty && !nudged && !stopChanged && peerCommits?.arm() == true:
-            // Idle (nothing to commit either), woken by other processes' commits; a commit made between the last
-            // look and the arming would not wake it, so look once more now.
-            watching = true
-            if (try? await somethingNew()) == true {
-                peerCommits?.disarm()
-                return true
-            }
-            timeout = options.idleRecheck
-            if let due = nextRunAt {  // a scheduled job starts on time
+        case .running where inflight.isEmpty && ended.isEmpty && !nudged && !stopChanged && watchForPeerCommits():
+            // Idle (nothing to commit either): the loop looks at `data_version` after each wait. The watch fires
+            // as a commit is written, which readers see only once its fsync is done: after a write, and after
+            // being busy (writes then went unwatched), the looks come 1, 2, 4 … 256 ms apart; then only a new
+            // write, the recheck or a due time ends the wait.
+            if peerCommits?.takeFired() == true { settleGap = .milliseconds(1) }
+            timeout = settleGap ?? options.idleRecheck
+            if let gap = settleGap { settleGap = gap < .milliseconds(256) ? gap * 2 : nil }
+            if let due = nextRunAt {  // a scheduled or retrying job starts on time
                 timeout = min(timeout, .microseconds(max(0, due - WallClock.system.now())))
             }
-        case .running: timeout = inflight.isEmpty ? options.pollInterval : .milliseconds(100)
-        case .quiet: timeout = .milliseconds(100)
-        case .draining(let deadline, _): timeout = max(.zero, min(deadline - .now, .milliseconds(100)))
-        case .stopping(let graceEnd, _): timeout = max(.zero, min(graceEnd - .now, .milliseconds(50)))
+        case .running:
+            stopWatchingForPeerCommits()
+            timeout = inflight.isEmpty ? options.pollInterval : .milliseconds(100)
+        case .quiet:
+            stopWatchingForPeerCommits()
+            timeout = .milliseconds(100)
+        case .draining(let deadline, _):
+            stopWatchingForPeerCommits()
+            timeout = max(.zero, min(deadline - .now, .milliseconds(100)))
+        case .stopping(let graceEnd, _):
+            stopWatchingForPeerCommits()
+            timeout = max(.zero, min(graceEnd - .now, .milliseconds(50)))
         }
         collectArrivals()
         let before = ended.count
@@ -443,20 +472,6 @@ public actor Dispatcher {
         if mode != .running || (ended.isEmpty && !nudged) {  // else work came while the last round committed
             await waker.wait(timeout: timeout)
             collectArrivals()
-        }
-        if watching {
-            peerCommits?.disarm()
-            if peerCommits?.takeFired() == true {
-                // Another process was writing a commit; readers see it once its fsync is done. Look a few times,
-                // 1 ms apart and then further (127 ms in all), before watching again.
-                var step = Duration.milliseconds(1)
-                while step <= .milliseconds(64), mode == .running, !stopChanged, !nudged, ended.count == before {
-                    if (try? await somethingNew()) == true { return true }
-                    await waker.wait(timeout: step)
-                    collectArrivals()
-                    step *= 2
-                }
-            }
         }
         if mode == .running, let since = endedSince, !inflight.isEmpty {
             // Jobs ending together share one commit: gather until the oldest outcome waited `groupCommitWindow`

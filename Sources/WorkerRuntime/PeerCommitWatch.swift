@@ -13,10 +13,12 @@ import Musl
 /// of the project's libraries watches files; where inotify is missing the worker polls instead.
 ///
 /// The watch fires as the other process writes its commit, which readers see a moment later (after its fsync),
-/// so a wake-up is followed by a few looks at growing intervals (see `Dispatcher.waitForWork`).
+/// so a wake-up is followed by looks at growing intervals (see `Dispatcher.waitForWork`). It stays armed for as
+/// long as the worker is idle; each write while armed sets `fired` and wakes the worker.
 final class PeerCommitWatch: @unchecked Sendable {  // a Dispatch source is thread-safe; `watch` has its lock
     private let descriptor: Int32
-    private let path: String
+    /// The watched file.
+    let path: String
     private let waker: Waker
     /// The watch while armed (inotify's watch descriptor), and whether it fired since `takeFired()`.
     private let state = Mutex<(watch: Int32?, fired: Bool)>((nil, false))
@@ -39,7 +41,14 @@ final class PeerCommitWatch: @unchecked Sendable {  // a Dispatch source is thre
         source.cancel()
     }
 
-    /// Starts watching; false when the file cannot be watched (the caller then polls).
+    /// The `-wal` file SQLite keeps for the database at `path`: next to the file a symlink points to.
+    static func walPath(ofDatabase path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path + "-wal" }
+        defer { free(resolved) }
+        return String(cString: resolved) + "-wal"
+    }
+
+    /// Starts watching, unless it already does; false when the file cannot be watched (the caller then polls).
     func arm() -> Bool {
         state.withLock { state in
             if state.watch != nil { return true }
@@ -69,13 +78,12 @@ final class PeerCommitWatch: @unchecked Sendable {  // a Dispatch source is thre
     private func eventsArrived() {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while read(descriptor, &buffer, buffer.count) > 0 {}  // drained: one wake-up stands for all of them
-        let wasArmed = state.withLock { state in
-            guard let armed = state.watch else { return false }
-            inotify_rm_watch(descriptor, armed)
-            state.watch = nil
+        // Only while armed: an event read after `disarm` (a write just before it, or the removal itself) is old.
+        let armed = state.withLock { state in
+            guard state.watch != nil else { return false }
             state.fired = true
             return true
         }
-        if wasArmed { waker.wake() }
+        if armed { waker.wake() }
     }
 }

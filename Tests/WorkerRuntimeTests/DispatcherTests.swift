@@ -68,6 +68,37 @@ import WorkerTestKit
         try await loop.value
     }
 
+    /// A retrying job that is due but not for this worker (another queue) does not make it spin: it is not a due
+    /// time to wake for. Counted in rounds (commits), not timed: a spinning loop makes thousands a second.
+    @Test func aDueJobOfAnotherQueueDoesNotMakeAnIdleWorkerSpin() async throws {
+        let directory = try TemporaryDirectory("dispatcher")
+        defer { directory.remove() }
+        var journalOptions = JournalOptions()
+        journalOptions.retryPolicy = RetryPolicy(baseSeconds: 0.2, capSeconds: 0.2, jitter: 0)
+        let journal = try Journal(path: directory.file("w.sqlite3"), options: journalOptions)
+        // Another worker, of queue "other", fails a job there: it waits 200 ms and is then due, for that queue.
+        try await journal.register(WorkerRegistration(id: "peer", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
+        let id = try await journal.enqueue(NewJob(handler: "noop", queue: "other")).job.id
+        _ = try await journal.claim(ClaimRequest(worker: "peer", limit: 1, queues: ["other"]))
+        _ = try await journal.finish(job: id, worker: "peer", outcome: .failed(error: "later"))
+        let logger = Logger(label: "test")
+        let host = PluginHost(journal: journal, worker: "w", logger: logger)
+        try host.load(files: [PluginFixtures.examples])
+        try await journal.register(WorkerRegistration(id: "w", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
+        var options = WorkerOptions()
+        options.queues = ["default"]
+        let dispatcher = Dispatcher(journal: journal, host: host, worker: "w", options: options, logger: logger)
+        let loop = Task { try await dispatcher.run() }
+        try await Task.sleep(for: .milliseconds(500))  // the job is due by now
+        let before = await dispatcher.rounds
+        try await Task.sleep(for: .seconds(1))
+        let rounds = await dispatcher.rounds - before
+        #expect(rounds < 20, "\(rounds) rounds in a second while idle")
+        #expect(try await journal.job(id).state == .retrying)
+        await dispatcher.stop(.drain(reason: "test"))
+        try await loop.value
+    }
+
     /// A job an operator cancels while it waits claimed ahead is never started.
     @Test func aCancelledJobThatWasClaimedAheadNeverStarts() async throws {
         let directory = try TemporaryDirectory("dispatcher")
