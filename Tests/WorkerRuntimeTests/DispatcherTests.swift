@@ -6,20 +6,38 @@ import Testing
 import WorkerRuntime
 import WorkerTestKit
 
+/// A journal in a fresh directory, the example plugins, and the registered worker "w" to run dispatchers as.
+struct DispatcherFixture {
+    let directory: TemporaryDirectory
+    let journal: Journal
+    let host: PluginHost
+    let logger = Logger(label: "test")
+
+    init(journalOptions: JournalOptions = JournalOptions()) async throws {
+        directory = try TemporaryDirectory("dispatcher")
+        journal = try Journal(path: directory.file("w.sqlite3"), options: journalOptions)
+        host = PluginHost(journal: journal, worker: "w", logger: logger)
+        try host.load(files: [PluginFixtures.examples])
+        try await journal.register(WorkerRegistration(id: "w", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
+    }
+
+    func dispatcher(_ options: WorkerOptions) -> Dispatcher {
+        Dispatcher(journal: journal, host: host, worker: "w", options: options, logger: logger)
+    }
+
+    func remove() { directory.remove() }
+}
+
 @Suite struct DispatcherTests {
     /// An enqueue through the worker's own journal changes no `data_version` for it: only the in-process
     /// notification can wake the dispatcher. Without it this job would never be claimed.
     @Test func anEnqueueInTheSameProcessWakesTheDispatcher() async throws {
-        let directory = try TemporaryDirectory("dispatcher")
-        defer { directory.remove() }
-        let journal = try Journal(path: directory.file("w.sqlite3"))
-        let logger = Logger(label: "test")
-        let host = PluginHost(journal: journal, worker: "w", logger: logger)
-        try host.load(files: [PluginFixtures.examples])
-        try await journal.register(WorkerRegistration(id: "w", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
+        let fixture = try await DispatcherFixture()
+        defer { fixture.remove() }
+        let journal = fixture.journal
         var options = WorkerOptions()
         options.exitWhenIdle = false
-        let dispatcher = Dispatcher(journal: journal, host: host, worker: "w", options: options, logger: logger)
+        let dispatcher = fixture.dispatcher(options)
         journal.onNewWork { Task { await dispatcher.nudge() } }
         let loop = Task { try await dispatcher.run() }
         try await Task.sleep(for: .milliseconds(100))  // idle, polling
@@ -40,21 +58,17 @@ import WorkerTestKit
     /// scheduled by it starts when due: polling and the idle recheck are set to a minute here, so only the watch
     /// (and the due time it leads to) can start these jobs within the test's budget.
     @Test func anotherProcesssCommitWakesAnIdleDispatcher() async throws {
-        let directory = try TemporaryDirectory("dispatcher")
-        defer { directory.remove() }
-        let journal = try Journal(path: directory.file("w.sqlite3"))
-        let logger = Logger(label: "test")
-        let host = PluginHost(journal: journal, worker: "w", logger: logger)
-        try host.load(files: [PluginFixtures.examples])
-        try await journal.register(WorkerRegistration(id: "w", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
+        let fixture = try await DispatcherFixture()
+        defer { fixture.remove() }
+        let journal = fixture.journal
         var options = WorkerOptions()
         options.exitWhenIdle = false
         options.pollInterval = .seconds(60)
         options.idleRecheck = .seconds(60)
-        let dispatcher = Dispatcher(journal: journal, host: host, worker: "w", options: options, logger: logger)
+        let dispatcher = fixture.dispatcher(options)
         let loop = Task { try await dispatcher.run() }
         try await Task.sleep(for: .milliseconds(300))  // idle, watching
-        let other = try Journal(path: directory.file("w.sqlite3"))  // another connection: as another process
+        let other = try Journal(path: journal.path)  // another connection: as another process
         let now = try await other.enqueue(NewJob(handler: "noop")).job.id
         let later = try await other.enqueue(NewJob(handler: "noop", runAt: WallClock.system.now() + 1_500_000)).job.id
         for id in [now, later] {
@@ -71,23 +85,19 @@ import WorkerTestKit
     /// A retrying job that is due but not for this worker (another queue) does not make it spin: it is not a due
     /// time to wake for. Counted in rounds (commits), not timed: a spinning loop makes thousands a second.
     @Test func aDueJobOfAnotherQueueDoesNotMakeAnIdleWorkerSpin() async throws {
-        let directory = try TemporaryDirectory("dispatcher")
-        defer { directory.remove() }
         var journalOptions = JournalOptions()
         journalOptions.retryPolicy = RetryPolicy(baseSeconds: 0.2, capSeconds: 0.2, jitter: 0)
-        let journal = try Journal(path: directory.file("w.sqlite3"), options: journalOptions)
+        let fixture = try await DispatcherFixture(journalOptions: journalOptions)
+        defer { fixture.remove() }
+        let journal = fixture.journal
         // Another worker, of queue "other", fails a job there: it waits 200 ms and is then due, for that queue.
         try await journal.register(WorkerRegistration(id: "peer", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
         let id = try await journal.enqueue(NewJob(handler: "noop", queue: "other")).job.id
         _ = try await journal.claim(ClaimRequest(worker: "peer", limit: 1, queues: ["other"]))
         _ = try await journal.finish(job: id, worker: "peer", outcome: .failed(error: "later"))
-        let logger = Logger(label: "test")
-        let host = PluginHost(journal: journal, worker: "w", logger: logger)
-        try host.load(files: [PluginFixtures.examples])
-        try await journal.register(WorkerRegistration(id: "w", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
         var options = WorkerOptions()
         options.queues = ["default"]
-        let dispatcher = Dispatcher(journal: journal, host: host, worker: "w", options: options, logger: logger)
+        let dispatcher = fixture.dispatcher(options)
         let loop = Task { try await dispatcher.run() }
         try await Task.sleep(for: .milliseconds(500))  // the job is due by now
         let before = await dispatcher.rounds
@@ -101,19 +111,16 @@ import WorkerTestKit
 
     /// A job an operator cancels while it waits claimed ahead is never started.
     @Test func aCancelledJobThatWasClaimedAheadNeverStarts() async throws {
-        let directory = try TemporaryDirectory("dispatcher")
-        defer { directory.remove() }
-        let journal = try Journal(path: directory.file("w.sqlite3"))
-        let host = PluginHost(journal: journal, worker: "w", logger: Logger(label: "test"))
-        try host.load(files: [PluginFixtures.examples])
-        try await journal.register(WorkerRegistration(id: "w", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
+        let fixture = try await DispatcherFixture()
+        defer { fixture.remove() }
+        let journal = fixture.journal
         let long = try await journal.enqueue(NewJob(handler: "sleep", payload: #"{"ms": 30000}"#)).job.id
-        let effects = directory.file("effects.txt")
+        let effects = fixture.directory.file("effects.txt")
         let ahead = try await journal.enqueue(NewJob(handler: "append", payload: #"{"path": "\#(effects)", "text": "x"}"#)).job.id
         var options = WorkerOptions()
         options.concurrency = 1
         options.prefetch = .fixed(1)
-        let dispatcher = Dispatcher(journal: journal, host: host, worker: "w", options: options, logger: Logger(label: "test"))
+        let dispatcher = fixture.dispatcher(options)
         let loop = Task { try await dispatcher.run() }
         // Claimed ahead behind the sleep. (Poll until then and no longer: a `for … where` would go on reading
         // after it, and on a loaded machine outlast the sleep.)
