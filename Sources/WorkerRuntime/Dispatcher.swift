@@ -438,8 +438,10 @@ public actor Dispatcher {
     /// together are committed (and their slots refilled) in one transaction.
     private func waitForWork() async -> Bool {
         var timeout: Duration
+        let idle = mode == .running && inflight.isEmpty && ended.isEmpty && !nudged && !stopChanged && watchForPeerCommits()
+        if !idle { stopWatchingForPeerCommits() }
         switch mode {
-        case .running where inflight.isEmpty && ended.isEmpty && !nudged && !stopChanged && watchForPeerCommits():
+        case .running where idle:
             // Idle (nothing to commit either): the loop looks at `data_version` after each wait. The watch fires
             // as a commit is written, which readers see only once its fsync is done: after a write, and after
             // being busy (writes then went unwatched), the looks come 1, 2, 4 … 256 ms apart; then only a new
@@ -450,18 +452,10 @@ public actor Dispatcher {
             if let due = nextRunAt {  // a scheduled or retrying job starts on time
                 timeout = min(timeout, .microseconds(max(0, due - WallClock.system.now())))
             }
-        case .running:
-            stopWatchingForPeerCommits()
-            timeout = inflight.isEmpty ? options.pollInterval : .milliseconds(100)
-        case .quiet:
-            stopWatchingForPeerCommits()
-            timeout = .milliseconds(100)
-        case .draining(let deadline, _):
-            stopWatchingForPeerCommits()
-            timeout = max(.zero, min(deadline - .now, .milliseconds(100)))
-        case .stopping(let graceEnd, _):
-            stopWatchingForPeerCommits()
-            timeout = max(.zero, min(graceEnd - .now, .milliseconds(50)))
+        case .running: timeout = inflight.isEmpty ? options.pollInterval : .milliseconds(100)
+        case .quiet: timeout = .milliseconds(100)
+        case .draining(let deadline, _): timeout = max(.zero, min(deadline - .now, .milliseconds(100)))
+        case .stopping(let graceEnd, _): timeout = max(.zero, min(graceEnd - .now, .milliseconds(50)))
         }
         collectArrivals()
         let before = ended.count

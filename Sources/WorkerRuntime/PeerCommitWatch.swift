@@ -15,7 +15,7 @@ import Musl
 /// The watch fires as the other process writes its commit, which readers see a moment later (after its fsync),
 /// so a wake-up is followed by looks at growing intervals (see `Dispatcher.waitForWork`). It stays armed for as
 /// long as the worker is idle; each write while armed sets `fired` and wakes the worker.
-final class PeerCommitWatch: @unchecked Sendable {  // a Dispatch source is thread-safe; `watch` has its lock
+final class PeerCommitWatch: @unchecked Sendable {  // a Dispatch source is thread-safe; `state` has its lock
     private let descriptor: Int32
     /// The watched file.
     let path: String
@@ -59,7 +59,7 @@ final class PeerCommitWatch: @unchecked Sendable {  // a Dispatch source is thre
         }
     }
 
-    /// Stops watching (the worker is busy, or already woken).
+    /// Stops watching (the worker is busy or stopping).
     func disarm() {
         state.withLock { state in
             if let armed = state.watch { inotify_rm_watch(descriptor, armed) }
@@ -67,7 +67,8 @@ final class PeerCommitWatch: @unchecked Sendable {  // a Dispatch source is thre
         }
     }
 
-    /// Whether the watch fired since the last call: another process was writing a commit.
+    /// Whether the watch fired since the last call: a commit was being written (another process's, or this
+    /// worker's own heartbeat).
     func takeFired() -> Bool {
         state.withLock { state in
             defer { state.fired = false }

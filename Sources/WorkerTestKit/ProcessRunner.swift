@@ -80,12 +80,23 @@ public func startProcess(_ executable: String, _ arguments: [String], outputPath
     return process
 }
 
-/// Waits for a process from `startProcess` to end, without holding a thread. False if it still runs after `timeout`.
-public func waitForExit(of process: Process, timeout: Duration = .seconds(60)) async -> Bool {
+/// Waits for a process from `startProcess` to end, without holding a thread; looks every `poll`. False if it still
+/// runs after `timeout`.
+public func waitForExit(of process: Process, timeout: Duration = .seconds(60), poll: Duration = .milliseconds(5)) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while process.isRunning {
         if ContinuousClock.now >= deadline { return false }
-        try? await Task.sleep(for: .milliseconds(5))
+        try? await Task.sleep(for: poll)
     }
     return true
+}
+
+/// Polls `condition` every 5 ms until it holds (true) or `timeout` passes (false, after a last look).
+public func eventually(timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return try await condition()
 }

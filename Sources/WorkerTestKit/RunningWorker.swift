@@ -55,14 +55,10 @@ public final class RunningWorker: @unchecked Sendable {  // the Process is only 
     /// Waits for the process to end; returns its exit status (or the signal that killed it, as `signal`), and
     /// nil when it is still running after `timeout` (the process is then killed). Looks every `poll`.
     public func waitForExit(timeout: Duration = .seconds(30), poll: Duration = .milliseconds(5)) async -> Exit? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now >= deadline {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                return nil
-            }
-            try? await Task.sleep(for: poll)
+        guard await WorkerTestKit.waitForExit(of: process, timeout: timeout, poll: poll) else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
         }
         return Exit(
             status: process.terminationReason == .exit ? process.terminationStatus : nil,

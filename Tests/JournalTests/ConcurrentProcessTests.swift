@@ -17,8 +17,7 @@ import WorkerTestKit
             try startProcess(ProductBinary.path("journal-probe"), ["claim", path, "probe-\(n)", "3", go], outputPath: dir.file("out-\(n)"))
         }
         // Both registered (they wait for the go file after registering): start them together.
-        let deadline = ContinuousClock.now + .seconds(60)
-        while try await journal.liveWorkers().count < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        _ = try await eventually { try await journal.liveWorkers().count >= 2 }
         _ = FileManager.default.createFile(atPath: go, contents: nil)
         for probe in probes { try #require(await waitForExit(of: probe), "a probe did not finish") }
         #expect(probes.allSatisfy { $0.terminationStatus == 0 })

@@ -52,16 +52,6 @@ struct RunFixture {
     func remove() { directory.remove() }
 }
 
-/// Polls `condition` every 5 ms until it holds (true) or `timeout` passes (false, after a last look).
-func eventually(timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return try await condition()
-}
-
 /// Seconds between two instants, for reporting.
 func seconds(_ from: ContinuousClock.Instant, _ to: ContinuousClock.Instant) -> Double {
     let d = to - from

@@ -42,13 +42,8 @@ struct DispatcherFixture {
         let loop = Task { try await dispatcher.run() }
         try await Task.sleep(for: .milliseconds(100))  // idle, polling
         let id = try await journal.enqueue(NewJob(handler: "noop")).job.id
-        var state = JobState.queued
-        let deadline = ContinuousClock.now + .seconds(30)
-        while state != .completed, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-            state = try await journal.job(id).state
-        }
-        #expect(state == .completed)
+        _ = try await eventually(timeout: .seconds(30)) { try await journal.job(id).state == .completed }
+        #expect(try await journal.job(id).state == .completed)
         await dispatcher.stop(.drain(reason: "test"))
         try await loop.value
         #expect(try await journal.verify().isSound)
@@ -72,10 +67,7 @@ struct DispatcherFixture {
         let now = try await other.enqueue(NewJob(handler: "noop")).job.id
         let later = try await other.enqueue(NewJob(handler: "noop", runAt: WallClock.system.now() + 1_500_000)).job.id
         for id in [now, later] {
-            let deadline = ContinuousClock.now + .seconds(30)
-            while try await journal.job(id).state != .completed, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            _ = try await eventually(timeout: .seconds(30)) { try await journal.job(id).state == .completed }
             #expect(try await journal.job(id).state == .completed, "job \(id) was not started")
         }
         await dispatcher.stop(.drain(reason: "test"))
@@ -124,11 +116,7 @@ struct DispatcherFixture {
         let loop = Task { try await dispatcher.run() }
         // Claimed ahead behind the sleep. (Poll until then and no longer: a `for … where` would go on reading
         // after it, and on a loaded machine outlast the sleep.)
-        var polls = 0
-        while try await journal.job(ahead).state != .running, polls < 500 {
-            try await Task.sleep(for: .milliseconds(10))
-            polls += 1
-        }
+        _ = try await eventually(timeout: .seconds(5)) { try await journal.job(ahead).state == .running }
         try #require(try await journal.job(ahead).state == .running, "the append job was not claimed ahead")
         await dispatcher.cancelRequested([ahead])
         await dispatcher.stop(.immediate(reason: "test"))
