@@ -45,6 +45,9 @@ public actor Dispatcher {
     let stamps: [String: PluginStamp]
     let options: WorkerOptions
     let logger: Logger
+    /// Where the worker is in its life, for supervisors: stop requests move it on.
+    public let readiness: Readiness
+    let metrics: JobMetrics
     /// This worker's id in the journal.
     public let worker: String
     private var mode = Mode.running
@@ -77,7 +80,10 @@ public actor Dispatcher {
     public private(set) var rounds = 0
 
     /// A dispatcher for `worker`, registered in `journal`, running jobs through `host` (its plugins loaded).
-    public init(journal: Journal, host: PluginHost, worker: String, options: WorkerOptions, logger: Logger) {
+    public init(
+        journal: Journal, host: PluginHost, worker: String, options: WorkerOptions, logger: Logger,
+        readiness: Readiness = Readiness(), metrics: JobMetrics = .disabled
+    ) {
         self.journal = journal
         self.host = host
         handlers = Array(host.plugins.keys).sorted()
@@ -85,6 +91,8 @@ public actor Dispatcher {
         self.worker = worker
         self.options = options
         self.logger = logger
+        self.readiness = readiness
+        self.metrics = metrics
     }
 
     /// Runs until a drain completes, or (with `exitWhenIdle`) until no job is left. Every job this worker
@@ -120,6 +128,7 @@ public actor Dispatcher {
                 if now >= deadline {
                     cancelAll(.drain("\(reason): drain deadline passed"))
                     mode = .stopping(graceEnd: now + options.cancelGrace, reason: "\(reason): drain deadline passed")
+                    readiness.enter(.stopping, exitBy: now + options.cancelGrace + Self.finalisation)
                     continue loop
                 }
             case .stopping(let graceEnd, let reason):
@@ -140,11 +149,13 @@ public actor Dispatcher {
         switch (request, mode) {
         case (.quiet, .running):
             mode = .quiet
+            readiness.enter(.quiet)
             releaseReserve("quiet")
             logger.notice("quiet: intake stopped, \(inflight.count) job(s) keep running")
         case (.drain(let reason), .running), (.drain(let reason), .quiet):
             let deadline = now + options.drainTimeout
             mode = .draining(deadline: deadline, reason: reason)
+            readiness.enter(.draining, exitBy: deadline + options.cancelGrace + Self.finalisation)
             releaseReserve(reason)
             host.drain.begin(deadlineMicros: WallClock.system.now() + micros(options.drainTimeout))
             logger.notice("draining (\(reason)): intake stopped, \(inflight.count) job(s) have \(milliseconds(options.drainTimeout)) to finish")
@@ -155,6 +166,7 @@ public actor Dispatcher {
             cancelAll(.drain(reason))
             let grace = min(options.cancelGrace, .milliseconds(500))
             mode = .stopping(graceEnd: now + grace, reason: reason)
+            readiness.enter(.stopping, exitBy: now + grace + Self.finalisation)
             logger.notice("stopping now (\(reason)): \(inflight.count) job(s) cancelled")
         default:
             return
@@ -184,6 +196,14 @@ public actor Dispatcher {
             running.execution.cancel()
             logger.notice("job \(id) \(running.job.handler): cancel requested by an operator")
         }
+    }
+
+    /// What the process may still need after the grace to commit what is left and exit, as told to supervisors.
+    static let finalisation = Duration.seconds(1)
+
+    /// A short line for supervisors (sd_notify's STATUS): the mode, slots in use and jobs finished.
+    public func summary() -> String {
+        "\(mode.name): \(inflight.count) of \(options.concurrency) running, \(finishedCount) finished"
     }
 
     /// One line about what the worker is doing (USR1).
@@ -293,6 +313,7 @@ public actor Dispatcher {
         }
         inflight[job.id] = Running(job: job, execution: execution, started: .now, cancelReason: nil)
         claimedCount += 1
+        metrics.count(.started, job)
     }
 
     /// Moves the outcomes plugins reported into `ended`.
@@ -361,11 +382,22 @@ public actor Dispatcher {
             switch result {
             case .success(let state):
                 finishedCount += 1
+                metrics.ran(job, for: elapsed)
+                metrics.count(Self.counted(item.outcome), job)
                 logger.info("job \(job.id) \(job.handler) running -> \(state.rawValue) after \(milliseconds(elapsed))\(Self.detail(item.outcome))",
                             metadata: ["job": "\(job.id)"])
             case .failure(let error):
                 logger.warning("job \(job.id) \(job.handler): result not recorded: \(error)", metadata: ["job": "\(job.id)"])
             }
+        }
+    }
+
+    private static func counted(_ outcome: JobOutcome) -> JobMetrics.Event {
+        switch outcome {
+        case .completed: .completed
+        case .failed: .failed
+        case .interrupted: .interrupted
+        case .cancelled: .cancelled
         }
     }
 

@@ -27,7 +27,8 @@ public enum Recovery {
     /// Recovers every dead worker's running jobs: `interrupted` (attempt counted, crash recorded) or `dead` after
     /// `maxCrashes`. Returns what it recovered.
     public static func recoverDead(
-        journal: Journal, lockDirectory: String, recoverer: String?, maxCrashes: Int, logger: Logger
+        journal: Journal, lockDirectory: String, recoverer: String?, maxCrashes: Int, logger: Logger,
+        metrics: JobMetrics = .disabled
     ) async throws -> [RecoveredWorker] {
         var recovered: [RecoveredWorker] = []
         for dead in try await deadWorkers(journal: journal, lockDirectory: lockDirectory, except: recoverer) {
@@ -35,6 +36,7 @@ public enum Recovery {
             let jobs = try await journal.recoverOrphans(of: dead.id, by: recoverer, reason: reason, maxCrashes: maxCrashes)
             WorkerLock.remove(directory: lockDirectory, worker: dead.id)
             for job in jobs {
+                metrics.count(.recovered, job)
                 logger.notice("job \(job.id) \(job.handler) running -> \(job.state.rawValue): \(reason)", metadata: ["job": "\(job.id)"])
             }
             logger.info("recovered dead worker", metadata: ["worker": "\(dead.id)", "jobs": "\(jobs.count)"])

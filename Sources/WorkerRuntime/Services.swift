@@ -9,8 +9,11 @@ import UnixSignals
 /// The worker loop as a service: when it returns (drained, or idle with `--exit-when-idle`) the group ends.
 struct DispatcherService: Service {
     let dispatcher: Dispatcher
+    /// Waits for the sidecars, recovers what dead workers held and opens intake.
+    let boot: @Sendable () async throws -> Void
 
     func run() async throws {
+        try await boot()  // also after an early TERM: recovery takes no new work, and the drain then ends at once
         try await dispatcher.run()
     }
 }
@@ -23,14 +26,23 @@ struct HeartbeatService: Service {
     let host: PluginHost
     let lockDirectory: String
     let options: WorkerOptions
+    let readiness: Readiness
+    let supervisor: SupervisorNotifications?
+    let metrics: JobMetrics
     let logger: Logger
+
+    /// The heartbeat's period: `heartbeatInterval`, or less so that systemd's watchdog gets two pings per period.
+    var interval: Duration {
+        guard let watchdog = supervisor?.notifier.watchdogInterval else { return options.heartbeatInterval }
+        return min(options.heartbeatInterval, watchdog / 2)
+    }
 
     func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
                 var ticks = 0
                 while true {
-                    try await Task.sleep(for: options.heartbeatInterval)
+                    try await Task.sleep(for: interval)
                     do {
                         try await tick(reportMissing: ticks % 60 == 0)
                     } catch let error as JournalError where error.code == .busy {
@@ -49,8 +61,11 @@ struct HeartbeatService: Service {
     private func tick(reportMissing: Bool) async throws {
         let worker = dispatcher.worker
         try await journal.heartbeat(worker: worker)
+        await supervisor?.beat()  // the journal took the heartbeat and the dispatcher answers: the watchdog's ping
+        guard readiness.phase != .starting else { return }  // boot recovery is still under way
         let recovered = try await Recovery.recoverDead(
-            journal: journal, lockDirectory: lockDirectory, recoverer: worker, maxCrashes: options.maxCrashes, logger: logger)
+            journal: journal, lockDirectory: lockDirectory, recoverer: worker, maxCrashes: options.maxCrashes, logger: logger,
+            metrics: metrics)
         if recovered.contains(where: { !$0.jobs.isEmpty }) { await dispatcher.nudge() }
         let requests = try await journal.cancelRequests(worker: worker)
         if !requests.isEmpty { await dispatcher.cancelRequested(requests) }

@@ -30,6 +30,11 @@ public struct WorkerOptions: Sendable {
     public var heartbeatInterval: Duration = .milliseconds(500)
     /// Deaths of a worker under one job after which it ends dead (poison job). Default 3.
     public var maxCrashes: Int = 3
+    /// Delete completed jobs that finished longer ago than this, at start and every `pruneInterval`; nil keeps
+    /// them all. Default nil.
+    public var pruneCompletedOlderThan: Duration?
+    /// How often to prune when `pruneCompletedOlderThan` is set. Default 1 hour.
+    public var pruneInterval: Duration = .seconds(3600)
     /// Only these job ids (for `worker resume`); nil means any.
     public var onlyJobs: Set<Int64>?
 

@@ -43,8 +43,13 @@ public struct WorkerProcess: Sendable {
         return fields.count > 19 ? Int64(fields[19]) : nil  // field 22 overall; 20th after the command name
     }
 
-    /// Runs the worker until it is drained or idle. `onReady` is called once recovery is done and intake opens.
-    public func run(worker: String, signals: TrappedSignals, onReady: @Sendable () -> Void = {}) async throws {
+    /// Runs the worker until it is drained or idle. Sidecars (the admin endpoint) start first and run beside the
+    /// dispatcher until the end; recovery waits for them. `onReady` is called once recovery is done and intake
+    /// opens, as is sd_notify's READY=1 when `notifier` is given.
+    public func run(
+        worker: String, signals: TrappedSignals, sidecars: [any Sidecar] = [], notifier: SystemdNotifier? = nil,
+        readiness: Readiness = Readiness(), metrics: JobMetrics = .disabled, onReady: @escaping @Sendable () -> Void = {}
+    ) async throws {
         let lock = try WorkerLock(directory: lockDirectory, worker: worker)
         defer { lock.release() }
         try await journal.register(WorkerRegistration(
@@ -52,23 +57,41 @@ public struct WorkerProcess: Sendable {
             version: "worker"))
         var logger = self.logger
         logger[metadataKey: "worker"] = "\(worker)"
-        let recovered = try await Recovery.recoverDead(
-            journal: journal, lockDirectory: lockDirectory, recoverer: worker, maxCrashes: options.maxCrashes, logger: logger)
-        let jobs = recovered.reduce(0) { $0 + $1.jobs.count }
-        logger.notice("ready: \(host.plugins.count) handler(s), concurrency \(options.concurrency), recovered \(jobs) job(s) of \(recovered.count) dead worker(s)")
-        onReady()
-        let dispatcher = Dispatcher(journal: journal, host: host, worker: worker, options: options, logger: logger)
+        let dispatcher = Dispatcher(
+            journal: journal, host: host, worker: worker, options: options, logger: logger, readiness: readiness, metrics: metrics)
+        let supervisor = notifier.map { SupervisorNotifications(notifier: $0, readiness: readiness, dispatcher: dispatcher, logger: logger) }
         journal.onNewWork { Task { await dispatcher.nudge() } }  // enqueues in this process wake it at once
+        let boot: @Sendable () async throws -> Void = { [journal, host, options, lockDirectory, logger] in
+            for sidecar in sidecars { try await sidecar.started() }
+            let recovered = try await Recovery.recoverDead(
+                journal: journal, lockDirectory: lockDirectory, recoverer: worker, maxCrashes: options.maxCrashes,
+                logger: logger, metrics: metrics)
+            let jobs = recovered.reduce(0) { $0 + $1.jobs.count }
+            logger.notice("ready: \(host.plugins.count) handler(s), concurrency \(options.concurrency), recovered \(jobs) job(s) of \(recovered.count) dead worker(s)")
+            readiness.enter(.ready)
+            onReady()
+        }
+        // Sidecars come first: a group shuts its services down in reverse order, so they stay up to the end
+        // (`/readyz` answers 503 through the whole drain).
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
-                .init(service: DispatcherService(dispatcher: dispatcher), successTerminationBehavior: .gracefullyShutdownGroup),
+            services: sidecars.map { .init(service: $0) } + [
+                .init(service: DispatcherService(dispatcher: dispatcher, boot: boot), successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: HeartbeatService(
                     journal: journal, dispatcher: dispatcher, host: host, lockDirectory: lockDirectory, options: options,
-                    logger: logger)),
+                    readiness: readiness, supervisor: supervisor, metrics: metrics, logger: logger)),
                 .init(service: SignalService(signals: signals.signals, quiet: signals.quiet, dispatcher: dispatcher, logger: logger)),
-            ],
+            ] + (options.pruneCompletedOlderThan.map { age in
+                [.init(service: PruneService(
+                    journal: journal, age: age, interval: options.pruneInterval, readiness: readiness, logger: logger))]
+            } ?? []),
             logger: Logger(label: "worker.services", factory: { _ in SwiftLogNoOpLogHandler() })))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            // Nothing was claimed if a sidecar failed to start; otherwise the dispatcher recorded every job.
+            try? await journal.deregister(worker: worker, reason: "failed: \(error)")
+            throw error
+        }
         try await journal.deregister(worker: worker, reason: "stopped")
         let status = await dispatcher.status()
         logger.notice("stopped: \(status)")

@@ -32,6 +32,8 @@ extension ExitStatus {
         switch error.kind {
         case .io: self = .ioError
         case .internalError: self = .software
+        case .config: self = .config
+        case .temporary: self = .tempFailure
         }
     }
 }

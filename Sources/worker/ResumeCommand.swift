@@ -59,8 +59,8 @@ struct ResumeCommand: AsyncParsableCommand {
         var options = try runtime.workerOptions()
         options.onlyJobs = Set(ids)
         options.exitWhenIdle = true
-        try await WorkerProcess(journal: journal, host: host, options: options, logger: logger, lockDirectory: lockDirectory)
-            .run(worker: worker, signals: signals)
+        let process = WorkerProcess(journal: journal, host: host, options: options, logger: logger, lockDirectory: lockDirectory)
+        try await Supervision(admin: nil, journal: journal, logger: logger).run(process, worker: worker, signals: signals)
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import Journal
 import Logging
 import PluginHost
+import WorkerAdmin
 import WorkerRuntime
 
 /// Options `worker run` and `worker resume` share.
@@ -79,11 +80,22 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Exit 0 once no job is queued, running, retrying or interrupted (scheduled jobs do not count).")
     var exitWhenIdle = false
 
+    @Option(help: ArgumentHelp(
+        "Serve /healthz, /readyz and /metrics (Prometheus) here; a bare port listens on loopback. Default: off.",
+        valueName: "HOST:PORT"))
+    var admin: AdminAddress?
+
+    @Option(help: ArgumentHelp(
+        "Delete completed jobs that finished longer ago than this, at start and every hour (e.g. 7d, 12h, 90m).",
+        valueName: "AGE"))
+    var pruneCompletedOlderThan: Age?
+
     func run() async throws {
         let signals = await EarlySignals.take()
         var options = try runtime.workerOptions()
         options.queues = queue
         options.exitWhenIdle = exitWhenIdle
+        options.pruneCompletedOlderThan = pruneCompletedOlderThan?.duration
         let journal = try database.open()
         let worker = WorkerProcess.newWorkerID()
         let logger = Logger(label: "worker")
@@ -92,7 +104,7 @@ struct RunCommand: AsyncParsableCommand {
         let process = WorkerProcess(
             journal: journal, host: host, options: options, logger: logger,
             lockDirectory: WorkerLock.directory(for: journal.path))
-        try await process.run(worker: worker, signals: signals)
+        try await Supervision(admin: admin, journal: journal, logger: logger).run(process, worker: worker, signals: signals)
     }
 }
 

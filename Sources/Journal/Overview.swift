@@ -1,0 +1,58 @@
+import GRDB
+
+/// The jobs waiting or running in one queue and state (unfinished states only).
+public struct QueueDepth: Sendable, Equatable {
+    public var queue: String
+    public var state: JobState
+    public var count: Int
+}
+
+/// What `worker status` shows: counts per queue and state, live workers, and how long the oldest ready job waits.
+public struct Overview: Sendable {
+    /// Jobs per queue and state; only combinations with jobs.
+    public var counts: [String: [JobState: Int]]
+    /// Registered workers that have not stopped.
+    public var workers: [WorkerRecord]
+    /// Per queue, when its oldest queued job became ready to run (its `run_at`).
+    public var oldestQueued: [String: Micros]
+    /// When this was read.
+    public var at: Micros
+}
+
+extension Journal {
+    /// Unfinished jobs (scheduled, queued, running, retrying, interrupted) per queue and state. Each query
+    /// repeats the WHERE terms of a partial index, so the cost follows the unfinished jobs, not the history.
+    public func depth() async throws -> [QueueDepth] {
+        try await read { db in
+            var depths: [QueueDepth] = []
+            for condition in [
+                "state = 'queued' OR state = 'retrying'", "state = 'interrupted'", "state = 'scheduled'", "state = 'running'",
+            ] {
+                for row in try Row.fetchAll(db, sql: "SELECT queue, state, count(*) FROM jobs WHERE \(condition) GROUP BY queue, state") {
+                    guard let state = JobState(rawValue: try row.decode(String.self, atIndex: 1)) else { continue }
+                    depths.append(QueueDepth(queue: try row.decode(atIndex: 0), state: state, count: try row.decode(atIndex: 2)))
+                }
+            }
+            return depths.sorted { ($0.queue, $0.state.rawValue) < ($1.queue, $1.state.rawValue) }
+        }
+    }
+
+    /// Everything `worker status` shows, from one read snapshot. Counting finished jobs reads the whole table.
+    public func overview() async throws -> Overview {
+        let now = self.now
+        return try await read { db in
+            var counts: [String: [JobState: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT queue, state, count(*) FROM jobs GROUP BY queue, state") {
+                guard let state = JobState(rawValue: try row.decode(String.self, atIndex: 1)) else { continue }
+                counts[try row.decode(String.self, atIndex: 0), default: [:]][state] = try row.decode(atIndex: 2)
+            }
+            var oldest: [String: Micros] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT queue, min(run_at) FROM jobs WHERE state = 'queued' GROUP BY queue") {
+                oldest[try row.decode(String.self, atIndex: 0)] = try row.decode(atIndex: 1)
+            }
+            let workers = try Row.fetchAll(db, sql: "SELECT * FROM workers WHERE stopped_at IS NULL ORDER BY started_at")
+                .map { try WorkerRecord(row: $0) }
+            return Overview(counts: counts, workers: workers, oldestQueued: oldest, at: now)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Hummingbird
+import Journal
+import Logging
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import WorkerRuntime
+
+/// The admin endpoint (`worker run --admin HOST:PORT`), served by Hummingbird in the worker's ServiceGroup:
+/// - `GET /healthz`: 200 while the process lives (liveness);
+/// - `GET /readyz`: 200 once recovery is done and intake is open; 503 before, and from the moment a drain (or
+///   quiet) began (readiness);
+/// - `GET /metrics`: Prometheus text format: the job counters and durations (`JobMetrics`), jobs per queue and
+///   unfinished state, jobs running here, and how long the drain has been going.
+///
+/// It listens before the worker recovers or takes work (a port in use stops the worker before it touches a
+/// job), stays up through the drain, and closes its socket before the process exits. Sockets are made with
+/// CLOEXEC (SwiftNIO), so no child process inherits the port, and bound with SO_REUSEADDR, so a restarted worker
+/// binds it again at once.
+public struct AdminServer: Sidecar {
+    let address: AdminAddress
+    let readiness: Readiness
+    let journal: Journal
+    let registry: PrometheusCollectorRegistry
+    let logger: Logger
+    private let gate = StartupGate()
+    private let depthGauges: DepthGauges
+
+    /// A server for `address`, exporting `registry` (the one `JobMetrics` was made with).
+    public init(address: AdminAddress, readiness: Readiness, journal: Journal, registry: PrometheusCollectorRegistry, logger: Logger) {
+        self.address = address
+        self.readiness = readiness
+        self.journal = journal
+        self.registry = registry
+        self.logger = logger
+        depthGauges = DepthGauges(registry: registry)
+    }
+
+    public func started() async throws {
+        try await gate.wait()
+    }
+
+    public func run() async throws {
+        let app = Application(
+            router: router(),
+            configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: nil, reuseAddress: true),
+            onServerRunning: { [gate, logger] channel in
+                logger.notice("admin endpoint listening on \(Self.describe(channel.localAddress)): /healthz /readyz /metrics")
+                gate.open()
+            },
+            logger: Logger(label: "worker.admin", factory: { _ in SwiftLogNoOpLogHandler() }))
+        do {
+            try await app.run()
+        } catch {
+            let failure = WorkerError(
+                error.isAddressInUse ? .temporary : .config,
+                error.isAddressInUse
+                    ? "--admin \(address): the address is in use: stop what listens there or pass another port"
+                    : "--admin \(address): cannot listen there (\(error)): pass a local address, e.g. 127.0.0.1:9090")
+            gate.fail(failure)
+            throw failure
+        }
+        gate.fail(CancellationError())  // stopped before it ever listened
+    }
+
+    private func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("healthz") { _, _ in Self.text(.ok, "ok\n") }
+        router.get("readyz") { [readiness] _, _ in
+            let phase = readiness.phase
+            return Self.text(phase == .ready ? .ok : .serviceUnavailable, "\(phase.rawValue)\n")
+        }
+        router.get("metrics") { [journal, readiness, registry, depthGauges, logger] _, _ in
+            do {
+                depthGauges.update(try await journal.depth())
+            } catch {
+                logger.warning("metrics: cannot read queue depths: \(error)")  // the rest of the metrics still count
+            }
+            depthGauges.updateDrain(readiness)
+            var body = ByteBuffer()
+            body.writeBytes(registry.emitToBuffer())
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: body))
+        }
+        return router
+    }
+
+    /// `127.0.0.1:9090`, `[::1]:9090`.
+    private static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return address.map { "\($0)" } ?? "?" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+
+    private static func text(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+extension Error {
+    /// Whether binding failed because the address is taken (EADDRINUSE).
+    fileprivate var isAddressInUse: Bool {
+        if let error = self as? IOError { return error.errnoCode == EADDRINUSE }
+        return "\(self)".contains("Address already in use")
+    }
+}

@@ -1,0 +1,44 @@
+import Journal
+import Prometheus
+import Synchronization
+import WorkerRuntime
+
+/// The gauges read from the journal at each scrape: jobs per queue and unfinished state, and the drain's length.
+final class DepthGauges: Sendable {
+    static var depth: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "worker", metricName: "queue", unitName: "jobs",
+        helpText: "Jobs in the journal per queue and unfinished state (all workers)") }
+    static var drain: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "worker", metricName: "drain_duration", unitName: "seconds",
+        helpText: "Seconds since intake stopped (drain or quiet); 0 while it is open") }
+    static var ready: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "worker", metricName: "ready", unitName: "",
+        helpText: "1 while recovery is done and intake is open (as /readyz)") }
+
+    private let registry: PrometheusCollectorRegistry
+    /// Every queue and state reported so far: one that emptied is reported as 0, not left at its last count.
+    private let seen = Mutex<Set<[String]>>([])
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+    }
+
+    func update(_ depths: [QueueDepth]) {
+        var now: [[String]: Int] = [:]
+        for depth in depths { now[[depth.queue, depth.state.rawValue]] = depth.count }
+        let all = seen.withLock { seen in
+            seen.formUnion(now.keys)
+            return seen
+        }
+        for key in all {
+            registry.makeGauge(descriptor: Self.depth, labels: [("queue", key[0]), ("state", key[1])])
+                .set(to: Double(now[key] ?? 0))
+        }
+    }
+
+    func updateDrain(_ readiness: Readiness) {
+        let drained = readiness.stoppedFor.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? 0
+        registry.makeGauge(descriptor: Self.drain).set(to: drained)
+        registry.makeGauge(descriptor: Self.ready).set(to: readiness.isReady ? 1 : 0)
+    }
+}

@@ -1,0 +1,61 @@
+import CoreMetrics
+import Journal
+import Synchronization
+
+/// The worker's job metrics, through swift-metrics: counters of jobs started, completed, failed, interrupted,
+/// cancelled and recovered, by handler and queue, and a histogram of job durations. Counters are made once per
+/// handler and queue and kept, so counting a job costs a lock and a dictionary lookup.
+public final class JobMetrics: Sendable {
+    /// How a job's run ended, as counted.
+    public enum Event: String, Sendable, CaseIterable {
+        case started, completed, failed, interrupted, cancelled, recovered
+    }
+
+    private struct Key: Hashable {
+        let handler: String
+        let queue: String
+    }
+
+    private struct Series {
+        let counters: [Event: Counter]
+        let duration: Timer
+    }
+
+    private let factory: any MetricsFactory
+    private let series = Mutex<[Key: Series]>([:])
+
+    /// Metrics made by `factory` (e.g. swift-prometheus'); `.disabled` makes none.
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
+
+    /// No metrics (no `--admin`).
+    public static let disabled = JobMetrics(factory: NOOPMetricsHandler.instance)
+
+    /// The names of the metrics, as exported.
+    public static func counterName(_ event: Event) -> String { "worker_jobs_\(event.rawValue)_total" }
+    public static let durationName = "worker_job_duration_seconds"
+
+    /// Counts `event` for `job`.
+    public func count(_ event: Event, _ job: Job) {
+        self.series(job).counters[event]?.increment()
+    }
+
+    /// Records how long `job` ran, once it ended.
+    public func ran(_ job: Job, for duration: Duration) {
+        self.series(job).duration.recordNanoseconds(
+            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    private func series(_ job: Job) -> Series {
+        let key = Key(handler: job.handler, queue: job.queue)
+        if let found = series.withLock({ $0[key] }) { return found }
+        let dimensions = [("handler", key.handler), ("queue", key.queue)]
+        var counters: [Event: Counter] = [:]
+        for event in Event.allCases {
+            counters[event] = Counter(label: Self.counterName(event), dimensions: dimensions, factory: factory)
+        }
+        let made = Series(counters: counters, duration: Timer(label: Self.durationName, dimensions: dimensions, factory: factory))
+        return series.withLock { $0[key, default: made] }
+    }
+}

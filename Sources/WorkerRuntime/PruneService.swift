@@ -1,0 +1,59 @@
+import Journal
+import Logging
+import ServiceLifecycle
+
+/// Retention inside `worker run` (`--prune-completed-older-than`): deletes completed jobs older than the age at
+/// start and then every `pruneInterval`, in short transactions so that claims are not held up.
+struct PruneService: Service {
+    let journal: Journal
+    let age: Duration
+    let interval: Duration
+    let readiness: Readiness
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                while true {
+                    if readiness.phase == .ready {
+                        do {
+                            let pruned = try await Self.prune(journal, olderThan: age, stopping: { readiness.phase != .ready })
+                            if pruned > 0 { logger.notice("pruned \(pruned) completed job(s) older than \(age)") }
+                        } catch let error as JournalError where error.code == .busy {
+                            logger.warning("prune skipped: \(error)")
+                        }
+                    }
+                    try await Task.sleep(for: readiness.phase == .starting ? .milliseconds(100) : interval)
+                }
+            }
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    /// Deletes every completed job that finished more than `age` ago, a batch per transaction; returns how many.
+    /// `progress` is told the running total after each batch; `stopping` ends it between batches.
+    static func prune(
+        _ journal: Journal, olderThan age: Duration, batch: Int = 500, stopping: @Sendable () -> Bool = { false },
+        progress: (Int) -> Void = { _ in }
+    ) async throws -> Int {
+        let cutoff = WallClock.system.now() - micros(age)
+        var total = 0
+        while !stopping() {
+            let pruned = try await journal.pruneCompleted(finishedBefore: cutoff, limit: batch)
+            total += pruned
+            progress(total)
+            if pruned < batch { break }
+            await Task.yield()
+        }
+        return total
+    }
+}
+
+/// Retention as `worker prune` runs it.
+public enum Retention {
+    /// Deletes every completed job that finished more than `age` ago; returns how many. See `Journal.pruneCompleted`.
+    public static func pruneCompleted(_ journal: Journal, olderThan age: Duration, progress: (Int) -> Void = { _ in }) async throws -> Int {
+        try await PruneService.prune(journal, olderThan: age, progress: progress)
+    }
+}
