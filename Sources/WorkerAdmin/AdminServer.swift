@@ -15,9 +15,9 @@ import WorkerRuntime
 ///   unfinished state, jobs running here, and how long the drain has been going.
 ///
 /// It listens before the worker recovers or takes work (a port in use stops the worker before it touches a
-/// job), stays up through the drain, and closes its socket before the process exits. Sockets are made with
-/// CLOEXEC (SwiftNIO), so no child process inherits the port, and bound with SO_REUSEADDR, so a restarted worker
-/// binds it again at once.
+/// job), stays up through the drain, and closes its socket before the process exits. Its sockets are marked
+/// close-on-exec (`CloseOnExec`), so no child process inherits the port, and bound with SO_REUSEADDR, so a
+/// restarted worker binds it again at once.
 public struct AdminServer: Sidecar {
     let address: AdminAddress
     let readiness: Readiness
@@ -44,8 +44,12 @@ public struct AdminServer: Sidecar {
     public func run() async throws {
         let app = Application(
             router: router(),
+            server: .http1(configuration: .init(additionalChannelHandlers: [CloseOnExecHandler()])),
             configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: nil, reuseAddress: true),
             onServerRunning: { [gate, logger] channel in
+                if let port = channel.localAddress?.port, CloseOnExec.markSockets(localPort: port) == 0 {
+                    logger.warning("admin endpoint: cannot mark its listening socket close-on-exec")
+                }
                 logger.notice("admin endpoint listening on \(Self.describe(channel.localAddress)): /healthz /readyz /metrics")
                 gate.open()
             },

@@ -14,6 +14,8 @@ struct BulkEnqueue {
         var lineNumbers: [Int] = []
         var ids: [Int64] = []
         var committed = 0
+        let progress = Progress()
+        defer { progress.finish() }
         batch.reserveCapacity(batchSize)
 
         func flushBatch() async throws {
@@ -32,6 +34,7 @@ struct BulkEnqueue {
                 throw JournalError(error.code, "\(place)\(error.message); \(kept)")
             }
             committed += batch.count
+            progress.update("enqueued \(committed) job(s)")
             batch.removeAll(keepingCapacity: true)
             lineNumbers.removeAll(keepingCapacity: true)
         }
@@ -46,6 +49,7 @@ struct BulkEnqueue {
             if batch.count == batchSize { try await flushBatch() }
         }
         try await flushBatch()
+        progress.update("enqueued \(committed) job(s)", force: true)
         if json {
             Output.line(JSON.object([("enqueued", .int(Int64(committed))), ("ids", .array(ids.map(JSON.int)))]).text)
         }

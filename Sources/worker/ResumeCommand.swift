@@ -60,6 +60,16 @@ struct ResumeCommand: AsyncParsableCommand {
         options.onlyJobs = Set(ids)
         options.exitWhenIdle = true
         let process = WorkerProcess(journal: journal, host: host, options: options, logger: logger, lockDirectory: lockDirectory)
+        let progress = Progress()
+        let shown = Task { [ids] in  // on a terminal: how many of the resumed jobs are done
+            while !Task.isCancelled {
+                let left = (try? await journal.unfinishedCount(of: ids)) ?? ids.count
+                progress.update("resume: \(ids.count - left) of \(ids.count) job(s) done")
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        defer { progress.finish() }
+        defer { shown.cancel() }
         try await Supervision(admin: nil, journal: journal, logger: logger).run(process, worker: worker, signals: signals)
     }
 }

@@ -87,7 +87,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Delete completed jobs that finished longer ago than this, at start and every hour (e.g. 7d, 12h, 90m).",
-        valueName: "AGE"))
+        valueName: "AGE"), transform: Age.parse)
     var pruneCompletedOlderThan: Age?
 
     func run() async throws {

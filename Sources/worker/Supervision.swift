@@ -46,7 +46,7 @@ extension AdminAddress: ExpressibleByArgument {
 }
 
 /// A length of time on the command line: `90` or `90s`, `15m`, `12h`, `30d`, `2w`, or several, as `1h30m`.
-struct Age: ExpressibleByArgument, CustomStringConvertible {
+struct Age: CustomStringConvertible {
     let duration: Duration
     let description: String
 
@@ -73,5 +73,13 @@ struct Age: ExpressibleByArgument, CustomStringConvertible {
         guard !argument.isEmpty, seconds < Int64.max / 1_000_000 else { return nil }
         duration = .seconds(seconds)
         description = argument
+    }
+
+    /// For `@Option(transform:)`: the error names the forms that work.
+    static func parse(_ argument: String) throws -> Age {
+        guard let age = Age(argument: argument) else {
+            throw ValidationError("'\(argument)' is not an age: pass a number with a unit, e.g. 30d, 12h, 90m, 1h30m, or plain seconds")
+        }
+        return age
     }
 }

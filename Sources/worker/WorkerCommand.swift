@@ -14,7 +14,7 @@ struct WorkerCommand: AsyncParsableCommand {
         version: WorkerVersion.current,
         subcommands: [
             EnqueueCommand.self, JobsCommand.self, JobCommand.self, StatsCommand.self, RetryCommand.self,
-            CancelCommand.self, MigrateCommand.self, JournalCommand.self, PluginsCommand.self, RunCommand.self,
+            CancelCommand.self, StatusCommand.self, PruneCommand.self, MigrateCommand.self, JournalCommand.self, PluginsCommand.self, RunCommand.self,
             ResumeCommand.self,
         ]
     )
