@@ -18,7 +18,7 @@ struct PruneService: Service {
                     if readiness.phase == .ready {
                         do {
                             let pruned = try await Self.prune(journal, olderThan: age, stopping: { readiness.phase != .ready })
-                            if pruned > 0 { logger.notice("pruned \(pruned) completed job(s) older than \(age)") }
+                            if pruned > 0 { logger.notice("pruned \(pruned) completed job(s) older than \(Self.describe(age))") }
                         } catch let error as JournalError where error.code == .busy {
                             logger.warning("prune skipped: \(error)")
                         }
@@ -29,6 +29,15 @@ struct PruneService: Service {
         } catch is CancellationError {
             return
         }
+    }
+
+    /// `90s`, `15m`, `12h`, `30d`: the largest unit that divides the age.
+    static func describe(_ age: Duration) -> String {
+        let seconds = age.components.seconds
+        for (unit, length) in [("d", Int64(86_400)), ("h", 3600), ("m", 60)] where seconds >= length && seconds % length == 0 {
+            return "\(seconds / length)\(unit)"
+        }
+        return "\(seconds)s"
     }
 
     /// Deletes every completed job that finished more than `age` ago, a batch per transaction; returns how many.
