@@ -56,17 +56,22 @@ struct RunNoop: AsyncParsableCommand {
     @Option(help: "Jobs per run.") var jobs: Int = 50_000
     @Option(help: "Worker concurrency.") var concurrency: Int = 10
     @Option(help: "Worker prefetch (jobs claimed ahead): auto or a number.") var prefetch = "auto"
+    @Flag(help: "Alternate runs without and with --admin (metrics counted per job), to compare them in one session.")
+    var compareAdmin = false
 
     func run() async throws {
         var rates: [Double] = []
+        var adminRates: [Double] = []
         for run in 1...common.runs {
             let dir = try common.freshDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let db = "\(dir)/bench.sqlite3"
             let journal = try Journal(path: db, options: common.journalOptions())
             try await fill(journal, jobs: jobs)
+            let admin = compareAdmin && run % 2 == 0
             let worker = try RunningWorker.bench(
-                db: db, ["--exit-when-idle", "--concurrency", "\(concurrency)", "--prefetch", "\(prefetch)", "--synchronous", common.synchronous],
+                db: db, ["--exit-when-idle", "--concurrency", "\(concurrency)", "--prefetch", "\(prefetch)", "--synchronous", common.synchronous]
+                    + (admin ? ["--admin", "127.0.0.1:0"] : []),
                 log: "\(dir)/worker.log")
             try await worker.ready()
             let start = ContinuousClock.now
@@ -79,11 +84,12 @@ struct RunNoop: AsyncParsableCommand {
                 try await Task.sleep(for: .milliseconds(50))
             }
             let rate = Double(jobs) / seconds(since: start)
-            rates.append(rate)
+            if admin { adminRates.append(rate) } else { rates.append(rate) }
             let completed = try await journal.stats()[.completed] ?? 0
-            print("run \(run): \(completed) of \(jobs) noop jobs, concurrency \(concurrency), prefetch \(prefetch), synchronous=\(common.synchronous): \(Int(rate)) jobs/s; RSS at ready \(idleRSS / 1024) MiB, peak \(peakRSS / 1024) MiB; peak threads \(peakThreads)")
+            print("run \(run)\(admin ? " (--admin)" : ""): \(completed) of \(jobs) noop jobs, concurrency \(concurrency), prefetch \(prefetch), synchronous=\(common.synchronous): \(Int(rate)) jobs/s; RSS at ready \(idleRSS / 1024) MiB, peak \(peakRSS / 1024) MiB; peak threads \(peakThreads)")
         }
         print("run-noop median: \(Int(median(rates))) jobs/s")
+        if !adminRates.isEmpty { print("run-noop median with --admin: \(Int(median(adminRates))) jobs/s") }
     }
 }
 
