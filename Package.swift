@@ -147,6 +147,7 @@ let package = Package(
             name: "WorkerRuntimeTests",
             dependencies: [
                 "Journal", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),

@@ -38,17 +38,27 @@ public final class JobMetrics: Sendable {
 
     /// Counts `event` for `job`.
     public func count(_ event: Event, _ job: Job) {
-        self.series(job).counters[event]?.increment()
+        count(event, handler: job.handler, queue: job.queue)
+    }
+
+    /// Counts `event` for a job of `handler` in `queue`.
+    public func count(_ event: Event, handler: String, queue: String) {
+        series(handler, queue).counters[event]?.increment()
     }
 
     /// Records how long `job` ran, once it ended.
     public func ran(_ job: Job, for duration: Duration) {
-        self.series(job).duration.recordNanoseconds(
+        ran(handler: job.handler, queue: job.queue, for: duration)
+    }
+
+    /// Records how long a job of `handler` in `queue` ran.
+    public func ran(handler: String, queue: String, for duration: Duration) {
+        series(handler, queue).duration.recordNanoseconds(
             duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
-    private func series(_ job: Job) -> Series {
-        let key = Key(handler: job.handler, queue: job.queue)
+    private func series(_ handler: String, _ queue: String) -> Series {
+        let key = Key(handler: handler, queue: queue)
         if let found = series.withLock({ $0[key] }) { return found }
         let dimensions = [("handler", key.handler), ("queue", key.queue)]
         var counters: [Event: Counter] = [:]
@@ -56,6 +66,10 @@ public final class JobMetrics: Sendable {
             counters[event] = Counter(label: Self.counterName(event), dimensions: dimensions, factory: factory)
         }
         let made = Series(counters: counters, duration: Timer(label: Self.durationName, dimensions: dimensions, factory: factory))
-        return series.withLock { $0[key, default: made] }
+        return series.withLock { series in
+            if let found = series[key] { return found }  // made meanwhile by another thread: keep the first
+            series[key] = made
+            return made
+        }
     }
 }

@@ -92,7 +92,8 @@ import WorkerTestKit
     /// The descriptors of `pid` that are TCP sockets on local `port` (listening or connected), with whether each
     /// is close-on-exec (from the kernel's socket table and `/proc/PID/fdinfo`).
     static func sockets(of pid: Int32, localPort port: Int) throws -> [(fd: String, cloexec: Bool)] {
-        let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
+        // Read to the end: the kernel makes this file a page per read, and a one-read loader can stop short.
+        let table = try #require(FileHandle(forReadingAtPath: "/proc/net/tcp")).readToEnd().map { String(decoding: $0, as: UTF8.self) } ?? ""
         let local = String(format: "0100007F:%04X", port)
         var inodes = Set<String>()
         for line in table.split(separator: "\n") {
