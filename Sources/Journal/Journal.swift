@@ -63,10 +63,11 @@ public final class Journal: Sendable {
     }
 
     /// Runs `body` in one immediate (write-locking) transaction, mapping SQLite errors to `JournalError`.
-    /// `label` names the write point for `FaultInjection` (`commit:LABEL`): the caller's name by default, so every
-    /// new write point can be crashed at without further work.
+    /// `label` names the write point for `FaultInjection` (`commit:LABEL`). It is required and must be a string
+    /// literal at the call: `CrashPointTests` finds every write point by its label in the sources and crashes at
+    /// each, so a new one is covered without being listed anywhere.
     func transaction<T: Sendable>(
-        _ label: String = #function, _ body: @escaping @Sendable (Database) throws -> T
+        _ label: String, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
         try await mappingErrors {
             try await database.writeWithoutTransaction { db in try Self.immediate(db, label, body) }
@@ -75,7 +76,7 @@ public final class Journal: Sendable {
 
     /// Like `transaction`, but blocks the calling thread until the commit is durable. For callers on threads of
     /// their own (a plugin's host-service call); never call it from Swift's cooperative thread pool.
-    func transactionBlocking<T>(_ label: String = #function, _ body: (Database) throws -> T) throws -> T {
+    func transactionBlocking<T>(_ label: String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try database.writeWithoutTransaction { db in try Self.immediate(db, label, body) }
         } catch {

@@ -19,7 +19,7 @@ extension Journal {
     public func retry(job id: Int64) async throws -> Job {
         let now = self.now
         let pid = options.pid
-        let job = try await transaction { db in
+        let job = try await transaction("retry") { db in
             let job = try Job.require(db, id: id)
             guard Self.retryableStates.contains(job.state) else {
                 throw JournalError(
@@ -54,7 +54,7 @@ extension Journal {
     public func cancel(job id: Int64) async throws -> CancelResult {
         let now = self.now
         let pid = options.pid
-        return try await transaction { db in
+        return try await transaction("cancel") { db in
             let job = try Job.require(db, id: id)
             switch job.state {
             case .cancelled:

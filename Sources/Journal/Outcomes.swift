@@ -16,7 +16,7 @@ extension Journal {
     /// Records how a job held by `worker` ended and returns the job afterwards.
     public func finish(job id: Int64, worker: String, outcome: JobOutcome) async throws -> Job {
         let context = FinishContext(journal: self)
-        return try await transaction { db in
+        return try await transaction("finish-one") { db in
             _ = try context.apply(db, id: id, worker: worker, outcome: outcome)
             return try Job.require(db, id: id)
         }

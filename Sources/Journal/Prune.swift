@@ -15,7 +15,7 @@ extension Journal {
         }
         guard !ids.isEmpty else { return 0 }
         let list = IDList(ids)
-        return try await transaction { db in
+        return try await transaction("prune") { db in
             let deleted = try Int64.fetchAll(db, sql: """
                 DELETE FROM jobs WHERE id IN \(IDList.sql) AND state = 'completed' AND finished_at < ? RETURNING id
                 """, arguments: [list.json, cutoff])

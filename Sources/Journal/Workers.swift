@@ -35,7 +35,7 @@ extension Journal {
     public func register(_ worker: WorkerRegistration) async throws {
         let now = self.now
         try Validation.name(worker.id, what: "worker id")
-        try await transaction { db in
+        try await transaction("register") { db in
             try db.execute(
                 sql: """
                     INSERT INTO workers (id, pid, host, process_started_at, started_at, heartbeat_at, version)
@@ -48,7 +48,7 @@ extension Journal {
     /// Records that a worker is alive now.
     public func heartbeat(worker: String) async throws {
         let now = self.now
-        try await transaction { db in
+        try await transaction("heartbeat") { db in
             try db.execute(sql: "UPDATE workers SET heartbeat_at = ? WHERE id = ?", arguments: [now, worker])
         }
     }
@@ -56,7 +56,7 @@ extension Journal {
     /// Marks a worker stopped. It must hold no running job: interrupt or finish them first.
     public func deregister(worker: String, reason: String) async throws {
         let now = self.now
-        try await transaction { db in
+        try await transaction("deregister") { db in
             let running = try Int.fetchOne(
                 db, sql: "SELECT count(*) FROM jobs WHERE state = 'running' AND worker_id = ?", arguments: [worker]) ?? 0
             if running > 0 {
@@ -78,7 +78,8 @@ extension Journal {
     }
 
     /// Recovers the jobs a dead worker held `running`: each becomes `interrupted` (the attempt stays counted and
-    /// a crash is recorded), or `dead` once `maxCrashes` workers have died under it. Marks the worker stopped.
+    /// a crash is recorded), or `dead` once `maxCrashes` workers have died under it, or `cancelled` when an operator
+    /// had asked to cancel it (the worker died before acting on it). Marks the worker stopped.
     ///
     /// The caller must know the worker is dead (its kernel lock is free); this never checks liveness itself.
     public func recoverOrphans(
@@ -88,7 +89,7 @@ extension Journal {
         let pid = options.pid
         return try await transaction("recover") { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT id, attempts, crashes FROM jobs WHERE state = 'running' AND worker_id = ? ORDER BY id",
+                db, sql: "SELECT id, attempts, crashes, cancel_requested_at FROM jobs WHERE state = 'running' AND worker_id = ? ORDER BY id",
                 arguments: [deadWorker])
             var recovered: [Job] = []
             for row in rows {
@@ -96,17 +97,19 @@ extension Journal {
                 let attempts: Int = try row.decode(forColumn: "attempts")
                 let crashes: Int = try row.decode(forColumn: "crashes") + 1
                 let poisoned = crashes >= maxCrashes
-                let target: JobState = poisoned ? .dead : .interrupted
-                let why = poisoned
-                    ? "\(reason); a worker died under this job \(crashes) times, giving up (poison job)"
-                    : reason
+                let cancelled = try row.decode(Micros?.self, forColumn: "cancel_requested_at") != nil
+                let target: JobState = cancelled ? .cancelled : poisoned ? .dead : .interrupted
+                let why = cancelled
+                    ? "\(reason); an operator had asked to cancel it"
+                    : poisoned ? "\(reason); a worker died under this job \(crashes) times, giving up (poison job)" : reason
+                let finished = target != .interrupted
                 try db.execute(
                     sql: """
                         UPDATE jobs SET state = ?, crashes = ?, updated_at = ?, last_error = CASE WHEN ? THEN ? ELSE last_error END,
                                finished_at = CASE WHEN ? THEN ? ELSE NULL END
                         WHERE id = ?
                         """,
-                    arguments: [target.rawValue, crashes, now, poisoned, why, poisoned, now, id])
+                    arguments: [target.rawValue, crashes, now, poisoned && !cancelled, why, finished, now, id])
                 try Events.append(
                     db, jobID: id, at: now, from: .running, to: target, attempt: attempts, worker: recoverer, pid: pid,
                     reason: why)

@@ -34,7 +34,11 @@ case "claim":
         let jobs = try await journal.claim(ClaimRequest(worker: worker, limit: batch))
         if jobs.isEmpty { break }
         claimed += jobs.map(\.id)
-        _ = try await journal.finish(batch: jobs.map { ($0.id, JobOutcome.completed) }, worker: worker)
+        if let only = jobs.first, jobs.count == 1 {
+            _ = try await journal.finish(job: only.id, worker: worker, outcome: .completed)  // one at a time
+        } else {
+            _ = try await journal.finish(batch: jobs.map { ($0.id, JobOutcome.completed) }, worker: worker)
+        }
     }
     try await journal.deregister(worker: worker, reason: "done")
     print(claimed.map(String.init).joined(separator: "\n"))

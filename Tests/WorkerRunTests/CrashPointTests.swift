@@ -1,0 +1,169 @@
+import Foundation
+import Journal
+import Testing
+import WorkerTestKit
+
+/// Every place the journal writes, crashed at: the points are found in the sources (every write transaction
+/// names its label as a literal; `FaultInjection.point("…")` names the others), so a new write point is covered
+/// without being listed here. For each one a workload that reaches every point runs with
+/// `WORKER_CRASH_AT=<point>` in all its processes; the first to get there is SIGKILLed there (`WORKER_CRASH_ONCE`:
+/// only one, so no job is counted as poison); then a clean
+/// worker finishes what is left and the journal is checked.
+@Suite struct CrashPointTests {
+    static let sources = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Sources").path
+
+    /// `commit:LABEL` for every `transaction("LABEL"` and `transactionBlocking("LABEL"` in the journal, and the
+    /// names in every `FaultInjection.point("…")` elsewhere.
+    static func points() -> [String] {
+        var found = Set<String>()
+        let files = (FileManager.default.enumerator(atPath: sources)?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".swift") }
+        let write = try! Regex(#"transaction(?:Blocking)?\("([^"]+)""#)
+        let named = try! Regex(#""([a-z][a-z-]*)""#)
+        for file in files {
+            guard let text = try? String(contentsOfFile: "\(sources)/\(file)", encoding: .utf8) else { continue }
+            for match in text.matches(of: write) {
+                if let label = match.output[1].substring { found.insert("commit:\(label)") }
+            }
+            for line in text.split(separator: "\n") where line.contains("FaultInjection.point(") && !line.contains("commit:") {
+                for match in line.matches(of: named) {
+                    if let name = match.output[1].substring { found.insert(String(name)) }
+                }
+            }
+        }
+        return found.sorted()
+    }
+
+    @Test func theSourcesNameTheWritePoints() {
+        let points = Self.points()
+        for expected in ["commit:exchange", "commit:enqueue", "commit:checkpoint", "commit:step-commit", "commit:recover",
+                         "after-claim", "before-commit", "drain-finalize"] {
+            #expect(points.contains(expected), "\(points)")
+        }
+    }
+
+    @Test func theWorkloadReachesEveryWritePoint() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        let log = fixture.directory.file("points.log")
+        try await CrashWorkload(fixture: fixture, environment: ["WORKER_FAULT_LOG": log]).run()
+        let reached = Set(try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init))
+        let missing = Set(Self.points()).subtracting(reached)
+        #expect(missing.isEmpty, "write points the workload never reaches (extend CrashWorkload): \(missing.sorted())")
+        try await CrashWorkload.finishAndCheck(fixture, crashedAt: nil)
+    }
+
+    @Test(arguments: CrashPointTests.points())
+    func aCrashAtTheWritePointLosesNothing(point: String) async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        let marker = fixture.directory.file("crashed")
+        let workload = CrashWorkload(fixture: fixture, environment: ["WORKER_CRASH_AT": point, "WORKER_CRASH_ONCE": marker])
+        try await workload.run()
+        #expect(FileManager.default.fileExists(atPath: marker), "no process died at \(point): the crash point was not reached")
+        try await CrashWorkload.finishAndCheck(fixture, crashedAt: point)
+    }
+}
+
+/// A run through every kind of journal write, by the real binaries: enqueue, a plugin-less consumer
+/// (journal-probe: claim, finish one), prune, worker run (register, exchange, checkpoints, steps, heartbeats,
+/// an operator's cancel and retry, a drain, deregister), a SIGKILLed worker and the recovery of its jobs.
+/// Any step's process may be killed by the crash point; the workload goes on regardless.
+struct CrashWorkload {
+    let fixture: RunFixture
+    let environment: [String: String]
+    var effects: String { fixture.directory.file("effects.txt") }
+
+    func cli(_ arguments: [String]) async throws -> ProcessResult {
+        try await runProcess(ProductBinary.path("worker"), arguments + ["--db", fixture.db], environment: environment)
+    }
+
+    func enqueue(_ handler: String, _ payload: String = "{}", _ extra: [String] = []) async throws -> Int64? {
+        Int64(try await cli(["enqueue", handler, "--payload", payload] + extra).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    func worker(_ extra: [String], log: String) throws -> RunningWorker {
+        try RunningWorker(["run", "--db", fixture.db] + fixture.pluginArguments + extra, logPath: fixture.directory.file(log), environment: environment)
+    }
+
+    func ended(_ worker: RunningWorker) async {
+        _ = await worker.waitForExit(timeout: .seconds(60))
+    }
+
+    /// Waits (bounded) for `id` to reach one of `states`, or for `worker` to die.
+    func await(_ id: Int64?, in states: Set<JobState>, worker: RunningWorker? = nil) async throws {
+        guard let id else { return }
+        _ = try await eventually(timeout: .seconds(20)) {
+            if let worker, !worker.process.isRunning { return true }
+            return states.contains(try await fixture.journal.job(id).state)
+        }
+    }
+
+    func run() async throws {
+        // A plugin-less consumer claims and finishes one job; then retention deletes it.
+        _ = try await enqueue("noop")
+        _ = try await runProcess(ProductBinary.path("journal-probe"), ["claim", fixture.db, "probe", "1"], environment: environment)
+        _ = try await cli(["prune", "--completed-older-than", "0"])
+
+        let append = try await enqueue("append", #"{"path": "\#(effects)", "text": "a", "steps": 3, "ms": 20}"#)
+        let sleep = try await enqueue("sleep", #"{"ms": 600}"#)
+        for _ in 0..<3 { _ = try await enqueue("noop") }
+        let doomed = try await enqueue("fail", #"{"times": 9}"#, ["--max-attempts", "1"])
+        let long = try await enqueue("sleep", #"{"ms": 60000}"#)
+
+        let first = try worker(["--drain-timeout", "0.5"], log: "first.log")
+        try await self.await(long, in: [.running], worker: first)
+        try await self.await(doomed, in: [.dead], worker: first)
+        if let long { _ = try await cli(["cancel", String(long)]) }
+        if let doomed { _ = try await cli(["retry", String(doomed)]) }
+        try await self.await(append, in: [.completed], worker: first)
+        try await self.await(sleep, in: [.completed], worker: first)
+        let drained = try await enqueue("sleep", #"{"ms": 1500}"#)
+        try await self.await(drained, in: [.running], worker: first)
+        first.signal(SIGTERM)  // interrupts the 1.5 s sleep at its 0.5 s deadline
+        await ended(first)
+
+        let second = try worker([], log: "second.log")
+        try await self.await(drained, in: [.running], worker: second)
+        second.signal(SIGKILL)
+        _ = await second.waitForExit()
+        if let long { _ = try await cli(["cancel", String(long)]) }  // again, in case the first cancel was killed
+
+        let third = try worker(["--exit-when-idle"], log: "third.log")  // recovers the second's job at boot
+        await ended(third)
+    }
+
+    /// Finishes everything with a clean worker, then checks: nothing running, nothing completed twice, every job
+    /// in the state it must end in, every append step's line there (a line twice only if a worker died during
+    /// that job), and `worker journal verify`.
+    static func finishAndCheck(_ fixture: RunFixture, crashedAt point: String?, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let cleanup = try RunningWorker(
+            ["run", "--db", fixture.db, "--exit-when-idle"] + fixture.pluginArguments, logPath: fixture.directory.file("cleanup.log"))
+        for job in try await fixture.journal.jobs(JobFilter(handler: "sleep", limit: 1000)) where job.payload.contains("60000") {
+            _ = try await runProcess(ProductBinary.path("worker"), ["cancel", String(job.id), "--db", fixture.db])
+        }
+        let exit = await cleanup.waitForExit(timeout: .seconds(90))
+        #expect(exit?.status == 0, "crash at \(point ?? "none"): cleanup exited \(String(describing: exit)): \(cleanup.log.suffix(600))", sourceLocation: sourceLocation)
+        try await fixture.expectSound(sourceLocation: sourceLocation)
+        for job in try await fixture.journal.jobs(JobFilter(limit: 1000)) {
+            let expected: Set<JobState> = switch job.handler {
+            case "fail": [.dead]
+            case "sleep" where job.payload.contains("60000"): [.cancelled]
+            default: [.completed]
+            }
+            #expect(expected.contains(job.state), "crash at \(point ?? "none"): job \(job.id) \(job.handler) is \(job.state)", sourceLocation: sourceLocation)
+        }
+        let appends = try await fixture.journal.jobs(JobFilter(handler: "append", limit: 10))
+        guard let append = appends.first else { return }  // its enqueue was the one killed
+        let lines = ((try? String(contentsOfFile: fixture.directory.file("effects.txt"), encoding: .utf8)) ?? "").split(separator: "\n")
+        for step in 1...3 {
+            let count = lines.filter { $0 == "a:\(step)" }.count
+            #expect(count >= 1, "crash at \(point ?? "none"): step \(step)'s line is missing", sourceLocation: sourceLocation)
+            if count > 1 {
+                let died = try await fixture.journal.events(job: append.id).contains { $0.reason.contains("died") }
+                #expect(died, "crash at \(point ?? "none"): step \(step) ran twice but no worker died during the job", sourceLocation: sourceLocation)
+            }
+        }
+    }
+}
