@@ -56,6 +56,8 @@ public struct AdminServer: Sidecar {
             logger: Logger(label: "worker.admin", factory: { _ in SwiftLogNoOpLogHandler() }))
         do {
             try await app.run()
+        } catch where gate.isOpen {
+            throw WorkerError(.temporary, "the admin endpoint on \(address) failed: \(error)")  // after it listened
         } catch {
             let failure = WorkerError(
                 error.isAddressInUse ? .temporary : .config,

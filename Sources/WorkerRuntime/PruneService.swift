@@ -19,8 +19,12 @@ struct PruneService: Service {
                         do {
                             let pruned = try await Self.prune(journal, olderThan: age, stopping: { readiness.phase != .ready })
                             if pruned > 0 { logger.notice("pruned \(pruned) completed job(s) older than \(Self.describe(age))") }
-                        } catch let error as JournalError where error.code == .busy {
-                            logger.warning("prune skipped: \(error)")
+                        } catch is CancellationError {
+                            throw CancellationError()
+                        } catch {
+                            // Retention is housekeeping: a failed round must not stop the jobs. Real journal
+                            // trouble shows in the dispatcher's own writes.
+                            logger.warning("prune skipped, tried again in \(Self.describe(interval)): \(error)")
                         }
                     }
                     try await Task.sleep(for: readiness.phase == .starting ? .milliseconds(100) : interval)

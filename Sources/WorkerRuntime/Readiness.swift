@@ -20,10 +20,20 @@ public final class Readiness: Sendable {
 
     private struct State {
         var phase = Phase.starting
+        /// Boot recovery is done (also when a stop came during it).
+        var booted = false
         var stopBegan: ContinuousClock.Instant?
         /// When the process must be gone by the drain's own reckoning (deadline, grace, finalisation).
         var exitBy: ContinuousClock.Instant?
-        var observers: [@Sendable (Phase) -> Void] = []
+        var observers: [@Sendable (Change) -> Void] = []
+    }
+
+    /// What an observer is told: the phase, whether boot recovery is done, and how long the exit may still take.
+    public struct Change: Sendable {
+        public let phase: Phase
+        public let booted: Bool
+        /// Set once a drain or stop began.
+        public let exitWithin: Duration?
     }
 
     private let state = Mutex(State())
@@ -37,6 +47,9 @@ public final class Readiness: Sendable {
     /// Whether intake is open (`/readyz` answers 200).
     public var isReady: Bool { phase == .ready }
 
+    /// Whether boot recovery is done (the heartbeat then recovers dead peers too).
+    public var booted: Bool { state.withLock { $0.booted } }
+
     /// How long ago intake stopped (quiet, drain or stop); nil while it is open.
     public var stoppedFor: Duration? {
         state.withLock { state in state.stopBegan.map { ContinuousClock.now - $0 } }
@@ -47,21 +60,36 @@ public final class Readiness: Sendable {
         state.withLock { state in state.exitBy.map { max(.zero, $0 - ContinuousClock.now) } }
     }
 
-    /// Calls `observer` on every phase change, on the changing thread; keep it short.
-    public func observe(_ observer: @escaping @Sendable (Phase) -> Void) {
+    /// Calls `observer` on every change (phase, boot done), under the state's lock, so that observers see the
+    /// changes in order; keep it short and do not call back into this object.
+    public func observe(_ observer: @escaping @Sendable (Change) -> Void) {
         state.withLock { $0.observers.append(observer) }
     }
 
     /// Moves on to `phase`; going back (e.g. `ready` after `draining`) is ignored.
     func enter(_ phase: Phase, exitBy: ContinuousClock.Instant? = nil) {
-        let observers: [@Sendable (Phase) -> Void]? = state.withLock { state in
-            guard phase.order > state.phase.order || (phase == .draining && state.phase == .quiet) else { return nil }
+        state.withLock { state in
+            guard phase.order > state.phase.order || (phase == .draining && state.phase == .quiet) else { return }
             state.phase = phase
             if phase.order >= Phase.quiet.order, state.stopBegan == nil { state.stopBegan = .now }
             if let exitBy { state.exitBy = min(state.exitBy ?? exitBy, exitBy) }
-            return state.observers
+            Self.tell(state)
         }
-        for observer in observers ?? [] { observer(phase) }
+    }
+
+    /// Boot recovery is done: intake opens unless a stop came meanwhile.
+    func bootDone() {
+        state.withLock { state in
+            state.booted = true
+            if state.phase == .starting { state.phase = .ready }
+            Self.tell(state)
+        }
+    }
+
+    private static func tell(_ state: State) {
+        let change = Change(
+            phase: state.phase, booted: state.booted, exitWithin: state.exitBy.map { max(.zero, $0 - ContinuousClock.now) })
+        for observer in state.observers { observer(change) }
     }
 }
 

@@ -15,6 +15,7 @@ struct DispatcherService: Service {
     func run() async throws {
         try await boot()  // also after an early TERM: recovery takes no new work, and the drain then ends at once
         try await dispatcher.run()
+        dispatcher.readiness.enter(.stopping)  // idle with --exit-when-idle, or drained: not ready while exiting
     }
 }
 
@@ -62,7 +63,7 @@ struct HeartbeatService: Service {
         let worker = dispatcher.worker
         try await journal.heartbeat(worker: worker)
         await supervisor?.beat()  // the journal took the heartbeat and the dispatcher answers: the watchdog's ping
-        guard readiness.phase != .starting else { return }  // boot recovery is still under way
+        guard readiness.booted else { return }  // boot recovery is still under way
         let recovered = try await Recovery.recoverDead(
             journal: journal, lockDirectory: lockDirectory, recoverer: worker, maxCrashes: options.maxCrashes, logger: logger,
             metrics: metrics)

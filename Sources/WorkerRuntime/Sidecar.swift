@@ -21,6 +21,14 @@ public final class StartupGate: Sendable {
     /// A closed gate.
     public init() {}
 
+    /// Whether the gate opened.
+    public var isOpen: Bool {
+        state.withLock { state in
+            if case .open = state { return true }
+            return false
+        }
+    }
+
     /// Lets every waiter through, now and later.
     public func open() { settle(nil) }
 

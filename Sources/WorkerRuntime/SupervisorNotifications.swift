@@ -10,26 +10,35 @@ final class SupervisorNotifications: Sendable {
     private let dispatcher: Dispatcher
     private let logger: Logger
     private let lastStatus = Mutex<String?>(nil)
+    private let readySent = Mutex(false)
 
     init(notifier: SystemdNotifier, readiness: Readiness, dispatcher: Dispatcher, logger: Logger) {
         self.notifier = notifier
         self.readiness = readiness
         self.dispatcher = dispatcher
         self.logger = logger
-        readiness.observe { [self] phase in changed(to: phase) }
+        readiness.observe { [self] change in changed(change) }
     }
 
-    private func changed(to phase: Readiness.Phase) {
-        switch phase {
-        case .starting:
-            return
-        case .ready:
-            send(["READY=1", "STATUS=ready: intake open", "MAINPID=\(getpid())"])
-        case .quiet:
-            send(["STATUS=quiet: intake stopped (SIGTSTP), in-flight jobs keep running"])
-        case .draining, .stopping:
-            send(["STOPPING=1", "STATUS=\(phase.rawValue): intake stopped"] + extendTimeout())
+    /// Called in order, under the readiness lock.
+    private func changed(_ change: Readiness.Change) {
+        var fields: [String] = []
+        if change.booted, readySent.withLock({ sent in defer { sent = true }; return !sent }) {
+            // Startup is over once recovery is done, also when a stop came during it: systemd must not wait
+            // for READY=1 until its start timeout.
+            fields.append("READY=1")
         }
+        switch change.phase {
+        case .starting:
+            fields.append("STATUS=starting: recovering what dead workers held")
+        case .ready:
+            fields.append("STATUS=ready: intake open")
+        case .quiet:
+            fields.append("STATUS=quiet: intake stopped (SIGTSTP), in-flight jobs keep running")
+        case .draining, .stopping:
+            fields += ["STOPPING=1", "STATUS=\(change.phase.rawValue): intake stopped"] + Self.extendTimeout(change.exitWithin)
+        }
+        send(fields)
     }
 
     /// A heartbeat was recorded: pings the watchdog, keeps extending the stop timeout while draining, and
@@ -38,8 +47,8 @@ final class SupervisorNotifications: Sendable {
         var fields: [String] = []
         if notifier.watchdogInterval != nil { fields.append("WATCHDOG=1") }
         let phase = readiness.phase
-        if phase == .draining || phase == .stopping { fields += extendTimeout() }
-        let status = await dispatcher.summary()
+        if phase == .draining || phase == .stopping { fields += Self.extendTimeout(readiness.exitWithin) }
+        let status = phase == .starting ? "starting: recovering what dead workers held" : await dispatcher.summary()
         if lastStatus.withLock({ last in defer { last = status }; return last != status }) {
             fields.append("STATUS=\(status)")
         }
@@ -47,8 +56,8 @@ final class SupervisorNotifications: Sendable {
     }
 
     /// How long systemd should wait for the exit: what the drain still needs, as the worker reckons it.
-    private func extendTimeout() -> [String] {
-        guard let left = readiness.exitWithin else { return [] }
+    private static func extendTimeout(_ exitWithin: Duration?) -> [String] {
+        guard let left = exitWithin else { return [] }
         let micros = left.components.seconds * 1_000_000 + left.components.attoseconds / 1_000_000_000_000
         return ["EXTEND_TIMEOUT_USEC=\(max(micros, 1))"]
     }

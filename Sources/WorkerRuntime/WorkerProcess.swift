@@ -68,12 +68,12 @@ public struct WorkerProcess: Sendable {
                 logger: logger, metrics: metrics)
             let jobs = recovered.reduce(0) { $0 + $1.jobs.count }
             logger.notice("ready: \(host.plugins.count) handler(s), concurrency \(options.concurrency), recovered \(jobs) job(s) of \(recovered.count) dead worker(s)")
-            readiness.enter(.ready)
+            readiness.bootDone()
             onReady()
         }
         // Sidecars come first: a group shuts its services down in reverse order, so they stay up to the end
         // (`/readyz` answers 503 through the whole drain).
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+        var configuration = ServiceGroupConfiguration(
             services: sidecars.map { .init(service: $0) } + [
                 .init(service: DispatcherService(dispatcher: dispatcher, boot: boot), successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: HeartbeatService(
@@ -84,7 +84,11 @@ public struct WorkerProcess: Sendable {
                 [.init(service: PruneService(
                     journal: journal, age: age, interval: options.pruneInterval, readiness: readiness, logger: logger))]
             } ?? []),
-            logger: Logger(label: "worker.services", factory: { _ in SwiftLogNoOpLogHandler() })))
+            logger: Logger(label: "worker.services", factory: { _ in SwiftLogNoOpLogHandler() }))
+        // The group shuts down once the drain is done: what is left (a stuck admin client, say) gets 2 s, then it
+        // is cancelled, so the worker still exits within its drain + 2 s.
+        configuration.maximumGracefulShutdownDuration = .seconds(2)
+        let group = ServiceGroup(configuration: configuration)
         do {
             try await group.run()
         } catch {

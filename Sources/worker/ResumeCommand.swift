@@ -68,9 +68,17 @@ struct ResumeCommand: AsyncParsableCommand {
                 try? await Task.sleep(for: .milliseconds(250))
             }
         }
-        defer { progress.finish() }
-        defer { shown.cancel() }
-        try await Supervision(admin: nil, journal: journal, logger: logger).run(process, worker: worker, signals: signals)
+        do {
+            try await Supervision(admin: nil, journal: journal, logger: logger).run(process, worker: worker, signals: signals)
+        } catch {
+            shown.cancel()
+            await shown.value
+            progress.finish()
+            throw error
+        }
+        shown.cancel()
+        await shown.value  // no line after the last one
+        progress.finish()
     }
 }
 

@@ -59,8 +59,9 @@ struct Age: CustomStringConvertible {
                 digits.append(character)
             } else if let unit = units[character], let value = Int64(digits) {
                 let (product, overflow) = value.multipliedReportingOverflow(by: unit)
-                guard !overflow else { return nil }
-                seconds += product
+                let (sum, overflowed) = seconds.addingReportingOverflow(product)
+                guard !overflow, !overflowed else { return nil }
+                seconds = sum
                 digits = ""
             } else {
                 return nil

@@ -23,7 +23,7 @@ import WorkerTestKit
         defer { fixture.remove() }
         for _ in 0..<3 { try await fixture.enqueue("noop") }
         try await fixture.enqueue("fail", #"{"times": 1}"#)
-        let long = try await fixture.enqueue("sleep", #"{"ms": 4000}"#)
+        let long = try await fixture.enqueue("sleep", #"{"ms": 20000}"#)
         let worker = try fixture.start(["--admin", "127.0.0.1:0", "--drain-timeout", "60"])
         let port = try #require(await Self.port(of: worker), "\(worker.log)")
 

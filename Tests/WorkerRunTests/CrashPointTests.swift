@@ -9,7 +9,7 @@ import WorkerTestKit
 /// `WORKER_CRASH_AT=<point>` in all its processes; the first to get there is SIGKILLed there (`WORKER_CRASH_ONCE`:
 /// only one, so no job is counted as poison); then a clean
 /// worker finishes what is left and the journal is checked.
-@Suite struct CrashPointTests {
+@Suite(.serialized) struct CrashPointTests {  // one workload at a time: 18 at once would swamp a 2-core machine
     static let sources = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Sources").path

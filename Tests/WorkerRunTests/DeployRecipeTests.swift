@@ -14,20 +14,25 @@ import WorkerTestKit
         try String(contentsOfFile: "\(deployDirectory)/\(name)", encoding: .utf8)
     }
 
-    /// The number after `key` (`--drain-timeout 25`, `stopwaitsecs=30`, `"stopTimeout": 30`) in `text`.
-    static func number(after key: String, in text: String) -> Int? {
-        guard let range = text.range(of: key) else { return nil }
-        return Int(text[range.upperBound...].drop { !$0.isNumber }.prefix { $0.isNumber })
+    /// The number after `key` (`--drain-timeout 25`, `stopwaitsecs=30`, `"stopTimeout": 30`) on the first line
+    /// of `text` that starts with `linePrefix` (the setting itself, not a comment about it).
+    static func number(after key: String, onLineStartingWith linePrefix: String, in text: String) -> Int? {
+        guard let line = text.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(linePrefix) }),
+              let range = line.range(of: key) else { return nil }
+        return Int(line[range.upperBound...].drop { !$0.isNumber }.prefix { $0.isNumber })
     }
 
     @Test(arguments: [
-        ("supervisord.conf", "stopwaitsecs="), ("worker.service", "TimeoutStopSec="), ("Dockerfile", "--stop-timeout "),
-        ("ecs-task-definition.json", "\"stopTimeout\":"), ("kubernetes.yaml", "terminationGracePeriodSeconds:"),
+        ("supervisord.conf", "command=", "stopwaitsecs=", "stopwaitsecs="),
+        ("worker.service", "ExecStart=", "TimeoutStopSec=", "TimeoutStopSec="),
+        ("Dockerfile", "CMD ", "#   docker run", "--stop-timeout "),
+        ("ecs-task-definition.json", "\"command\":", "\"stopTimeout\":", "\"stopTimeout\":"),
+        ("kubernetes.yaml", "args:", "terminationGracePeriodSeconds:", "terminationGracePeriodSeconds:"),
     ])
-    func everyRecipeGivesTheDrainTimeToFinish(file: String, stopKey: String) throws {
+    func everyRecipeGivesTheDrainTimeToFinish(file: String, commandLine: String, stopLine: String, stopKey: String) throws {
         let text = try Self.recipe(file)
-        let drain = try #require(Self.number(after: "--drain-timeout", in: text) ?? Self.number(after: "\"--drain-timeout\", \"", in: text))
-        let stop = try #require(Self.number(after: stopKey, in: text))
+        let drain = try #require(Self.number(after: "--drain-timeout", onLineStartingWith: commandLine, in: text), "\(file): no --drain-timeout on its command line")
+        let stop = try #require(Self.number(after: stopKey, onLineStartingWith: stopLine, in: text), "\(file): no stop timeout")
         // The worker exits within drain + 1 s of grace + the final commit; the supervisor must wait longer.
         #expect(stop >= drain + 2, "\(file): stop timeout \(stop) s for a drain of \(drain) s")
     }
@@ -59,7 +64,7 @@ import WorkerTestKit
         var jobs: [Int64] = []
         for round in 1...3 {
             // Load: jobs that are running when the restart comes, and short ones behind them.
-            for _ in 0..<3 { jobs.append(try await fixture.enqueue("sleep", #"{"ms": 800}"#)) }
+            for _ in 0..<3 { jobs.append(try await fixture.enqueue("sleep", #"{"ms": 10000}"#)) }
             for index in 0..<20 {
                 jobs.append(try await fixture.enqueue("append", #"{"path": "\#(fixture.directory.file("effects.txt"))", "text": "r\#(round)-\#(index)", "steps": 2}"#))
             }
