@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "worker", targets: ["worker"]),
         .executable(name: "bench", targets: ["bench"]),
+        .executable(name: "chaos", targets: ["chaos"]),
         .library(name: "Journal", targets: ["Journal"]),
         .library(name: "WorkerPlugin", targets: ["WorkerPlugin"]),
         .library(name: "ExamplePlugins", type: .dynamic, targets: ["ExamplePlugins"]),
@@ -115,6 +116,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The chaos runner: random kills under mixed load, then the invariants (docs/reliability.md).
+        .executableTarget(
+            name: "chaos",
+            dependencies: [
+                "Journal", "WorkerTestKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
         // A test helper process: claims jobs from a shared database so tests can race real processes.
         .executableTarget(
             name: "journal-probe",
@@ -153,7 +163,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerRunTests",
-            dependencies: ["Journal", "WorkerTestKit", "worker"],
+            dependencies: ["Journal", "WorkerTestKit", "worker", "chaos", "journal-probe"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,135 @@
+import Foundation
+import Journal
+import WorkerTestKit
+
+/// One chaos run: the journal, the workers in their slots, what was enqueued and what was done to them.
+struct ChaosRun {
+    let base: String
+    let workers: Int
+    let verbose: Bool
+    let journal: Journal
+    var db: String { "\(base)/chaos.sqlite3" }
+    private var slots: [RunningWorker?]
+    private var started = 0
+    /// Appends: job id -> (effect file, tag, steps).
+    private(set) var appends: [Int64: (file: String, tag: String, steps: Int)] = [:]
+    private(set) var enqueued: [Int64] = []
+    private(set) var kills: [String: Int] = [:]
+    /// Milliseconds from a worker's start to its `ready:` line (boot recovery done), for every restart.
+    private(set) var recoveries: [Double] = []
+
+    init(base: String, workers: Int, verbose: Bool) {
+        self.base = base
+        self.workers = workers
+        self.verbose = verbose
+        var options = JournalOptions()
+        options.busyTimeoutSeconds = 60
+        journal = try! Journal(path: "\(base)/chaos.sqlite3", options: options)
+        slots = Array(repeating: nil, count: workers)
+    }
+
+    mutating func start() throws {
+        for slot in slots.indices { slots[slot] = try spawn() }
+    }
+
+    private mutating func spawn() throws -> RunningWorker {
+        started += 1
+        return try RunningWorker(
+            ["run", "--db", db, "--plugin", PluginFixtures.examples, "--drain-timeout", "1", "--concurrency", "6"],
+            logPath: "\(base)/worker-\(started).log", environment: ["WORKER_LOG_LEVEL": "notice"])
+    }
+
+    /// Enqueues `count` jobs of the contract's handlers, mostly appends with several steps.
+    mutating func enqueueMix(count: Int, cycle: Int, random: inout SplitMix) async throws {
+        var jobs: [NewJob] = []
+        var tags: [(file: String, tag: String, steps: Int)?] = []
+        for index in 0..<count {
+            let roll = Int.random(in: 0..<100, using: &random)
+            switch roll {
+            case 0..<45:
+                let steps = Int.random(in: 2...5, using: &random)
+                let tag = "c\(cycle)j\(index)"
+                let file = "\(base)/effects/\(tag).txt"
+                jobs.append(NewJob(handler: "append", payload: #"{"path": "\#(file)", "text": "\#(tag)", "steps": \#(steps), "ms": \#(Int.random(in: 0...40, using: &random))}"#))
+                tags.append((file, tag, steps))
+            case 45..<70:
+                jobs.append(NewJob(handler: "sleep", payload: #"{"ms": \#(Int.random(in: 50...1500, using: &random))}"#))
+                tags.append(nil)
+            case 70..<80:
+                jobs.append(NewJob(handler: "fail", payload: #"{"times": 1}"#, maxAttempts: 10))
+                tags.append(nil)
+            case 80..<82:
+                jobs.append(NewJob(handler: "crash", payload: Bool.random(using: &random) ? #"{"how": "abort"}"# : #"{"how": "segv"}"#))
+                tags.append(nil)
+            default:
+                jobs.append(NewJob(handler: "noop", payload: "{}"))
+                tags.append(nil)
+            }
+        }
+        let results = try await journal.enqueue(batch: jobs)
+        for (result, tag) in zip(results, tags) {
+            enqueued.append(result.id)
+            if let tag { appends[result.id] = tag }
+        }
+    }
+
+    /// Kills a random live worker with SIGKILL, SIGTERM or SIGTERM twice, and starts another in its place.
+    mutating func killOne(random: inout SplitMix) async throws {
+        let slot = Int.random(in: 0..<slots.count, using: &random)
+        guard let worker = slots[slot] else { return }
+        let how = ["KILL", "TERM", "TERM×2"][Int.random(in: 0..<3, using: &random)]
+        switch how {
+        case "KILL": worker.signal(SIGKILL)
+        case "TERM": worker.signal(SIGTERM)
+        default:
+            worker.signal(SIGTERM)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 1...300, using: &random)))
+            worker.signal(SIGTERM)
+        }
+        let exit = await worker.waitForExit(timeout: .seconds(30))
+        kills[how, default: 0] += 1
+        if verbose { print("  \(how) worker \(worker.pid): exit \(exit?.status.map(String.init) ?? "signal \(exit?.signal ?? -1)")") }
+        try await replace(slot)
+    }
+
+    /// Starts workers in place of those that died by themselves (a `crash` job takes its worker down).
+    mutating func restartTheDead() throws {
+        for slot in slots.indices where slots[slot]?.process.isRunning == false {
+            kills["crash job", default: 0] += 1
+            slots[slot] = try spawn()
+        }
+    }
+
+    private mutating func replace(_ slot: Int) async throws {
+        let worker = try spawn()
+        slots[slot] = worker
+        if await worker.waitForLog("ready:", timeout: .seconds(60), poll: .milliseconds(1)) {
+            recoveries.append(Double((ContinuousClock.now - worker.started).components.attoseconds) / 1e15
+                + Double((ContinuousClock.now - worker.started).components.seconds) * 1000)
+        }
+    }
+
+    /// Stops every worker with TERM, works everything off with one last worker, and checks.
+    mutating func finish() async throws -> ChaosReport {
+        for worker in slots.compactMap({ $0 }) where worker.process.isRunning {
+            worker.signal(SIGTERM)
+            _ = await worker.waitForExit(timeout: .seconds(30))
+        }
+        slots = slots.map { _ in nil }
+        var last = try RunningWorker(
+            ["run", "--db", db, "--plugin", PluginFixtures.examples, "--exit-when-idle"],
+            logPath: "\(base)/final.log", environment: ["WORKER_LOG_LEVEL": "notice"])
+        // A crash job can take the final worker down too: start another until the queue is empty.
+        for _ in 0..<20 {
+            let exit = await last.waitForExit(timeout: .seconds(600))
+            if exit?.status == 0 { break }
+            kills["crash job", default: 0] += 1
+            started += 1
+            last = try RunningWorker(
+                ["run", "--db", db, "--plugin", PluginFixtures.examples, "--exit-when-idle"],
+                logPath: "\(base)/final-\(started).log", environment: ["WORKER_LOG_LEVEL": "notice"])
+        }
+        _ = await last.waitForExit(timeout: .seconds(600))
+        return try await ChaosReport.check(self)
+    }
+}
