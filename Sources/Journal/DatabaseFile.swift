@@ -4,6 +4,19 @@ import Foundation
 enum DatabaseFile {
     static let sqliteHeader = Array("SQLite format 3\0".utf8)
 
+    /// A file's device and inode.
+    struct Identity: Equatable, Sendable {
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    /// The identity of the file at `path` now (following symlinks); nil when there is none.
+    static func identity(_ path: String) -> Identity? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
     /// Creates the file with mode 0600 when missing; refuses a missing directory and a non-SQLite file.
     static func prepare(_ path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent

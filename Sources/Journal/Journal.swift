@@ -12,6 +12,8 @@ public final class Journal: Sendable {
     /// The options it was opened with.
     public let options: JournalOptions
     let database: DatabaseQueue
+    /// The file's device and inode when it was opened, to notice it being deleted or replaced under us.
+    private let identity: DatabaseFile.Identity?
     private let observers = Mutex<[@Sendable () -> Void]>([])
 
     /// Opens (creating with mode 0600 when missing) and migrates the database at `path`.
@@ -37,10 +39,23 @@ public final class Journal: Sendable {
         do {
             database = try Self.openQueue(path: path, configuration: config, patience: options.busyTimeoutSeconds)
             try Migrations.apply(to: database, path: path, logger: options.logger)
+            identity = DatabaseFile.identity(path)
         } catch let error as JournalError {
             throw error
         } catch {
             throw JournalError(mapping: error, path: path)
+        }
+    }
+
+    /// Why the database file is no longer the one this journal writes to (deleted, or replaced by another file),
+    /// or nil while it is. SQLite keeps writing to the file it opened: after a delete those writes are lost, so a
+    /// long-running process should stop when this answers.
+    public func fileProblem() -> String? {
+        guard let identity else { return nil }
+        switch DatabaseFile.identity(path) {
+        case nil: return "the database file \(path) was deleted while the worker ran: restore it from a backup (the jobs this worker held are recovered from it at the next start)"
+        case let now? where now != identity: return "the database file \(path) was replaced by another file while the worker ran: this worker's writes went to the old one; start the worker again"
+        default: return nil
         }
     }
 

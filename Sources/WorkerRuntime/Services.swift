@@ -4,6 +4,7 @@ import Journal
 import Logging
 import PluginHost
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// The worker loop as a service: when it returns (drained, or idle with `--exit-when-idle`) the group ends.
@@ -30,6 +31,8 @@ struct HeartbeatService: Service {
     let readiness: Readiness
     let supervisor: SupervisorNotifications?
     let metrics: JobMetrics
+    /// Where a failure that stopped the worker is kept, for `WorkerProcess` to end with it.
+    let failure: Failure
     let logger: Logger
 
     /// The heartbeat's period: `heartbeatInterval`, or less so that systemd's watchdog gets two pings per period.
@@ -45,11 +48,22 @@ struct HeartbeatService: Service {
                 while true {
                     try await Task.sleep(for: interval)
                     do {
+                        if let problem = journal.fileProblem() { throw WorkerError(.io, problem) }
                         try await tick(reportMissing: ticks % 60 == 0)
                     } catch let error as JournalError where error.code == .busy {
                         // Another process held the write lock past the busy timeout: try again next beat
                         // rather than stop the worker.
                         logger.warning("heartbeat skipped: \(error)")
+                    } catch is CancellationError {
+                        throw CancellationError()
+                    } catch {
+                        // The journal cannot be written (read-only, full, deleted, corrupt): stop now, so the
+                        // process exits with the error instead of running jobs it cannot record.
+                        logger.error("stopping: \(error)")
+                        failure.record(error)
+                        await dispatcher.stop(.immediate(reason: "the journal failed: \(error)"))
+                        try await gracefulShutdown()  // a service that returns early would fail the whole group
+                        return
                     }
                     ticks += 1
                 }
@@ -138,4 +152,15 @@ final class QuietSignal: @unchecked Sendable {  // the source is only kept alive
             source.resume()
         }
     }
+}
+
+/// The first error that made a service stop the worker, rethrown once the group has ended.
+final class Failure: Sendable {
+    private let error = Mutex<(any Error)?>(nil)
+
+    func record(_ error: any Error) {
+        self.error.withLock { if $0 == nil { $0 = error } }
+    }
+
+    var recorded: (any Error)? { error.withLock { $0 } }
 }

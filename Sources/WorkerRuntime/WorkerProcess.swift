@@ -61,6 +61,7 @@ public struct WorkerProcess: Sendable {
             journal: journal, host: host, worker: worker, options: options, logger: logger, readiness: readiness, metrics: metrics)
         let supervisor = notifier.map { SupervisorNotifications(notifier: $0, readiness: readiness, dispatcher: dispatcher, logger: logger) }
         journal.onNewWork { Task { await dispatcher.nudge() } }  // enqueues in this process wake it at once
+        let failure = Failure()
         let boot: @Sendable () async throws -> Void = { [journal, host, options, lockDirectory, logger] in
             for sidecar in sidecars { try await sidecar.started() }
             let recovered = try await Recovery.recoverDead(
@@ -78,7 +79,7 @@ public struct WorkerProcess: Sendable {
                 .init(service: DispatcherService(dispatcher: dispatcher, boot: boot), successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: HeartbeatService(
                     journal: journal, dispatcher: dispatcher, host: host, lockDirectory: lockDirectory, options: options,
-                    readiness: readiness, supervisor: supervisor, metrics: metrics, logger: logger)),
+                    readiness: readiness, supervisor: supervisor, metrics: metrics, failure: failure, logger: logger)),
                 .init(service: SignalService(signals: signals.signals, quiet: signals.quiet, dispatcher: dispatcher, logger: logger)),
             ] + (options.pruneCompletedOlderThan.map { age in
                 [.init(service: PruneService(
@@ -93,6 +94,10 @@ public struct WorkerProcess: Sendable {
             try await group.run()
         } catch {
             // Nothing was claimed if a sidecar failed to start; otherwise the dispatcher recorded every job.
+            try? await journal.deregister(worker: worker, reason: "failed: \(error)")
+            throw error
+        }
+        if let error = failure.recorded {
             try? await journal.deregister(worker: worker, reason: "failed: \(error)")
             throw error
         }

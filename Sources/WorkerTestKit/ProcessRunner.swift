@@ -84,11 +84,25 @@ public func startProcess(_ executable: String, _ arguments: [String], outputPath
 /// runs after `timeout`.
 public func waitForExit(of process: Process, timeout: Duration = .seconds(60), poll: Duration = .milliseconds(5)) async -> Bool {
     let deadline = ContinuousClock.now + timeout
-    while process.isRunning {
+    while process.isRunning && ExitedChild.status(of: process.processIdentifier) == nil {
         if ContinuousClock.now >= deadline { return false }
         try? await Task.sleep(for: poll)
     }
     return true
+}
+
+/// A child that has exited but that Foundation has not reaped: now and then, with many children started and
+/// dying together, Foundation's `Process` misses a child's end (seen: a zombie for ten minutes, `isRunning` true
+/// and `waitUntilExit` spinning). The kernel still tells: the zombie's state and its exit code in /proc.
+public enum ExitedChild {
+    /// The wait status (as `waitpid` reports it) of `pid` if it is a zombie, else nil.
+    public static func status(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: end)...].split(separator: " ")  // from field 3 (state) on
+        guard fields.first == "Z", fields.count > 49 else { return nil }
+        return Int32(fields[49].trimmingCharacters(in: .whitespacesAndNewlines))  // field 52: exit_code
+    }
 }
 
 /// Polls `condition` every 5 ms until it holds (true) or `timeout` passes (false, after a last look).

@@ -33,6 +33,9 @@ public final class RunningWorker: @unchecked Sendable {  // the Process is only 
     /// The pid.
     public var pid: Int32 { process.processIdentifier }
 
+    /// Whether the process still runs (also when Foundation missed its end: see `ExitedChild`).
+    public var isAlive: Bool { process.isRunning && ExitedChild.status(of: pid) == nil }
+
     /// Sends a signal.
     public func signal(_ signal: Int32) {
         kill(process.processIdentifier, signal)
@@ -46,7 +49,7 @@ public final class RunningWorker: @unchecked Sendable {  // the Process is only 
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if log.contains(text) { return true }
-            if !process.isRunning { return log.contains(text) }
+            if !isAlive { return log.contains(text) }
             try? await Task.sleep(for: poll)
         }
         return log.contains(text)  // a last look: the test process itself may have stalled past the deadline
@@ -57,8 +60,12 @@ public final class RunningWorker: @unchecked Sendable {  // the Process is only 
     public func waitForExit(timeout: Duration = .seconds(30), poll: Duration = .milliseconds(5)) async -> Exit? {
         guard await WorkerTestKit.waitForExit(of: process, timeout: timeout, poll: poll) else {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            _ = await WorkerTestKit.waitForExit(of: process, timeout: .seconds(10), poll: poll)
             return nil
+        }
+        if process.isRunning, let status = ExitedChild.status(of: process.processIdentifier) {  // not reaped by Foundation
+            let signal = status & 0x7F
+            return Exit(status: signal == 0 ? (status >> 8) & 0xFF : nil, signal: signal == 0 ? nil : signal, at: ContinuousClock.now)
         }
         return Exit(
             status: process.terminationReason == .exit ? process.terminationStatus : nil,

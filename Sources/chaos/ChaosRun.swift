@@ -94,7 +94,7 @@ struct ChaosRun {
 
     /// Starts workers in place of those that died by themselves (a `crash` job takes its worker down).
     mutating func restartTheDead() throws {
-        for slot in slots.indices where slots[slot]?.process.isRunning == false {
+        for slot in slots.indices where slots[slot]?.isAlive == false {
             kills["crash job", default: 0] += 1
             slots[slot] = try spawn()
         }
@@ -111,7 +111,7 @@ struct ChaosRun {
 
     /// Stops every worker with TERM, works everything off with one last worker, and checks.
     mutating func finish() async throws -> ChaosReport {
-        for worker in slots.compactMap({ $0 }) where worker.process.isRunning {
+        for worker in slots.compactMap({ $0 }) where worker.isAlive {
             worker.signal(SIGTERM)
             _ = await worker.waitForExit(timeout: .seconds(30))
         }
