@@ -62,9 +62,10 @@ import WorkerTestKit
         #expect(await eventually(timeout: .seconds(30)) { (try? await HTTPProbe.get("/readyz", port: supervisor.port).status) == 200 })
 
         var jobs: [Int64] = []
-        for round in 1...3 {
+        let restarts = 20
+        for round in 1...restarts {
             // Load: jobs that are running when the restart comes, and short ones behind them.
-            for _ in 0..<3 { jobs.append(try await fixture.enqueue("sleep", #"{"ms": 10000}"#)) }
+            for _ in 0..<3 { jobs.append(try await fixture.enqueue("sleep", #"{"ms": 2500}"#)) }
             for index in 0..<20 {
                 jobs.append(try await fixture.enqueue("append", #"{"path": "\#(fixture.directory.file("effects.txt"))", "text": "r\#(round)-\#(index)", "steps": 2}"#))
             }
@@ -80,17 +81,18 @@ import WorkerTestKit
         #expect(stop.status == 0 && stop.stdout.contains("worker: stopped"), "\(stop.stdout)")
         try await supervisor.shutdown()
         let log = try String(contentsOfFile: fixture.directory.file("worker.log"), encoding: .utf8)
-        #expect(log.components(separatedBy: "draining (SIGTERM)").count - 1 == 4, "a drain per restart and one for the stop")
+        #expect(log.components(separatedBy: "draining (SIGTERM)").count - 1 == restarts + 1, "a drain per restart and one for the stop")
         #expect(!log.contains("in use"), "\(log)")
         let inFlightAtDrain = log.components(separatedBy: "draining (SIGTERM): intake stopped, ").dropFirst()
             .map { Int($0.prefix { $0.isNumber }) ?? 0 }
-        #expect(inFlightAtDrain.prefix(3).allSatisfy { $0 > 0 }, "every restart came with jobs in flight: \(inFlightAtDrain)")
+        // Under load: most restarts come with jobs running (a starved test process may be late for a few).
+        #expect(inFlightAtDrain.prefix(restarts).filter { $0 > 0 }.count >= restarts * 3 / 4, "jobs in flight at each drain: \(inFlightAtDrain)")
 
         // Whatever a drain interrupted resumes at the next start: finish everything, then check.
         try await fixture.runUntilIdle()
         for id in jobs { #expect(try await fixture.journal.job(id).state == .completed) }
         let lines = try String(contentsOfFile: fixture.directory.file("effects.txt"), encoding: .utf8).split(separator: "\n")
-        #expect(Set(lines).count == 3 * 20 * 2, "every append step's line is there")
+        #expect(Set(lines).count == restarts * 20 * 2, "every append step's line is there")
         try await fixture.expectSound()
     }
 }
