@@ -56,11 +56,13 @@ struct RuntimeOptions: ParsableArguments {
         return options
     }
 
-    /// Loads the plugins; a rejected one ends the command with exit 78 and one line naming it.
+    /// Loads the plugins; a rejected one ends the command with exit 78 and one line naming it. Each is first
+    /// loaded in a child process (see `PluginPreflight`), so that one that crashes while it loads is named too.
     func loadPlugins(into host: PluginHost) throws {
         if plugin.isEmpty && plugins == nil {
             throw CLIError(.config, "no plugins to run jobs with: pass --plugin FILE or --plugins DIR (e.g. --plugins .build/release)")
         }
+        try PluginPreflight.check(plugin + (try plugins.map(PluginHost.libraries(in:)) ?? []))
         let pins = try pluginPins.map(PluginPins.init(file:))
         try host.load(files: plugin, directories: plugins.map { [$0] } ?? [], pins: pins)
     }

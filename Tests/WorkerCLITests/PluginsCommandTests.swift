@@ -54,6 +54,23 @@ import WorkerTestKit
         #expect(result.stderr.contains(reason), "\(result.stderr)")
     }
 
+    @Test(arguments: ["run", "resume"])
+    func aPluginThatCrashesInCreateIsNamedAndNoJobIsTouched(command: String) async throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        let crashing = try await fixtures.cPlugin("crashing.so", defines: ["CREATE_CRASHES"])
+        let job = try await cli.ok(["enqueue", "noop"])
+        let result = try await cli.worker([command, "--plugin", PluginFixtures.examples, "--plugin", crashing])
+        #expect(result.status == 78, "\(result.stderr)")
+        #expect(result.stderrLines == ["worker: error: plugin \(crashing) crashed while loading (signal \(SIGABRT), Aborted, in its initialisers or create()): fix it or leave it out; no job was touched"], "\(result.stderr)")
+        let stored = try #require(try await cli.json(["job", job, "--json"]) as? [String: Any])
+        #expect(stored["state"] as? String == "queued")
+        let status = try #require(try await cli.json(["status", "--json"]) as? [String: Any])
+        #expect((status["workers"] as? [Any])?.isEmpty == true, "no worker registered")
+    }
+
     @Test func aWorldWritablePluginAndAnEscapingSymlinkAreRefused() async throws {
         let fixtures = try PluginFixtures()
         let elsewhere = try PluginFixtures()

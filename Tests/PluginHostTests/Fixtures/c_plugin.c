@@ -8,6 +8,7 @@
  *   WRONG_MAGIC        a descriptor with another magic
  *   ABI_MAJOR_PLUS_ONE entry named for major 2, descriptor saying major 2
  *   CREATE_FAILS       create() refuses, with a reason
+ *   CREATE_CRASHES     create() aborts the process
  *   HANDLER=name       provide `name` instead of c-steps
  *   CHECK_HANDLES      never frees a run; counts a cancel or free_run of a run already freed, and exports that
  *                      count as c_fixture_misuse()
@@ -72,6 +73,9 @@ static void *work(void *argument) {
 }
 
 static int32_t create(const wp_host_services *host, void **instance, char *error, size_t capacity) {
+#ifdef CREATE_CRASHES
+    abort();
+#endif
 #ifdef CREATE_FAILS
     snprintf(error, capacity, "no license key in the environment");
     return WP_ERROR;
