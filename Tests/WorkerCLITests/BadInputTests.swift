@@ -145,3 +145,48 @@ import WorkerTestKit
         expectFailure(try await cli.worker(["job", "1"]), status: 74, mentioning: #"database value "soon" - column: "run_at""#)
     }
 }
+
+/// The disk filling up under a running worker.
+@Suite struct FullDiskUnderAWorkerTests {
+    @Test(.enabled("needs root to mount a small tmpfs", canMount))
+    func aDiskFillingUpUnderARunningWorkerEndsInExit74OrADrainAndNothingIsCorrupted() async throws {
+        let worker = ProductBinary.path("worker")
+        let dir = try TemporaryDirectory("fullrun")
+        defer { dir.remove() }
+        let mnt = dir.file("mnt")
+        try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+        let db = "\(mnt)/w.sqlite3"
+        let log = dir.file("worker.log")
+        // Inside one mount namespace: a 2 MiB tmpfs, a worker on it running a job, the disk filled, an enqueue
+        // refused, TERM; then space freed, the journal verified and everything worked off.
+        let result = try await inMountNamespace("""
+            mount -t tmpfs -o size=2m tmpfs \(mnt) || exit 99
+            \(worker) enqueue sleep --payload '{"ms": 3000}' --db \(db) > /dev/null
+            \(worker) run --db \(db) --plugin \(PluginFixtures.examples) --drain-timeout 1 > \(log) 2>&1 &
+            pid=$!
+            i=0; until grep -q "sleep started" \(log); do sleep 0.05; i=$((i+1)); [ $i -gt 600 ] && break; done
+            dd if=/dev/zero of=\(mnt)/fill bs=4k > /dev/null 2>&1
+            \(worker) enqueue noop --db \(db) > /dev/null 2> \(dir.file("enqueue.err")); echo "enqueue=$?"
+            sleep 1
+            kill -TERM $pid; wait $pid; echo "worker=$?"
+            rm \(mnt)/fill
+            \(worker) journal verify --db \(db) > /dev/null; echo "verify=$?"
+            \(worker) run --db \(db) --plugin \(PluginFixtures.examples) --exit-when-idle > /dev/null 2>&1; echo "rerun=$?"
+            \(worker) stats --json --db \(db)
+            """)
+        let out = result.stdout
+        #expect(out.contains("enqueue=74"), "\(out) \(result.stderr)")
+        #expect(try String(contentsOfFile: dir.file("enqueue.err"), encoding: .utf8).contains("disk full"))
+        // The worker either fit its last writes into space it already had (a drain, exit 0) or hit the full disk
+        // (exit 74, with one line saying so); never anything else.
+        let workerLog = try String(contentsOfFile: log, encoding: .utf8)
+        if out.contains("worker=74") {
+            #expect(workerLog.contains("worker: error: ") && workerLog.contains("full"), "\(workerLog.suffix(800))")
+        } else {
+            #expect(out.contains("worker=0"), "\(out) \(workerLog.suffix(800))")
+        }
+        #expect(out.contains("verify=0"), "\(out)")
+        #expect(out.contains("rerun=0"), "\(out)")
+        #expect(out.contains(#""running":0"#) && out.contains(#""completed":1"#), "\(out)")
+    }
+}
