@@ -59,7 +59,7 @@ struct ChaosReport {
                 }
             }
         }
-        let verify = try await runProcess(ProductBinary.path("worker"), ["journal", "verify", "--db", run.db])
+        let verify = try await runProcess(ChaosPaths.worker, ["journal", "verify", "--db", run.db])
         if verify.status != 0 { report.verify = verify.stdout + verify.stderr }
         return report
     }

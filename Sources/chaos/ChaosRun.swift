@@ -9,7 +9,7 @@ struct ChaosRun {
     let verbose: Bool
     let journal: Journal
     var db: String { "\(base)/chaos.sqlite3" }
-    private var slots: [RunningWorker?]
+    private var slots: [ChaosProcess?]
     private var started = 0
     /// Appends: job id -> (effect file, tag, steps).
     private(set) var appends: [Int64: (file: String, tag: String, steps: Int)] = [:]
@@ -32,10 +32,10 @@ struct ChaosRun {
         for slot in slots.indices { slots[slot] = try spawn() }
     }
 
-    private mutating func spawn() throws -> RunningWorker {
+    private mutating func spawn() throws -> ChaosProcess {
         started += 1
-        return try RunningWorker(
-            ["run", "--db", db, "--plugin", PluginFixtures.examples, "--drain-timeout", "1", "--concurrency", "6"],
+        return try ChaosProcess(
+            ["run", "--db", db, "--plugin", ChaosPaths.examples, "--drain-timeout", "1", "--concurrency", "6"],
             logPath: "\(base)/worker-\(started).log", environment: ["WORKER_LOG_LEVEL": "notice"])
     }
 
@@ -86,9 +86,9 @@ struct ChaosRun {
             try await Task.sleep(for: .milliseconds(Int.random(in: 1...300, using: &random)))
             worker.signal(SIGTERM)
         }
-        let exit = await worker.waitForExit(timeout: .seconds(30))
+        let status = await worker.waitForExit(timeout: .seconds(30))
         kills[how, default: 0] += 1
-        if verbose { print("  \(how) worker \(worker.pid): exit \(exit?.status.map(String.init) ?? "signal \(exit?.signal ?? -1)")") }
+        if verbose { print("  \(how) worker \(worker.pid): wait status \(status.map(String.init) ?? "none: killed after 30 s")") }
         try await replace(slot)
     }
 
@@ -103,7 +103,7 @@ struct ChaosRun {
     private mutating func replace(_ slot: Int) async throws {
         let worker = try spawn()
         slots[slot] = worker
-        if await worker.waitForLog("ready:", timeout: .seconds(60), poll: .milliseconds(1)) {
+        if await worker.waitForLog("ready:", timeout: .seconds(60)) {
             recoveries.append(Double((ContinuousClock.now - worker.started).components.attoseconds) / 1e15
                 + Double((ContinuousClock.now - worker.started).components.seconds) * 1000)
         }
@@ -116,20 +116,14 @@ struct ChaosRun {
             _ = await worker.waitForExit(timeout: .seconds(30))
         }
         slots = slots.map { _ in nil }
-        var last = try RunningWorker(
-            ["run", "--db", db, "--plugin", PluginFixtures.examples, "--exit-when-idle"],
-            logPath: "\(base)/final.log", environment: ["WORKER_LOG_LEVEL": "notice"])
-        // A crash job can take the final worker down too: start another until the queue is empty.
-        for _ in 0..<20 {
-            let exit = await last.waitForExit(timeout: .seconds(600))
-            if exit?.status == 0 { break }
+        // A crash job can take the final worker down too: start another until one exits 0 (the queue is empty).
+        for attempt in 1...20 {
+            let last = try ChaosProcess(
+                ["run", "--db", db, "--plugin", ChaosPaths.examples, "--exit-when-idle"],
+                logPath: "\(base)/final-\(attempt).log", environment: ["WORKER_LOG_LEVEL": "notice"])
+            if await last.waitForExit(timeout: .seconds(600)) == 0 { break }
             kills["crash job", default: 0] += 1
-            started += 1
-            last = try RunningWorker(
-                ["run", "--db", db, "--plugin", PluginFixtures.examples, "--exit-when-idle"],
-                logPath: "\(base)/final-\(started).log", environment: ["WORKER_LOG_LEVEL": "notice"])
         }
-        _ = await last.waitForExit(timeout: .seconds(600))
         return try await ChaosReport.check(self)
     }
 }
