@@ -116,8 +116,10 @@ struct ChaosRun {
             _ = await worker.waitForExit(timeout: .seconds(30))
         }
         slots = slots.map { _ in nil }
-        // A crash job can take the final worker down too: start another until one exits 0 (the queue is empty).
-        for attempt in 1...20 {
+        // A crash job takes the final worker down too, up to three times each (then it is dead): start another
+        // until one exits 0 (nothing left to do), allowing for every crash job still waiting.
+        let crashJobs = try await journal.jobs(JobFilter(handler: "crash", limit: 1_000_000)).filter { $0.finishedAt == nil }.count
+        for attempt in 1...(10 + 3 * crashJobs) {
             let last = try ChaosProcess(
                 ["run", "--db", db, "--plugin", ChaosPaths.examples, "--exit-when-idle"],
                 logPath: "\(base)/final-\(attempt).log", environment: ["WORKER_LOG_LEVEL": "notice"])
