@@ -52,17 +52,16 @@ public func runProcess(
     process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
     process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
-    try await withCheckedThrowingContinuation { (exited: CheckedContinuation<Void, any Error>) in
-        process.terminationHandler = { _ in exited.resume() }
-        do {
-            try process.run()
-        } catch {
-            process.terminationHandler = nil
-            exited.resume(throwing: error)
-        }
+    try process.run()
+    // Polled, not a terminationHandler: Foundation now and then misses a child's end (see `ExitedChild`), and a
+    // handler that never runs would hang the test for good.
+    var status = exitStatus(of: process)
+    while status == nil {
+        try? await Task.sleep(for: .milliseconds(2))
+        status = exitStatus(of: process)
     }
     return ProcessResult(
-        status: process.terminationStatus,
+        status: status ?? -1,
         stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
         stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
 }
@@ -89,6 +88,13 @@ public func waitForExit(of process: Process, timeout: Duration = .seconds(60), p
         try? await Task.sleep(for: poll)
     }
     return true
+}
+
+/// The exit status of an ended process (the signal number when a signal killed it, as Foundation reports it),
+/// also when Foundation missed its end (see `ExitedChild`); nil while it runs.
+public func exitStatus(of process: Process) -> Int32? {
+    if !process.isRunning { return process.terminationStatus }
+    return ExitedChild.status(of: process.processIdentifier).map { ($0 & 0x7F) == 0 ? ($0 >> 8) & 0xFF : $0 & 0x7F }
 }
 
 /// A child that has exited but that Foundation has not reaped: now and then, with many children started and

@@ -20,7 +20,7 @@ import WorkerTestKit
         _ = try await eventually { try await journal.liveWorkers().count >= 2 }
         _ = FileManager.default.createFile(atPath: go, contents: nil)
         for probe in probes { try #require(await waitForExit(of: probe), "a probe did not finish") }
-        #expect(probes.allSatisfy { $0.terminationStatus == 0 })
+        #expect(probes.allSatisfy { exitStatus(of: $0) == 0 })
         let claimed = try (1...2).map { n in
             try String(contentsOfFile: dir.file("out-\(n)"), encoding: .utf8).split(separator: "\n").compactMap { Int64($0) }
         }
@@ -45,7 +45,7 @@ import WorkerTestKit
         }
         for probe in probes { try #require(await waitForExit(of: probe), "a probe did not finish") }
         let errors = try (1...4).map { try String(contentsOfFile: dir.file("o\($0).err"), encoding: .utf8) }
-        #expect(probes.allSatisfy { $0.terminationStatus == 0 }, "\(errors)")
+        #expect(probes.allSatisfy { exitStatus(of: $0) == 0 }, "\(errors)")
         #expect(try await Journal(path: path).appliedMigrations() == EmbeddedMigrationFiles.names)
     }
 }
