@@ -37,7 +37,7 @@ final class DepthGauges: Sendable {
     }
 
     func updateDrain(_ readiness: Readiness) {
-        let drained = readiness.stoppedFor.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? 0
+        let drained = readiness.stoppedFor.map { $0 / .seconds(1) } ?? 0
         registry.makeGauge(descriptor: Self.drain).set(to: drained)
         registry.makeGauge(descriptor: Self.ready).set(to: readiness.isReady ? 1 : 0)
     }

@@ -50,7 +50,7 @@ struct PruneService: Service {
         _ journal: Journal, olderThan age: Duration, batch: Int = 500, stopping: @Sendable () -> Bool = { false },
         progress: (Int) -> Void = { _ in }
     ) async throws -> Int {
-        let cutoff = WallClock.system.now() - micros(age)
+        let cutoff = Retention.cutoff(olderThan: age)
         var total = 0
         while !stopping() {
             let pruned = try await journal.pruneCompleted(finishedBefore: cutoff, limit: batch)
@@ -68,5 +68,15 @@ public enum Retention {
     /// Deletes every completed job that finished more than `age` ago; returns how many. See `Journal.pruneCompleted`.
     public static func pruneCompleted(_ journal: Journal, olderThan age: Duration, progress: (Int) -> Void = { _ in }) async throws -> Int {
         try await PruneService.prune(journal, olderThan: age, progress: progress)
+    }
+
+    /// How many completed jobs `pruneCompleted` would delete now.
+    public static func completedCount(_ journal: Journal, olderThan age: Duration) async throws -> Int {
+        try await journal.completedCount(finishedBefore: cutoff(olderThan: age))
+    }
+
+    /// Finished before this is older than `age`.
+    static func cutoff(olderThan age: Duration) -> Micros {
+        WallClock.system.now() - micros(age)
     }
 }

@@ -58,8 +58,7 @@ final class SupervisorNotifications: Sendable {
     /// How long systemd should wait for the exit: what the drain still needs, as the worker reckons it.
     private static func extendTimeout(_ exitWithin: Duration?) -> [String] {
         guard let left = exitWithin else { return [] }
-        let micros = left.components.seconds * 1_000_000 + left.components.attoseconds / 1_000_000_000_000
-        return ["EXTEND_TIMEOUT_USEC=\(max(micros, 1))"]
+        return ["EXTEND_TIMEOUT_USEC=\(max(micros(left), 1))"]
     }
 
     private func send(_ fields: [String]) {

@@ -104,8 +104,7 @@ struct ChaosRun {
         let worker = try spawn()
         slots[slot] = worker
         if await worker.waitForLog("ready:", timeout: .seconds(60)) {
-            recoveries.append(Double((ContinuousClock.now - worker.started).components.attoseconds) / 1e15
-                + Double((ContinuousClock.now - worker.started).components.seconds) * 1000)
+            recoveries.append((ContinuousClock.now - worker.started) / .milliseconds(1))
         }
     }
 

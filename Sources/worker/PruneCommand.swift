@@ -24,7 +24,7 @@ struct PruneCommand: AsyncParsableCommand {
         let journal = try database.open()
         let pruned: Int
         if dryRun {
-            pruned = try await journal.completedCount(finishedBefore: WallClock.system.now() - Int64(completedOlderThan.duration.components.seconds) * 1_000_000)
+            pruned = try await Retention.completedCount(journal, olderThan: completedOlderThan.duration)
         } else {
             let progress = Progress()
             pruned = try await Retention.pruneCompleted(journal, olderThan: completedOlderThan.duration) { total in
