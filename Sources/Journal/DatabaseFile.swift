@@ -46,10 +46,21 @@ enum DatabaseFile {
         throw JournalError(.io, "cannot create database \(path): \(String(cString: strerror(code)))")
     }
 
-    private static func checkExisting(_ path: String, info: stat) throws {
+    private static func checkExisting(_ path: String, info linkInfo: stat) throws {
+        var info = linkInfo
+        // A symlink is followed: what counts is the file it names (a dangling one is refused below).
+        if linkInfo.st_mode & S_IFMT == S_IFLNK && stat(path, &info) != 0 {
+            throw JournalError(.databaseMissing, "database \(path) is a symlink to a missing file: fix the link or point --db at the file itself")
+        }
         let kind = info.st_mode & S_IFMT
         if kind == S_IFDIR {
             throw JournalError(.notADatabase, "\(path) is a directory, not a database file: pass --db DIRECTORY/worker.sqlite3")
+        }
+        // SQLite would open a device or a pipe and create its journal files beside it (`/dev/null-journal`).
+        guard kind == S_IFREG else {
+            throw JournalError(
+                .notADatabase,
+                "\(path) is a \(kindName(kind)), not a database file: point --db at a regular file (a new one is created); nothing was written")
         }
         guard info.st_size > 0 else { return }  // an empty file is an empty SQLite database
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -67,6 +78,16 @@ enum DatabaseFile {
             throw JournalError(
                 .notADatabase,
                 "\(path) is not a SQLite database (wrong file header): point --db at a worker database or move the file away; it was left untouched")
+        }
+    }
+
+    private static func kindName(_ kind: mode_t) -> String {
+        switch kind {
+        case S_IFCHR: "character device"
+        case S_IFBLK: "block device"
+        case S_IFIFO: "named pipe"
+        case S_IFSOCK: "socket"
+        default: "special file"
         }
     }
 }

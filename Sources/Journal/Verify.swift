@@ -26,6 +26,9 @@ extension Journal {
                 report.integrityErrors = integrity.flatMap { $0.split(separator: "\n").map(String.init) }
                 return report
             }
+            // Without its tables the checks below cannot run: what is missing is the finding.
+            report.findings = try JournalSchema.missingObjects(db)
+            if !report.findings.isEmpty { return report }
             func note(_ finding: String) {
                 if report.findings.count < maxFindings { report.findings.append(finding) }
             }

@@ -12,11 +12,14 @@
  *   HANDLER=name       provide `name` instead of c-steps
  *   CHECK_HANDLES      never frees a run; counts a cancel or free_run of a run already freed, and exports that
  *                      count as c_fixture_misuse()
+ *   FORKS              the handler forks without exec: the child writes its pid to the payload's file and sleeps
+ *                      120 s; the job itself then hangs 120 s (a test kills the worker under it)
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "worker_plugin_abi.h"
 
 #ifndef HANDLER
@@ -42,6 +45,22 @@ int c_fixture_misuse(void) { return __atomic_load_n(&misuse, __ATOMIC_SEQ_CST); 
 static void *work(void *argument) {
     struct run *run = argument;
     wp_job *job = &run->job;
+#ifdef FORKS
+    {
+        char path[4096] = {0};
+        size_t length = job->payload_length > 2 ? job->payload_length - 2 : 0;
+        if (length >= sizeof(path)) length = sizeof(path) - 1;
+        memcpy(path, run->payload + 1, length);
+        pid_t child = fork();
+        if (child == 0) {
+            FILE *file = fopen(path, "w");
+            if (file) { fprintf(file, "%d\n", (int)getpid()); fclose(file); }
+            sleep(120);
+            _exit(0);
+        }
+        sleep(120);
+    }
+#endif
     const char *progress = "started";
     if (services->checkpoint(job->handle, (const uint8_t *)progress, strlen(progress)) != WP_OK) {
         run->completion(run->context, WP_OUTCOME_FAILED, "checkpoint refused", 18);
