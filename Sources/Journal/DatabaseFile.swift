@@ -5,7 +5,7 @@ enum DatabaseFile {
     static let sqliteHeader = Array("SQLite format 3\0".utf8)
 
     /// A file's device and inode.
-    struct Identity: Equatable, Sendable {
+    struct Identity: Hashable, Sendable {
         let device: UInt64
         let inode: UInt64
     }
@@ -63,17 +63,17 @@ enum DatabaseFile {
                 "\(path) is a \(kindName(kind)), not a database file: point --db at a regular file (a new one is created); nothing was written")
         }
         guard info.st_size > 0 else { return }  // an empty file is an empty SQLite database
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if code == EACCES {
+        let fd: Int32
+        do {
+            fd = try DatabaseDescriptors.reader(for: path).fd  // never closed: see DatabaseDescriptors
+        } catch {
+            if error.code == EACCES {
                 throw JournalError(.readOnly, "cannot read database \(path): permission denied; fix its permissions or use another --db path")
             }
-            throw JournalError(.io, "cannot open database \(path): \(String(cString: strerror(code)))")
+            throw JournalError(.io, "cannot open database \(path): \(error.reason)")
         }
-        defer { close(fd) }
         var header = [UInt8](repeating: 0, count: sqliteHeader.count)
-        let count = read(fd, &header, header.count)
+        let count = pread(fd, &header, header.count, 0)
         if count != header.count || header != sqliteHeader {
             throw JournalError(
                 .notADatabase,

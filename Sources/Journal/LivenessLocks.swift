@@ -10,7 +10,7 @@ import Glibc
 /// when the process dies, however it dies, so a peer knows for certain, without timeouts, that a worker is gone.
 ///
 /// The locks are open-file-description locks (`F_OFD_SETLK`), each on a descriptor of its own, so that workers
-/// registered through one journal (tests do that) see each other as other processes would:
+/// registered in one process (tests do that) see each other as other processes would:
 /// - they follow the file, not its name: a symlink, a hard link or a relative path reach the same locks, and
 ///   there is no lock file that a tmp cleaner or another user could delete, plant or swap;
 /// - they do not touch SQLite's own locks (classic POSIX locks on other bytes);
@@ -26,60 +26,48 @@ final class LivenessLocks: Sendable {
 
     private let path: String
     private let identity: DatabaseFile.Identity?
-    /// Descriptors opened at the first use, so that journals that never look at liveness hold none: one to read
-    /// locks, and one per lock held. None is closed before the journal goes: closing any descriptor of the file
-    /// would also drop SQLite's own (per-process) locks on it.
-    private let descriptors = Mutex<(reader: Int32?, holders: [Int64: Int32])>((nil, [:]))
+    /// The descriptor of each lock held through this journal (see `DatabaseDescriptors`: none is ever closed).
+    private let holders = Mutex<[Int64: (fd: Int32, identity: DatabaseFile.Identity)]>([:])
 
     init(path: String, identity: DatabaseFile.Identity?) {
         self.path = path
         self.identity = identity
     }
 
+    /// A journal that goes gives its locks back (a test's, or a worker's that did not deregister).
     deinit {
-        descriptors.withLock { open in
-            for fd in open.holders.values {
-                ForkGuard.forget(fd)
-                close(fd)
-            }
-            if let reader = open.reader { close(reader) }
-        }
+        for slot in holders.withLock({ Array($0.keys) }) { release(slot: slot) }
     }
 
     /// Takes the lock of `slot`. Fails if another holds it.
     func hold(slot: Int64) throws {
-        try descriptors.withLock { open in
-            let fd = try open.holders[slot] ?? self.open()
-            open.holders[slot] = fd
-            var lock = Self.lock(F_RDLCK, slot)
-            guard fcntl(fd, Self.setLock, &lock) == 0 else {
-                let code = errno
-                if code == EAGAIN || code == EACCES {
-                    throw JournalError(.internalError, "the liveness lock of worker slot \(slot) in \(path) is held by another process")
-                }
-                throw JournalError(.io, "cannot lock database \(path) (\(String(cString: strerror(code)))): its filesystem must support open file description locks (a local filesystem does)")
+        let holder = try descriptor(DatabaseDescriptors.holder(for:))
+        var lock = Self.lock(F_RDLCK, slot)
+        guard fcntl(holder.fd, Self.setLock, &lock) == 0 else {
+            let code = errno
+            DatabaseDescriptors.giveBack(holder: holder.fd, identity: holder.identity)
+            if code == EAGAIN || code == EACCES {
+                throw JournalError(.internalError, "the liveness lock of worker slot \(slot) in \(path) is held by another process")
             }
-            ForkGuard.closeInForkedChildren(fd)
+            throw JournalError(.io, "cannot lock database \(path) (\(String(cString: strerror(code)))): its filesystem must support open file description locks (a local filesystem does)")
         }
+        ForkGuard.closeInForkedChildren(holder.fd)
+        holders.withLock { $0[slot] = holder }
     }
 
     /// Gives the lock of `slot` back (at a clean exit).
     func release(slot: Int64) {
-        descriptors.withLock { open in
-            guard let fd = open.holders[slot] else { return }
-            var lock = Self.lock(F_UNLCK, slot)
-            _ = fcntl(fd, Self.setLock, &lock)
-        }
+        guard let holder = holders.withLock({ $0.removeValue(forKey: slot) }) else { return }
+        var lock = Self.lock(F_UNLCK, slot)
+        _ = fcntl(holder.fd, Self.setLock, &lock)
+        ForkGuard.forget(holder.fd)
+        DatabaseDescriptors.giveBack(holder: holder.fd, identity: holder.identity)
     }
 
     /// Whether anyone holds the lock of `slot`: another process, or a worker registered through this journal.
     /// Never waits.
     func isHeld(slot: Int64) throws -> Bool {
-        let fd = try descriptors.withLock { open in
-            let fd = try open.reader ?? self.open()
-            open.reader = fd
-            return fd
-        }
+        let fd = try descriptor(DatabaseDescriptors.reader(for:)).fd
         var lock = Self.lock(F_WRLCK, slot)
         guard fcntl(fd, Self.getLock, &lock) == 0 else {
             throw JournalError(.io, "cannot read the worker locks of database \(path): \(String(cString: strerror(errno)))")
@@ -97,18 +85,20 @@ final class LivenessLocks: Sendable {
         return lock
     }
 
-    /// A new descriptor of the database file; refuses a file that is no longer the one the journal opened.
-    private func open() throws -> Int32 {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw JournalError(.io, "cannot open database \(path) to read its worker locks: \(String(cString: strerror(errno)))")
+    /// A descriptor of the database file from `source`; refuses a file that is no longer the one the journal
+    /// opened.
+    private func descriptor(
+        _ source: (String) throws(OpenError) -> (fd: Int32, identity: DatabaseFile.Identity)
+    ) throws -> (fd: Int32, identity: DatabaseFile.Identity) {
+        let found: (fd: Int32, identity: DatabaseFile.Identity)
+        do {
+            found = try source(path)
+        } catch {
+            throw JournalError(.io, "cannot open database \(path) to read its worker locks: \(error.reason)")
         }
-        var info = stat()
-        if let identity, fstat(fd, &info) != 0
-            || DatabaseFile.Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) != identity {
-            close(fd)
+        if let identity, found.identity != identity {
             throw JournalError(.io, StorageFiles.Problem.database(replaced: true).message(path: path, saved: nil))
         }
-        return fd
+        return found
     }
 }
