@@ -98,8 +98,9 @@ public struct WorkerProcess: Sendable {
             throw error
         }
         try await journal.deregister(worker: worker, reason: "stopped")
-        let status = await dispatcher.status()
-        logger.notice("stopped: \(status)")
+        let report = await dispatcher.report()
+        logger.notice("stopped: \(report)")
+        if let stranded = await dispatcher.stranded { throw stranded }
     }
 }
 
