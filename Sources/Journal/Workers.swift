@@ -109,6 +109,14 @@ extension Journal {
         }
     }
 
+    /// How many registered workers are alive (their liveness lock is held), on every host that shares the file.
+    public func liveWorkerCount() async throws -> Int {
+        let liveness = self.liveness
+        return try await read { db in
+            try Int64.fetchAll(db, sql: "SELECT rowid FROM workers WHERE stopped_at IS NULL").filter { try liveness.isHeld(slot: $0) }.count
+        }
+    }
+
     /// Whether `worker` is registered and its process alive (its liveness lock is held).
     public func isLive(worker: String) async throws -> Bool {
         let liveness = self.liveness
