@@ -29,7 +29,8 @@ public final class Journal: Sendable {
         self.options = options
         try DatabaseFile.prepare(path)
         var config = Configuration()
-        config.busyMode = .timeout(options.busyTimeoutSeconds)
+        // SQLite takes the timeout in milliseconds as a 32-bit int: clamp, so that no value can trap.
+        config.busyMode = .timeout(min(max(options.busyTimeoutSeconds.isNaN ? 0 : options.busyTimeoutSeconds, 0), 2_000_000))
         config.label = "worker.journal"
         let synchronous = options.synchronous.rawValue.uppercased()
         // WAL is set here rather than with GRDB's `journalMode = .wal`, which also forces synchronous=NORMAL.
@@ -101,7 +102,7 @@ public final class Journal: Sendable {
                 return try DatabaseQueue(path: path, configuration: configuration)
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
                 let waited = ContinuousClock.now - start
-                guard waited < .milliseconds(Int64(patience * 1000)) else { throw error }
+                guard waited < .milliseconds(Int64(min(max(patience, 0), 1e9) * 1000)) else { throw error }  // no trap on a huge value
                 Thread.sleep(forTimeInterval: pause)
                 pause = min(pause * 2, 0.1)
             }

@@ -170,8 +170,9 @@ import WorkerTestKit
             sleep 1
             kill -TERM $pid; wait $pid; echo "worker=$?"
             rm \(mnt)/fill
-            \(worker) journal verify --db \(db) > /dev/null; echo "verify=$?"
+            \(worker) journal verify --db \(db) > \(dir.file("verify.out")); echo "verify=$?"
             \(worker) run --db \(db) --plugin \(PluginFixtures.examples) --exit-when-idle > /dev/null 2>&1; echo "rerun=$?"
+            \(worker) journal verify --db \(db) > /dev/null; echo "reverify=$?"
             \(worker) stats --json --db \(db)
             """)
         let out = result.stdout
@@ -185,8 +186,12 @@ import WorkerTestKit
         } else {
             #expect(out.contains("worker=0"), "\(out) \(workerLog.suffix(800))")
         }
-        #expect(out.contains("verify=0"), "\(out)")
+        // Sound, except (after exit 74) for the job the dead worker still holds, which the next start recovers.
+        let findings = try String(contentsOfFile: dir.file("verify.out"), encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("finding: ") }
+        #expect(out.contains("verify=0") || (out.contains("verify=65") && out.contains("worker=74") && findings.count == 1
+            && findings.allSatisfy { $0.contains("which is dead (its lock is free)") }), "\(out) \(findings)")
         #expect(out.contains("rerun=0"), "\(out)")
+        #expect(out.contains("reverify=0"), "\(out)")
         #expect(out.contains(#""running":0"#) && out.contains(#""completed":1"#), "\(out)")
     }
 }
