@@ -11,7 +11,7 @@ struct RuntimeOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Jobs run at once: 1 to 10000.", transform: Ranges.concurrency.argument)
     var concurrency: Int = 10
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Jobs claimed ahead of free slots, started as soon as a slot frees: auto (as many as start within two commits, at most 20 per slot; none for long jobs) or a number (0: none).",
         valueName: "auto|N"), transform: Prefetch.parse)
     var prefetch: Prefetch = .auto
