@@ -51,4 +51,17 @@ enum UTF8Check {
             throw CLIError(flag == "--payload" ? .dataError : .usage, "\(what) is not valid UTF-8 (\(problem)): pass UTF-8 text")
         }
     }
+
+    /// Refuses a `WORKER_*` variable that is not valid UTF-8 (exit 78 naming it): `ProcessInfo` would hand over a
+    /// repaired value, e.g. another database path. Reads the raw bytes from /proc/self/environ.
+    static func checkEnvironment() throws {
+        guard let data = FileManager.default.contents(atPath: "/proc/self/environ") else { return }
+        for entry in data.split(separator: 0) where entry.starts(with: "WORKER_".utf8) {
+            guard firstInvalidOffset(entry) != nil else { continue }
+            let name = entry.prefix { $0 != UInt8(ascii: "=") }
+            let value = entry.dropFirst(name.count + 1)
+            let problem = problem(in: value) ?? problem(in: entry) ?? ""
+            throw CLIError(.config, "\(String(decoding: name, as: UTF8.self)) is not valid UTF-8 (\(problem)): set it to UTF-8 text")
+        }
+    }
 }

@@ -30,8 +30,9 @@ struct WorkerCommand: AsyncParsableCommand {
                 EarlySignals.trapped = await WorkerProcess.trapSignals()
                 _ = early_signals_replay()
             }
-            try bootstrapLogging()
             try UTF8Check.checkArguments()
+            try UTF8Check.checkEnvironment()
+            try bootstrapLogging()
             if let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-"),
                !subcommandNames.contains(first), first != "help" {
                 throw CLIError(.usage, "unknown command '\(first)': use one of \(subcommandNames.joined(separator: ", ")) (see 'worker --help')")

@@ -76,6 +76,8 @@ import WorkerTestKit
                       status: 64, mentioning: "the value of --key is not valid UTF-8 (byte 0xED at offset 1)")
         expectFailure(try await shell(#"exec "$W" enqueue "$(printf 'no\377op')" --db "$DB""#),
                       status: 64, mentioning: "argument 2 is not valid UTF-8 (byte 0xFF at offset 2)")
+        expectFailure(try await shell(#"WORKER_DB="$(printf '/tmp/w\377.sqlite3')" exec "$W" stats"#),
+                      status: 78, mentioning: "WORKER_DB is not valid UTF-8 (byte 0xFF at offset 6)")
 
         // In a payloads file and on standard input: the line and the offset, nothing of the batch enqueued.
         let file = cli.directory.file("payloads.jsonl")
