@@ -1,4 +1,5 @@
 import Foundation
+import Journal
 
 /// Buffered standard output: one write per 64 KiB, flushed before exit.
 enum Output {
@@ -97,28 +98,15 @@ indirect enum JSON {
             out += text
             return
         }
-        var inString = false
-        var escaped = false
+        var strings = JSONStringTracker()
         for scalar in text.unicodeScalars {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if scalar == "\\" {
-                    escaped = true
-                } else if scalar == "\"" {
-                    inString = false
-                }
-                if ControlEscaping.needsEscape(scalar) {
-                    out += unicodeEscape(scalar)
-                    continue
-                }
-            } else if scalar == "\"" {
-                inString = true
-            } else if ControlEscaping.needsEscape(scalar) {
-                out += " "  // whitespace between tokens (TAB, LF, CR): the only controls valid JSON has there
-                continue
+            let inString = strings.isInString(scalar.value)
+            if ControlEscaping.needsEscape(scalar) {
+                // Outside strings only whitespace (TAB, LF, CR) can be there in valid JSON: a space means the same.
+                out += inString ? unicodeEscape(scalar) : " "
+            } else {
+                out.unicodeScalars.append(scalar)
             }
-            out.unicodeScalars.append(scalar)
         }
     }
 
