@@ -15,7 +15,7 @@ struct DatabaseOptions: ParsableArguments {
         valueName: "full|normal"))
     var synchronous: JournalOptions.Synchronous?
 
-    @Option(parsing: .unconditional, help: "Seconds to wait for another process's lock before failing with exit 75 (0 to 86400). Default: $WORKER_BUSY_TIMEOUT, else 5.", transform: Ranges.busyTimeout.argument)
+    @Option(parsing: .unconditional, help: "Seconds to wait for another process's lock before failing with exit 75 (\(Ranges.busyTimeout.bounds)). Default: $WORKER_BUSY_TIMEOUT, else 5.", transform: Ranges.busyTimeout.argument)
     var busyTimeout: Double?
 
     /// The database path after the flag and the environment.

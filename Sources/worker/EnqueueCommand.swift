@@ -20,28 +20,28 @@ struct EnqueueCommand: AsyncParsableCommand {
         valueName: "FILE|-"))
     var payloadsFrom: String?
 
-    @Option(parsing: .unconditional, help: "Jobs per transaction with --payloads-from (1 to 1000000).", transform: Ranges.batchSize.argument)
+    @Option(parsing: .unconditional, help: "Jobs per transaction with --payloads-from (\(Ranges.batchSize.bounds)).", transform: Ranges.batchSize.argument)
     var batchSize: Int = 10_000
 
     @Option(help: "The queue.")
     var queue: String = "default"
 
-    @Option(parsing: .unconditional, help: "Higher runs first: -1000000 to 1000000 (e.g. --priority -5).", transform: Ranges.priority.argument)
+    @Option(parsing: .unconditional, help: "Higher runs first: \(Ranges.priority.bounds) (e.g. --priority -5).", transform: Ranges.priority.argument)
     var priority: Int = 0
 
-    @Option(parsing: .unconditional, help: "Start no earlier than this many seconds from now (the job is scheduled): 0 to 3153600000 (100 years).", transform: Ranges.delay.argument)
+    @Option(parsing: .unconditional, help: "Start no earlier than this many seconds from now (the job is scheduled): \(Ranges.delay.bounds) (100 years).", transform: Ranges.delay.argument)
     var delay: Double?
 
     @Option(help: "Start no earlier than this time, ISO 8601 (e.g. 2026-11-22T10:00:00Z).")
     var at: String?
 
-    @Option(parsing: .unconditional, help: "Attempts before the job ends dead: 1 to 1000000. Default 25.", transform: Ranges.maxAttempts.argument)
+    @Option(parsing: .unconditional, help: "Attempts before the job ends dead: \(Ranges.maxAttempts.bounds). Default 25.", transform: Ranges.maxAttempts.argument)
     var maxAttempts: Int?
 
     @Option(name: .customLong("key"), help: "Unique key: while an unfinished job has it, return that job and enqueue nothing.")
     var uniqueKey: String?
 
-    @Option(parsing: .unconditional, help: "The largest payload accepted, in bytes (1 to 1000000000). Default: $WORKER_MAX_PAYLOAD_BYTES, else 1048576 (1 MiB).", transform: Ranges.maxPayloadBytes.argument)
+    @Option(parsing: .unconditional, help: "The largest payload accepted, in bytes (\(Ranges.maxPayloadBytes.bounds)). Default: $WORKER_MAX_PAYLOAD_BYTES, else 1048576 (1 MiB).", transform: Ranges.maxPayloadBytes.argument)
     var maxPayloadBytes: Int?
 
     @Flag(help: "Print the job object (with --payloads-from: a summary object) as JSON.")

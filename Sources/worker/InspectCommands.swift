@@ -17,7 +17,7 @@ struct JobsCommand: AsyncParsableCommand {
     @Option(help: "Only jobs of this queue.")
     var queue: String?
 
-    @Option(parsing: .unconditional, help: "At most this many jobs (0 to 9223372036854775807).", transform: Ranges.limit.argument)
+    @Option(parsing: .unconditional, help: "At most this many jobs (\(Ranges.limit.bounds)).", transform: Ranges.limit.argument)
     var limit: Int = 100
 
     @Flag(help: "Print a JSON array of job objects.")

@@ -14,8 +14,11 @@ struct NumberRange<Value: Comparable & Sendable>: Sendable {
     /// "a number of seconds from 0 to 86400".
     var expected: String {
         let kind = Value.self == Double.self ? "a number" : "a whole number"
-        return "\(kind)\(unit.isEmpty ? "" : " of \(unit)") from \(Self.text(range.lowerBound)) to \(Self.text(range.upperBound))"
+        return "\(kind)\(unit.isEmpty ? "" : " of \(unit)") from \(bounds)"
     }
+
+    /// "0 to 86400", for help texts.
+    var bounds: String { "\(Self.text(range.lowerBound)) to \(Self.text(range.upperBound))" }
 
     /// A bound as people write it: 86400, not 86400.0.
     private static func text(_ bound: Value) -> String {

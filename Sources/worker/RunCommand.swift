@@ -8,7 +8,7 @@ import WorkerRuntime
 
 /// Options `worker run` and `worker resume` share.
 struct RuntimeOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Jobs run at once: 1 to 10000.", transform: Ranges.concurrency.argument)
+    @Option(parsing: .unconditional, help: "Jobs run at once: \(Ranges.concurrency.bounds).", transform: Ranges.concurrency.argument)
     var concurrency: Int = 10
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
@@ -16,7 +16,7 @@ struct RuntimeOptions: ParsableArguments {
         valueName: "auto|N"), transform: Prefetch.parse)
     var prefetch: Prefetch = .auto
 
-    @Option(parsing: .unconditional, help: "Seconds in-flight jobs get to finish after TERM/INT before they are cancelled and marked interrupted (0 to 86400). Default: $WORKER_DRAIN_TIMEOUT, else 7 (the worker then exits within 10 s of TERM).", transform: Ranges.drainTimeout.argument)
+    @Option(parsing: .unconditional, help: "Seconds in-flight jobs get to finish after TERM/INT before they are cancelled and marked interrupted (\(Ranges.drainTimeout.bounds)). Default: $WORKER_DRAIN_TIMEOUT, else 7 (the worker then exits within 10 s of TERM).", transform: Ranges.drainTimeout.argument)
     var drainTimeout: Double?
 
     @Option(help: "A plugin file to load (repeatable).")
