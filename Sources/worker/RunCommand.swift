@@ -67,9 +67,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Exit 0 once no job is queued, running, retrying or interrupted (scheduled jobs do not count).")
     var exitWhenIdle = false
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Serve /healthz, /readyz and /metrics (Prometheus) here; a bare port listens on loopback. Default: off.",
-        valueName: "HOST:PORT"))
+        valueName: "HOST:PORT"), transform: AdminAddress.parse)
     var admin: AdminAddress?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(

@@ -39,9 +39,13 @@ struct Supervision {
     }
 }
 
-extension AdminAddress: ExpressibleByArgument {
-    public init?(argument: String) {
-        self.init(argument)
+extension AdminAddress {
+    /// For `@Option(transform:)`: the error names the forms and the port range.
+    static func parse(_ argument: String) throws -> AdminAddress {
+        guard let address = AdminAddress(argument) else {
+            throw ValidationError("pass HOST:PORT, [IPv6]:PORT or a bare PORT (loopback), the port from 0 to 65535, e.g. 127.0.0.1:9090")
+        }
+        return address
     }
 }
 

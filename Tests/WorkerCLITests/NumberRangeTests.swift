@@ -21,6 +21,7 @@ import WorkerTestKit
         ("--drain-timeout", ["run", "--plugin", "x.so"], []),
         ("--prune-completed-older-than", ["run", "--plugin", "x.so"], []),
         ("--completed-older-than", ["prune"], []),
+        ("--admin", ["run", "--plugin", "x.so"], []),
     ]
 
     static let cases: [(String, [String])] = flags.flatMap { entry in
