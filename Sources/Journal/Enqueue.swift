@@ -182,8 +182,17 @@ enum Validation {
         if value.utf8.count > 200 {
             throw JournalError(.invalidArgument, "\(what) name is longer than 200 bytes: use a shorter name")
         }
-        if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == " " }) {
-            throw JournalError(.invalidArgument, "\(what) name '\(value)' contains spaces or control characters: use letters, digits, . _ - :")
+        // Invisible characters too (format, separators): "noop\u{200B}" would look like "noop" in every listing,
+        // and bidirectional controls reorder what an operator reads.
+        if value.unicodeScalars.contains(where: Self.isRefusedInNames) {
+            throw JournalError(.invalidArgument, "\(what) name '\(value)' contains spaces, control or invisible characters: use letters, digits, . _ - :")
+        }
+    }
+
+    private static func isRefusedInNames(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .spaceSeparator, .lineSeparator, .paragraphSeparator: true
+        default: false
         }
     }
 

@@ -92,6 +92,10 @@ import Testing
     @Test(arguments: [
         ("", "{}", JournalError.Code.invalidArgument),
         ("has space", "{}", .invalidArgument),
+        ("no\u{A0}break", "{}", .invalidArgument),
+        ("noop\u{200B}", "{}", .invalidArgument),
+        ("right\u{202E}left", "{}", .invalidArgument),
+        ("line\u{2028}break", "{}", .invalidArgument),
         ("noop", "", .invalidPayload),
         ("noop", "{", .invalidPayload),
         ("noop", "{'single': 1}", .invalidPayload),

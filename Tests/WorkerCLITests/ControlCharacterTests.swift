@@ -12,8 +12,10 @@ import WorkerTestKit
         let cli = try CLIFixture()
         defer { cli.remove() }
         let payload = try String(decoding: JSONSerialization.data(withJSONObject: ["text": Self.hostile]), as: UTF8.self)
-        let queue = "q\u{202E}\u{2066}x"  // a valid queue name (no Cc controls), still able to reorder a line
-        try await cli.ok(["enqueue", "noop", "--payload", payload, "--key", Self.hostile, "--queue", queue])
+        try await cli.ok(["enqueue", "noop", "--payload", payload, "--key", Self.hostile])
+        // Names the worker refuses can still be written by another program sharing the database.
+        try await Self.rename(cli, handler: Self.hostileHandlerSQL, queue: "'q' || char(8238) || char(8294) || 'x'")
+        let queue = "q\u{202E}\u{2066}x"
 
         for arguments in [["job", "1"], ["jobs"], ["jobs", "--queue", queue], ["status"], ["stats"]] {
             let result = try await cli.worker(arguments)
@@ -30,9 +32,48 @@ import WorkerTestKit
         let job = try #require(try await cli.json(["job", "1", "--json"]) as? [String: Any])
         #expect(job["unique_key"] as? String == Self.hostile)
         #expect(job["queue"] as? String == queue)
+        #expect(job["handler"] as? String == Self.hostileHandler)
         #expect((job["payload"] as? [String: Any])?["text"] as? String == Self.hostile)
         let status = try #require(try await cli.json(["status", "--json"]) as? [String: Any])
         #expect((status["queues"] as? [String: Any])?.keys.contains(queue) == true)
+    }
+
+    /// A handler name with ESC, BEL and a forged line, as SQL (the worker itself refuses such names).
+    static let hostileHandlerSQL = "'h' || char(27) || '[2J' || char(7) || char(10) || 'job 99 completed'"
+    static let hostileHandler = "h\u{1B}[2J\u{07}\njob 99 completed"
+
+    /// Sets every job's handler and queue to SQL expressions, as another program writing the database could.
+    static func rename(_ cli: CLIFixture, handler: String, queue: String = "queue") async throws {
+        let sql = "UPDATE jobs SET handler = \(handler), queue = \(queue)"
+        let result = try await runProcess(ProductBinary.path("journal-probe"), ["exec", cli.db, sql])
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    @Test func aHandlerNameWrittenByAnotherProgramIsEscapedInTheRunLog() async throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        try await cli.ok(["enqueue", "noop"])
+        try await Self.rename(cli, handler: Self.hostileHandlerSQL)
+        // No plugin provides the handler: the worker logs that its jobs stay queued, naming it.
+        let log = cli.directory.file("run.log")
+        let worker = try startProcess(ProductBinary.path("worker"), ["run", "--db", cli.db, "--plugin", PluginFixtures.examples], outputPath: log)
+        defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(120)  // only against a hang; the line comes within a second
+        while !text.contains("stay queued") {
+            try #require(ContinuousClock.now < deadline && worker.isRunning, "no line about the missing handler: \(text)")
+            try await Task.sleep(for: .milliseconds(20))
+            text = (try? String(contentsOfFile: log + ".err", encoding: .utf8)) ?? ""
+        }
+        kill(worker.processIdentifier, SIGTERM)
+        #expect(await waitForExit(of: worker))
+        text = try String(contentsOfFile: log + ".err", encoding: .utf8)
+        #expect(text.contains(#"jobs for handler 'h\u{1B}[2J\u{7}\njob 99 completed' stay queued"#), "\(text)")
+        expectNoRawControls(text, "text log")
+        #expect(!text.split(separator: "\n").contains { $0.hasPrefix("job 99") }, "\(text)")
+        let stats = try await cli.ok(["stats"])  // its WAITING FOR HANDLER table
+        expectNoRawControls(stats, "stats")
+        #expect(stats.contains(#"h\u{1B}[2J\u{7}\njob 99 completed"#), "\(stats)")
     }
 
     @Test func aPayloadWithRawDELAndC1CharactersStaysExactInJSON() async throws {
