@@ -61,7 +61,7 @@ struct PluginsCheckCommand: AsyncParsableCommand {
         guard rejected.isEmpty else {
             Output.flush()
             for error in rejected.dropLast() {
-                FileHandle.standardError.write(Data("worker: error: \(error.description)\n".utf8))
+                FileHandle.standardError.write(Data("worker: error: \(ControlEscaping.escape(error.description))\n".utf8))
             }
             throw CLIError(.config, rejected.last!.description)
         }

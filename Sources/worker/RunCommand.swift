@@ -8,15 +8,15 @@ import WorkerRuntime
 
 /// Options `worker run` and `worker resume` share.
 struct RuntimeOptions: ParsableArguments {
-    @Option(help: "Jobs run at once.")
+    @Option(parsing: .unconditional, help: "Jobs run at once: \(Ranges.concurrency.bounds).", transform: Ranges.concurrency.argument)
     var concurrency: Int = 10
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Jobs claimed ahead of free slots, started as soon as a slot frees: auto (as many as start within two commits, at most 20 per slot; none for long jobs) or a number (0: none).",
-        valueName: "auto|N"))
+        valueName: "auto|N"), transform: Prefetch.parse)
     var prefetch: Prefetch = .auto
 
-    @Option(help: "Seconds in-flight jobs get to finish after TERM/INT before they are cancelled and marked interrupted. Default: $WORKER_DRAIN_TIMEOUT, else 7 (the worker then exits within 10 s of TERM).")
+    @Option(parsing: .unconditional, help: "Seconds in-flight jobs get to finish after TERM/INT before they are cancelled and marked interrupted (\(Ranges.drainTimeout.bounds)). Default: $WORKER_DRAIN_TIMEOUT, else 7 (the worker then exits within 10 s of TERM).", transform: Ranges.drainTimeout.argument)
     var drainTimeout: Double?
 
     @Option(help: "A plugin file to load (repeatable).")
@@ -31,26 +31,11 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Log lines as text or json. Default: $WORKER_LOG_FORMAT, else text.")
     var logFormat: String?
 
-    func validate() throws {
-        if concurrency < 1 { throw ValidationError("--concurrency is \(concurrency): pass 1 or more") }
-        if case .fixed(let count) = prefetch, count > 10_000 {
-            throw ValidationError("--prefetch is \(count): pass auto or a number from 0 to 10000")
-        }
-        if let drainTimeout, !(drainTimeout >= 0 && drainTimeout.isFinite) {
-            throw ValidationError("--drain-timeout is \(drainTimeout): pass 0 or more seconds")
-        }
-    }
-
     func workerOptions() throws -> WorkerOptions {
         var options = WorkerOptions()
         options.concurrency = concurrency
         options.prefetch = prefetch
-        if let drainTimeout {
-            options.drainTimeout = .seconds(drainTimeout)
-        } else if let value = ProcessInfo.processInfo.environment["WORKER_DRAIN_TIMEOUT"], !value.isEmpty {
-            guard let seconds = Double(value), seconds >= 0, seconds.isFinite else {
-                throw CLIError(.config, "WORKER_DRAIN_TIMEOUT is '\(value)': set it to a number of seconds")
-            }
+        if let seconds = try drainTimeout ?? Ranges.drainTimeout.environment("WORKER_DRAIN_TIMEOUT") {
             options.drainTimeout = .seconds(seconds)
         }
         return options
@@ -82,12 +67,12 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Exit 0 once no job is queued, running, retrying or interrupted (scheduled jobs do not count).")
     var exitWhenIdle = false
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Serve /healthz, /readyz and /metrics (Prometheus) here; a bare port listens on loopback. Default: off.",
-        valueName: "HOST:PORT"))
+        valueName: "HOST:PORT"), transform: AdminAddress.parse)
     var admin: AdminAddress?
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Delete completed jobs that finished longer ago than this, at start and every hour (e.g. 7d, 12h, 90m).",
         valueName: "AGE"), transform: Age.parse)
     var pruneCompletedOlderThan: Age?
@@ -108,21 +93,13 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-extension Prefetch: ExpressibleByArgument {
-    public init?(argument: String) {
-        if argument == "auto" {
-            self = .auto
-        } else if let count = Int(argument), count >= 0 {
-            self = .fixed(count)
-        } else {
-            return nil
+extension Prefetch {
+    /// For `@Option(transform:)`: `auto` or a number of jobs in `Ranges.prefetch`.
+    static func parse(_ argument: String) throws -> Prefetch {
+        if argument == "auto" { return .auto }
+        guard let count = Ranges.prefetch.value(argument) else {
+            throw ValidationError("pass auto or \(Ranges.prefetch.expected)")
         }
-    }
-
-    public var defaultValueDescription: String {
-        switch self {
-        case .auto: "auto"
-        case .fixed(let count): "\(count)"
-        }
+        return .fixed(count)
     }
 }

@@ -96,6 +96,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     /// Columns padded to their widest cell; columns `rightFrom..<rightTo` right-aligned (numbers).
     static func align(_ rows: [[String]], rightFrom: Int, rightTo: Int = .max) -> [String] {
+        let rows = rows.map { $0.map(ControlEscaping.escape) }  // widths of what is shown
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { column, cell in
