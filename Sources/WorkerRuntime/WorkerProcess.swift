@@ -50,6 +50,7 @@ public struct WorkerProcess: Sendable {
         worker: String, signals: TrappedSignals, sidecars: [any Sidecar] = [], notifier: SystemdNotifier? = nil,
         readiness: Readiness = Readiness(), metrics: JobMetrics = .disabled, onReady: @escaping @Sendable () -> Void = {}
     ) async throws {
+        let signalHandling = SignalState.current()  // the plugins are loaded: what must hold from now on
         let lock = try WorkerLock(directory: lockDirectory, worker: worker)
         defer { lock.release() }
         try await journal.register(WorkerRegistration(
@@ -79,7 +80,8 @@ public struct WorkerProcess: Sendable {
                 .init(service: DispatcherService(dispatcher: dispatcher, boot: boot), successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: HeartbeatService(
                     journal: journal, dispatcher: dispatcher, host: host, lockDirectory: lockDirectory, options: options,
-                    readiness: readiness, supervisor: supervisor, metrics: metrics, failure: failure, logger: logger)),
+                    readiness: readiness, supervisor: supervisor, metrics: metrics, failure: failure,
+                    signalHandling: signalHandling, logger: logger)),
                 .init(service: SignalService(signals: signals.signals, quiet: signals.quiet, dispatcher: dispatcher, logger: logger)),
             ] + (options.pruneCompletedOlderThan.map { age in
                 [.init(service: PruneService(

@@ -1,0 +1,186 @@
+import Foundation
+import Testing
+import WorkerTestKit
+
+/// Issue 11, the plugin items: each attack against the real binary.
+@Suite struct PluginAttackTests {
+    /// `nobody`: the uid of the attacker who owns a directory on a plugin's path.
+    static let attacker: uid_t = 65534
+
+    // MARK: Item 4: what is checked is what is loaded
+
+    @Test(.enabled(if: getuid() == 0, "chown to another user needs root"))
+    func aPluginBelowADirectoryAnotherUserOwnsIsRefused() async throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        let owned = fixtures.directory.file("owned")
+        try FileManager.default.createDirectory(atPath: owned + "/deeper", withIntermediateDirectories: true)
+        chown(owned, Self.attacker, Self.attacker)
+        let marker = fixtures.directory.file("constructor-ran")
+        let built = try await fixtures.markingPlugin("plugin.so", marker: marker)
+        let plugin = owned + "/deeper/plugin.so"
+        try FileManager.default.moveItem(atPath: built, toPath: plugin)
+        let job = try await cli.ok(["enqueue", "c-steps", "\"/dev/null\""])
+        let reason = "its directory \(owned) is owned by uid \(Self.attacker), neither root nor the worker's user"
+        expectFailure(try await cli.worker(["plugins", "check", plugin], withDB: false), status: 78, mentioning: "plugin \(plugin) rejected: \(reason)")
+        expectFailure(try await cli.worker(["run", "--plugin", plugin, "--exit-when-idle"]), status: 78, mentioning: reason)
+        expectFailure(try await cli.worker(["run", "--plugins", owned + "/deeper", "--exit-when-idle"]), status: 78, mentioning: reason)
+        #expect(!FileManager.default.fileExists(atPath: marker), "the plugin's constructor ran")
+        try await expectUntouched(job, cli)
+    }
+
+    /// The attack of issue 11: the owner of an ancestor directory swaps the plugin directory for one of theirs in
+    /// a loop while the worker starts. Every start must refuse the plugin, and the attacker's code never run.
+    @Test(.enabled(if: getuid() == 0, "chown to another user needs root"))
+    func swappingAnAncestorDirectoryNeverRunsTheAttackersCode() async throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        let marker = fixtures.directory.file("attacker-code-ran")
+        let attackerDirectory = fixtures.directory.file("home")
+        try FileManager.default.createDirectory(atPath: attackerDirectory + "/plugins", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: attackerDirectory + "/evil", withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: try await fixtures.cPlugin("good.so"), toPath: attackerDirectory + "/plugins/plugin.so")
+        try FileManager.default.moveItem(
+            atPath: try await fixtures.markingPlugin("evil.so", marker: marker), toPath: attackerDirectory + "/evil/plugin.so")
+        chown(attackerDirectory, Self.attacker, Self.attacker)
+        chown(attackerDirectory + "/evil", Self.attacker, Self.attacker)
+        let swapper = try await startSwapper(fixtures, in: attackerDirectory, "plugins", "evil")
+        defer { swapper.signal(SIGKILL) }
+        let plugin = attackerDirectory + "/plugins/plugin.so"
+        for start in 1...20 {
+            let result = start % 2 == 0
+                ? try await cli.worker(["plugins", "check", plugin], withDB: false)
+                : try await cli.worker(["run", "--plugin", plugin, "--exit-when-idle"])
+            #expect(result.status == 78, "start \(start): \(result.stderr)")
+            #expect(result.stderr.contains("owned by uid \(Self.attacker)"), "start \(start): \(result.stderr)")
+        }
+        #expect(swapper.isAlive, "the swapper stopped: \(swapper.log)")
+        #expect(!FileManager.default.fileExists(atPath: marker), "the attacker's constructor ran")
+    }
+
+    /// The same race where the directories are trusted but a pin names the good file: the file whose digest is
+    /// checked must be the file loaded, so a start either loads the good plugin or refuses the other before its
+    /// code runs.
+    @Test func swappingBetweenTheCheckAndTheLoadNeverRunsUnpinnedCode() async throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        let marker = fixtures.directory.file("unpinned-code-ran")
+        let base = fixtures.directory.file("base")
+        try FileManager.default.createDirectory(atPath: base + "/plugins", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: base + "/other", withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: try await fixtures.cPlugin("good.so"), toPath: base + "/plugins/plugin.so")
+        try FileManager.default.moveItem(
+            atPath: try await fixtures.markingPlugin("other.so", marker: marker), toPath: base + "/other/plugin.so")
+        let pin = try await runProcess("/usr/bin/env", ["sha256sum", base + "/plugins/plugin.so"]).stdout
+        let pins = try fixtures.file("pins", text: pin)
+        let swapper = try await startSwapper(fixtures, in: base, "plugins", "other")
+        defer { swapper.signal(SIGKILL) }
+        let plugin = base + "/plugins/plugin.so"
+        var loaded = 0
+        for start in 1...20 {
+            let result = start % 2 == 0
+                ? try await cli.worker(["plugins", "check", "--pins", pins, plugin], withDB: false)
+                : try await cli.worker(["run", "--plugin-pins", pins, "--plugin", plugin, "--exit-when-idle"])
+            #expect(result.status == 0 || result.stderr.contains("pins"), "start \(start): \(result.stderr)")
+            if result.status == 0 { loaded += 1 }
+        }
+        #expect(swapper.isAlive, "the swapper stopped: \(swapper.log)")
+        #expect(!FileManager.default.fileExists(atPath: marker), "code that does not match the pin ran (\(loaded) starts loaded)")
+    }
+
+    // MARK: Item 10: a plugin that ends the process while it loads
+
+    @Test(arguments: [
+        (["CONSTRUCTOR_EXIT=0"], "it called exit(0) while loading (in its initialisers or create())"),
+        (["CONSTRUCTOR_EXIT=3"], "it called exit(3) while loading (in its initialisers or create())"),
+        (["CONSTRUCTOR_ABORT"], "it crashed while loading (signal \(SIGABRT), Aborted, in its initialisers or create())"),
+        (["CONSTRUCTOR_NULL"], "it crashed while loading (signal \(SIGSEGV), Segmentation fault, in its initialisers or create())"),
+    ])
+    func aPluginThatEndsTheProcessWhileLoadingIsRefusedWith78(defines: [String], reason: String) async throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        let plugin = try await fixtures.cPlugin("ends.so", defines: defines)
+        let checked = try await cli.worker(["plugins", "check", plugin], withDB: false)
+        expectFailure(checked, status: 78, mentioning: "plugin \(plugin) rejected: \(reason)")
+        let job = try await cli.ok(["enqueue", "c-steps", "\"/dev/null\""])
+        for command in ["run", "resume"] {
+            let ran = try await cli.worker([command, "--plugin", PluginFixtures.examples, "--plugin", plugin])
+            expectFailure(ran, status: 78, mentioning: "plugin \(plugin) rejected: \(reason): fix it or leave it out; no job was touched")
+        }
+        try await expectUntouched(job, cli)
+    }
+
+    @Test func oneCheckReportsEveryPluginEvenAfterOneCrashed() async throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let crashing = try await fixtures.cPlugin("crashing.so", defines: ["CONSTRUCTOR_ABORT"])
+        let result = try await runProcess(ProductBinary.path("worker"), ["plugins", "check", crashing, PluginFixtures.examples])
+        #expect(result.status == 78)
+        #expect(result.stdout.contains("examples 1.0.0 sha256:"), "\(result.stdout)")
+        #expect(result.stderrLines == ["worker: error: plugin \(crashing) rejected: it crashed while loading (signal \(SIGABRT), Aborted, in its initialisers or create()): fix it or leave it out"])
+    }
+
+    // MARK: Item 11: a plugin that takes the worker's signals while it loads
+
+    @Test(arguments: [
+        (["CONSTRUCTOR_TERM"], "it changed the handling of SIGTERM while loading"),
+        (["CREATE_TERM"], "it changed the handling of SIGTERM while loading"),
+        (["CREATE_BLOCKS_TERM"], "it changed the signal mask (SIGTERM blocked) while loading"),
+    ])
+    func aPluginThatChangesTheWorkersSignalsWhileLoadingIsRefused(defines: [String], reason: String) async throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        let plugin = try await fixtures.cPlugin("signals.so", defines: defines)
+        expectFailure(try await cli.worker(["plugins", "check", plugin], withDB: false), status: 78, mentioning: "plugin \(plugin) rejected: \(reason)")
+        let job = try await cli.ok(["enqueue", "c-steps", "\"/dev/null\""])
+        expectFailure(try await cli.worker(["run", "--plugin", plugin, "--exit-when-idle"]), status: 78, mentioning: "plugin \(plugin) rejected: \(reason)")
+        try await expectUntouched(job, cli)
+    }
+
+    // MARK: Item 12: exit codes
+
+    @Test func aMissingPluginIs66AndADirectoryWithoutPluginsIs78() async throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        let missing = cli.directory.file("missing.so")
+        expectFailure(try await cli.worker(["plugins", "check", missing], withDB: false), status: 66, mentioning: "plugin \(missing) not found: ")
+        expectFailure(try await cli.worker(["run", "--plugin", missing]), status: 66, mentioning: "plugin \(missing) not found: ")
+        expectFailure(try await cli.worker(["run", "--plugins", cli.directory.file("nowhere")]), status: 66, mentioning: "no such plugins directory")
+        let empty = cli.directory.file("empty")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        expectFailure(try await cli.worker(["run", "--plugins", empty, "--exit-when-idle"]), status: 78, mentioning: "no plugins in \(empty): ")
+        expectFailure(try await cli.worker(["resume", "--plugins", empty]), status: 78, mentioning: "no plugins in \(empty): ")
+        // A refused plugin beside a missing one: the refusal decides (78).
+        let bogus = try { let path = cli.directory.file("bogus.so"); try "x".write(toFile: path, atomically: true, encoding: .utf8); return path }()
+        let both = try await cli.worker(["plugins", "check", missing, bogus], withDB: false)
+        #expect(both.status == 78, "\(both.stderr)")
+    }
+
+    // MARK: Helpers
+
+    /// Starts the swapper on `a` and `b` in `directory` and waits until it swapped once.
+    private func startSwapper(_ fixtures: PluginFixtures, in directory: String, _ a: String, _ b: String) async throws -> RunningWorker {
+        let swapper = try RunningWorker([directory, a, b], logPath: fixtures.directory.file("swapper.log"), executable: try await fixtures.swapper())
+        #expect(await swapper.waitForLog("swapping"), "the swapper did not start: \(swapper.log)")
+        return swapper
+    }
+
+    /// Expects `job` still queued, never attempted, and no worker registered.
+    private func expectUntouched(_ job: String, _ cli: CLIFixture, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let stored = try #require(try await cli.json(["job", job, "--json"]) as? [String: Any], sourceLocation: sourceLocation)
+        #expect(stored["state"] as? String == "queued", sourceLocation: sourceLocation)
+        #expect(stored["attempts"] as? Int == 0, sourceLocation: sourceLocation)
+        let status = try #require(try await cli.json(["status", "--json"]) as? [String: Any], sourceLocation: sourceLocation)
+        #expect((status["workers"] as? [Any])?.isEmpty == true, "no worker registered", sourceLocation: sourceLocation)
+    }
+}
