@@ -61,6 +61,7 @@ int c_fixture_misuse(void) { return __atomic_load_n(&misuse, __ATOMIC_SEQ_CST); 
 #if defined(CONSTRUCTOR_EXIT) || defined(CONSTRUCTOR_ABORT) || defined(CONSTRUCTOR_NULL) || defined(CONSTRUCTOR_MARKER) \
     || defined(CONSTRUCTOR_TERM)
 static void on_term(int signal_number) { (void)signal_number; }
+static int *volatile nowhere;  /* NULL, and the compiler cannot know it: the write below really faults */
 __attribute__((constructor)) static void misbehave_at_load(void) {
 #ifdef CONSTRUCTOR_MARKER
     FILE *marker = fopen(CONSTRUCTOR_MARKER, "w");
@@ -73,7 +74,7 @@ __attribute__((constructor)) static void misbehave_at_load(void) {
     abort();
 #endif
 #ifdef CONSTRUCTOR_NULL
-    *(volatile int *)(uintptr_t)0 = 1;
+    *nowhere = 1;
 #endif
 #ifdef CONSTRUCTOR_TERM
     signal(SIGTERM, on_term);
