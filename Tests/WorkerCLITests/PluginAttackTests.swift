@@ -40,13 +40,7 @@ import WorkerTestKit
         let cli = try CLIFixture()
         defer { cli.remove() }
         try await cli.ok(["migrate"])
-        let marker = fixtures.directory.file("attacker-code-ran")
-        let attackerDirectory = fixtures.directory.file("home")
-        try FileManager.default.createDirectory(atPath: attackerDirectory + "/plugins", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: attackerDirectory + "/evil", withIntermediateDirectories: true)
-        try FileManager.default.moveItem(atPath: try await fixtures.cPlugin("good.so"), toPath: attackerDirectory + "/plugins/plugin.so")
-        try FileManager.default.moveItem(
-            atPath: try await fixtures.markingPlugin("evil.so", marker: marker), toPath: attackerDirectory + "/evil/plugin.so")
+        let (attackerDirectory, marker) = try await swappableDirectories(fixtures, "home", good: "plugins", other: "evil")
         chown(attackerDirectory, Self.attacker, Self.attacker)
         chown(attackerDirectory + "/evil", Self.attacker, Self.attacker)
         let swapper = try await startSwapper(fixtures, in: attackerDirectory, "plugins", "evil")
@@ -72,13 +66,7 @@ import WorkerTestKit
         let cli = try CLIFixture()
         defer { cli.remove() }
         try await cli.ok(["migrate"])
-        let marker = fixtures.directory.file("unpinned-code-ran")
-        let base = fixtures.directory.file("base")
-        try FileManager.default.createDirectory(atPath: base + "/plugins", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: base + "/other", withIntermediateDirectories: true)
-        try FileManager.default.moveItem(atPath: try await fixtures.cPlugin("good.so"), toPath: base + "/plugins/plugin.so")
-        try FileManager.default.moveItem(
-            atPath: try await fixtures.markingPlugin("other.so", marker: marker), toPath: base + "/other/plugin.so")
+        let (base, marker) = try await swappableDirectories(fixtures, "base", good: "plugins", other: "other")
         let pin = try await runProcess("/usr/bin/env", ["sha256sum", base + "/plugins/plugin.so"]).stdout
         let pins = try fixtures.file("pins", text: pin)
         let swapper = try await startSwapper(fixtures, in: base, "plugins", "other")
@@ -172,6 +160,21 @@ import WorkerTestKit
     }
 
     // MARK: Helpers
+
+    /// A directory `name` holding the directories `good` (with the plain C plugin) and `other` (with one whose
+    /// constructor creates the returned marker file), each as `plugin.so`.
+    private func swappableDirectories(
+        _ fixtures: PluginFixtures, _ name: String, good: String, other: String
+    ) async throws -> (directory: String, marker: String) {
+        let directory = fixtures.directory.file(name), marker = fixtures.directory.file("\(other)-code-ran")
+        for sub in [good, other] {
+            try FileManager.default.createDirectory(atPath: "\(directory)/\(sub)", withIntermediateDirectories: true)
+        }
+        try FileManager.default.moveItem(atPath: try await fixtures.cPlugin("good.so"), toPath: "\(directory)/\(good)/plugin.so")
+        try FileManager.default.moveItem(
+            atPath: try await fixtures.markingPlugin("other.so", marker: marker), toPath: "\(directory)/\(other)/plugin.so")
+        return (directory, marker)
+    }
 
     /// Starts the swapper on `a` and `b` in `directory` and waits until it swapped once.
     private func startSwapper(_ fixtures: PluginFixtures, in directory: String, _ a: String, _ b: String) async throws -> RunningWorker {
