@@ -84,28 +84,31 @@ import WorkerTestKit
         #expect(!FileManager.default.fileExists(atPath: marker), "code that does not match the pin ran (\(loaded) starts loaded)")
     }
 
-    // MARK: Item 10: a plugin that ends the process while it loads
+    // MARK: Items 10 and 11: a plugin whose code ends the process, or takes its signals, while it loads
 
     @Test(arguments: [
-        (["CONSTRUCTOR_EXIT=0"], "it called exit(0) while loading (in its initialisers or create())"),
-        (["CONSTRUCTOR_EXIT=3"], "it called exit(3) while loading (in its initialisers or create())"),
-        (["CONSTRUCTOR_ABORT"], "it crashed while loading (signal \(SIGABRT), Aborted, in its initialisers or create())"),
-        (["CONSTRUCTOR_NULL"], "it crashed while loading (signal \(SIGSEGV), Segmentation fault, in its initialisers or create())"),
+        (["CONSTRUCTOR_EXIT=0"], "it called exit(0) while loading (in its initialisers or create()): fix it or leave it out"),
+        (["CONSTRUCTOR_EXIT=3"], "it called exit(3) while loading (in its initialisers or create()): fix it or leave it out"),
+        (["CONSTRUCTOR_ABORT"], "it crashed while loading (signal \(SIGABRT), Aborted, in its initialisers or create()): fix it or leave it out"),
+        (["CONSTRUCTOR_NULL"], "it crashed while loading (signal \(SIGSEGV), Segmentation fault, in its initialisers or create()): fix it or leave it out"),
+        (["CONSTRUCTOR_TERM"], "it changed the handling of SIGTERM while loading (in its initialisers or create())"),
+        (["CREATE_TERM"], "it changed the handling of SIGTERM while loading (in its initialisers or create())"),
+        (["CREATE_BLOCKS_TERM"], "it changed the signal mask (SIGTERM blocked) while loading (in its initialisers or create())"),
     ])
-    func aPluginThatEndsTheProcessWhileLoadingIsRefusedWith78(defines: [String], reason: String) async throws {
+    func aPluginWhoseCodeMisbehavesWhileLoadingIsRefusedWith78(defines: [String], reason: String) async throws {
         let fixtures = try PluginFixtures()
         defer { fixtures.remove() }
         let cli = try CLIFixture()
         defer { cli.remove() }
-        let plugin = try await fixtures.cPlugin("ends.so", defines: defines)
-        let checked = try await cli.worker(["plugins", "check", plugin], withDB: false)
-        expectFailure(checked, status: 78, mentioning: "plugin \(plugin) rejected: \(reason)")
+        let plugin = try await fixtures.cPlugin("misbehaves.so", defines: defines)
+        let refusal = "worker: error: plugin \(plugin) rejected: \(reason)"
+        expectFailure(try await cli.worker(["plugins", "check", plugin], withDB: false), status: 78, mentioning: refusal)
         let job = try await cli.ok(["enqueue", "c-steps", "--payload", "\"/dev/null\""])
-        let line = "worker: error: plugin \(plugin) rejected: \(reason): fix it or leave it out; no job was touched"
         let ran = try await cli.worker(["run", "--exit-when-idle", "--plugin", PluginFixtures.examples, "--plugin", plugin])
-        expectFailure(ran, status: 78, mentioning: line)
+        expectFailure(ran, status: 78, mentioning: refusal)
+        #expect(ran.stderr.hasSuffix("; no job was touched\n"), "\(ran.stderr)")
         let resumed = try await cli.worker(["resume", "--plugin", PluginFixtures.examples, "--plugin", plugin])
-        #expect(resumed.status == 78 && resumed.stderrLines == [line], "\(resumed.status): \(resumed.stderr)")  // after its plan
+        #expect(resumed.status == 78 && resumed.stderrLines.count == 1 && resumed.stderr.hasPrefix(refusal), "\(resumed.stderr)")  // after its plan
         try await expectUntouched(job, cli)
     }
 
@@ -117,25 +120,6 @@ import WorkerTestKit
         #expect(result.status == 78)
         #expect(result.stdout.contains("examples 1.0.0 sha256:"), "\(result.stdout)")
         #expect(result.stderrLines == ["worker: error: plugin \(crashing) rejected: it crashed while loading (signal \(SIGABRT), Aborted, in its initialisers or create()): fix it or leave it out"])
-    }
-
-    // MARK: Item 11: a plugin that takes the worker's signals while it loads
-
-    @Test(arguments: [
-        (["CONSTRUCTOR_TERM"], "it changed the handling of SIGTERM while loading"),
-        (["CREATE_TERM"], "it changed the handling of SIGTERM while loading"),
-        (["CREATE_BLOCKS_TERM"], "it changed the signal mask (SIGTERM blocked) while loading"),
-    ])
-    func aPluginThatChangesTheWorkersSignalsWhileLoadingIsRefused(defines: [String], reason: String) async throws {
-        let fixtures = try PluginFixtures()
-        defer { fixtures.remove() }
-        let cli = try CLIFixture()
-        defer { cli.remove() }
-        let plugin = try await fixtures.cPlugin("signals.so", defines: defines)
-        expectFailure(try await cli.worker(["plugins", "check", plugin], withDB: false), status: 78, mentioning: "plugin \(plugin) rejected: \(reason)")
-        let job = try await cli.ok(["enqueue", "c-steps", "--payload", "\"/dev/null\""])
-        expectFailure(try await cli.worker(["run", "--plugin", plugin, "--exit-when-idle"]), status: 78, mentioning: "plugin \(plugin) rejected: \(reason)")
-        try await expectUntouched(job, cli)
     }
 
     // MARK: Item 12: exit codes
