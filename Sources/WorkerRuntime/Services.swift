@@ -26,7 +26,6 @@ struct HeartbeatService: Service {
     let journal: Journal
     let dispatcher: Dispatcher
     let host: PluginHost
-    let lockDirectory: String
     let options: WorkerOptions
     let readiness: Readiness
     let supervisor: SupervisorNotifications?
@@ -52,7 +51,7 @@ struct HeartbeatService: Service {
                     try await Task.sleep(for: interval)
                     await restoreSignalHandling()
                     do {
-                        if let problem = journal.fileProblem() { throw WorkerError(.io, problem) }
+                        if let problem = await journal.storageProblem() { throw WorkerError(.io, problem) }
                         try await tick(reportMissing: ticks % 60 == 0)
                     } catch let error as JournalError where error.code == .busy {
                         // Another process held the write lock past the busy timeout: try again next beat
@@ -93,7 +92,7 @@ struct HeartbeatService: Service {
         await supervisor?.beat()  // the journal took the heartbeat and the dispatcher answers: the watchdog's ping
         guard readiness.booted else { return }  // boot recovery is still under way
         let recovered = try await Recovery.recoverDead(
-            journal: journal, lockDirectory: lockDirectory, recoverer: worker, maxCrashes: options.maxCrashes, logger: logger,
+            journal: journal, recoverer: worker, maxCrashes: options.maxCrashes, logger: logger,
             metrics: metrics)
         if recovered.contains(where: { !$0.jobs.isEmpty }) { await dispatcher.nudge() }
         let requests = try await journal.cancelRequests(worker: worker)

@@ -117,9 +117,7 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "worker")
         let host = PluginHost(journal: journal, worker: worker, logger: logger)
         try await runtime.loadPlugins(into: host)
-        let process = WorkerProcess(
-            journal: journal, host: host, options: options, logger: logger,
-            lockDirectory: WorkerLock.directory(for: journal.path))
+        let process = WorkerProcess(journal: journal, host: host, options: options, logger: logger)
         try await Supervision(admin: admin, journal: journal, logger: logger).run(process, worker: worker, signals: signals)
     }
 }

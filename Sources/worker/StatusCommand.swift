@@ -16,8 +16,10 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let journal = try database.open()
         let overview = try await journal.overview()
-        let lockDirectory = WorkerLock.directory(for: journal.path)
-        let dead = Set(overview.workers.map(\.registration.id).filter { WorkerLock.isDead(directory: lockDirectory, worker: $0) })
+        var dead = Set<String>()
+        for worker in overview.workers where try await !journal.isLive(worker: worker.registration.id) {
+            dead.insert(worker.registration.id)
+        }
         if json {
             Output.line(Self.json(overview, dead: dead).text)
         } else {

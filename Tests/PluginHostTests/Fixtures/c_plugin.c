@@ -12,6 +12,8 @@
  *   HANDLER=name       provide `name` instead of c-steps
  *   CHECK_HANDLES      never frees a run; counts a cancel or free_run of a run already freed, and exports that
  *                      count as c_fixture_misuse()
+ *   FORKS              the handler forks without exec: the child writes its pid to the payload's file and sleeps
+ *                      120 s; the job itself then hangs 120 s (a test kills the worker under it)
  *
  * Misbehaving plugins (issue 11, plugins: see the block "Misbehaviour" below):
  *   COMPLETE_TWICE       completes each job, then completes it again as failed and uses its handle afterwards
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "worker_plugin_abi.h"
 
 #ifndef HANDLER
@@ -154,6 +157,22 @@ static void *work(void *argument) {
     memcpy(file, run->payload + 1, file_length);
     meddle_then_wait(run, file, &run->cancelled);
     return NULL;
+#endif
+#ifdef FORKS
+    {
+        char path[4096] = {0};
+        size_t length = job->payload_length > 2 ? job->payload_length - 2 : 0;
+        if (length >= sizeof(path)) length = sizeof(path) - 1;
+        memcpy(path, run->payload + 1, length);
+        pid_t child = fork();
+        if (child == 0) {
+            FILE *file = fopen(path, "w");
+            if (file) { fprintf(file, "%d\n", (int)getpid()); fclose(file); }
+            sleep(120);
+            _exit(0);
+        }
+        sleep(120);
+    }
 #endif
     const char *progress = "started";
     if (services->checkpoint(job->handle, (const uint8_t *)progress, strlen(progress)) != WP_OK) {
