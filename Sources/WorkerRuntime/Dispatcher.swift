@@ -223,6 +223,13 @@ public actor Dispatcher {
         return "\(claimedCount) claimed, \(recorded.isEmpty ? "no outcome recorded" : recorded.joined(separator: ", ")) in \(rounds) round(s)"
     }
 
+    /// The plugins running jobs now, with their jobs (`c-fixture: job 3, 4`), for naming a plugin that misbehaved.
+    public func runningPlugins() -> String {
+        Dictionary(grouping: inflight.values, by: \.execution.pluginName).sorted { $0.key < $1.key }
+            .map { plugin, runs in "\(plugin): job \(runs.map { String($0.job.id) }.sorted().joined(separator: ", "))" }
+            .joined(separator: "; ")
+    }
+
     /// Logs once per handler that queued jobs wait for a handler no loaded plugin provides.
     public func reportMissingHandlers(_ handlers: [String]) {
         for handler in handlers where !missingReported.contains(handler) {

@@ -32,6 +32,9 @@ struct HeartbeatService: Service {
     let metrics: JobMetrics
     /// Where a failure that stopped the worker is kept, for `WorkerProcess` to end with it.
     let failure: Failure
+    /// How the worker handles its signals, as it was once the plugins were loaded: put back at each beat when a
+    /// plugin's job changed it (see `restoreSignalHandling`).
+    let signalHandling: SignalState
     let logger: Logger
 
     /// The heartbeat's period: `heartbeatInterval`, or less so that systemd's watchdog gets two pings per period.
@@ -46,6 +49,7 @@ struct HeartbeatService: Service {
                 var ticks = 0
                 while true {
                     try await Task.sleep(for: interval)
+                    await restoreSignalHandling()
                     do {
                         if let problem = await journal.storageProblem() { throw WorkerError(.io, problem) }
                         try await tick(reportMissing: ticks % 60 == 0)
@@ -70,6 +74,16 @@ struct HeartbeatService: Service {
         } catch is CancellationError {
             return
         }
+    }
+
+    /// A plugin's job may set TERM to SIG_IGN or install its own handler (plugins run in the worker's process):
+    /// the worker would then ignore TERM until SIGKILL. Each beat compares the dispositions of the signals the
+    /// worker handles with what they were at the start and puts them back, naming the plugins running jobs.
+    private func restoreSignalHandling() async {
+        guard let change = signalHandling.change(to: .current()) else { return }
+        signalHandling.restore()
+        let running = await dispatcher.runningPlugins()
+        logger.error("a plugin changed \(change) (\(running.isEmpty ? "no job running now" : "running now: \(running)")): put back so that TERM still drains the worker; fix the plugin")
     }
 
     private func tick(reportMissing: Bool) async throws {

@@ -48,6 +48,7 @@ public struct WorkerProcess: Sendable {
         worker: String, signals: TrappedSignals, sidecars: [any Sidecar] = [], notifier: SystemdNotifier? = nil,
         readiness: Readiness = Readiness(), metrics: JobMetrics = .disabled, onReady: @escaping @Sendable () -> Void = {}
     ) async throws {
+        let signalHandling = SignalState.current()  // the plugins are loaded: what must hold from now on
         try await journal.register(WorkerRegistration(
             id: worker, pid: getpid(), host: ProcessInfo.processInfo.hostName, processStartedAt: Self.processStartTime(),
             version: "worker"))
@@ -75,7 +76,8 @@ public struct WorkerProcess: Sendable {
                 .init(service: DispatcherService(dispatcher: dispatcher, boot: boot), successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: HeartbeatService(
                     journal: journal, dispatcher: dispatcher, host: host, options: options,
-                    readiness: readiness, supervisor: supervisor, metrics: metrics, failure: failure, logger: logger)),
+                    readiness: readiness, supervisor: supervisor, metrics: metrics, failure: failure,
+                    signalHandling: signalHandling, logger: logger)),
                 .init(service: SignalService(signals: signals.signals, quiet: signals.quiet, dispatcher: dispatcher, logger: logger)),
             ] + (options.pruneCompletedOlderThan.map { age in
                 [.init(service: PruneService(

@@ -37,7 +37,7 @@ struct ResumeCommand: AsyncParsableCommand {
         let worker = WorkerProcess.newWorkerID()
         let logger = Logger(label: "worker")
         let host = PluginHost(journal: journal, worker: worker, logger: logger)
-        try runtime.loadPlugins(into: host)
+        try await runtime.loadPlugins(into: host)
         var ids = plan.jobs.map(\.id)
         let missing = Set(plan.jobs.map(\.handler)).subtracting(host.plugins.keys).sorted()
         if !missing.isEmpty {

@@ -41,15 +41,29 @@ struct RuntimeOptions: ParsableArguments {
         return options
     }
 
-    /// Loads the plugins; a rejected one ends the command with exit 78 and one line naming it. Each is first
-    /// loaded in a child process (see `PluginPreflight`), so that one that crashes while it loads is named too.
-    func loadPlugins(into host: PluginHost) throws {
+    /// Loads the plugins; a rejected one ends the command with exit 78 (66 for a missing file) and one line naming
+    /// it, before the worker registers or touches a job. Each is first loaded in a child process (see
+    /// `PluginPreflight`), so that one that crashes or ends the process while it loads is named too.
+    func loadPlugins(into host: PluginHost) async throws {
         if plugin.isEmpty && plugins == nil {
             throw CLIError(.config, "no plugins to run jobs with: pass --plugin FILE or --plugins DIR (e.g. --plugins .build/release)")
         }
-        try PluginPreflight.check(plugin + (try plugins.map(PluginHost.libraries(in:)) ?? []))
+        let files: [String]
+        do {
+            files = plugin + (try plugins.map(PluginHost.libraries(in:)) ?? [])  // a directory without plugins is refused
+        } catch let error as PluginError {
+            throw CLIError(error.status, error.reason)  // the reason names the directory
+        }
         let pins = try pluginPins.map(PluginPins.init(file:))
-        try host.load(files: plugin, directories: plugins.map { [$0] } ?? [], pins: pins)
+        do {
+            try await PluginPreflight.check(files, pins: pluginPins)
+        } catch let error as PluginError {
+            throw CLIError(error.status, "\(error.description); no job was touched")
+        }
+        PluginHost.onExitWhileLoading { error in
+            FileHandle.standardError.write(Data("worker: error: \(error.description); no job was touched\n".utf8))
+        }
+        try host.load(files: files, pins: pins)
     }
 }
 
@@ -87,7 +101,7 @@ struct RunCommand: AsyncParsableCommand {
         let worker = WorkerProcess.newWorkerID()
         let logger = Logger(label: "worker")
         let host = PluginHost(journal: journal, worker: worker, logger: logger)
-        try runtime.loadPlugins(into: host)
+        try await runtime.loadPlugins(into: host)
         let process = WorkerProcess(journal: journal, host: host, options: options, logger: logger)
         try await Supervision(admin: admin, journal: journal, logger: logger).run(process, worker: worker, signals: signals)
     }

@@ -49,7 +49,7 @@ struct WorkerCommand: AsyncParsableCommand {
         } catch let error as CLIError {
             status = report(error.message, error.status)
         } catch let error as PluginError {
-            status = report(error.description, .config)
+            status = report(error.description, error.status)
         } catch let error as WorkerError {
             status = report(error.message, ExitStatus(error))
         } catch {
