@@ -4,11 +4,11 @@ import Testing
 import WorkerTestKit
 
 @Suite struct ResumeCommandTests {
-    /// Leaves jobs `running` under a worker that was killed.
-    static func crashWithJobsHeld(_ fixture: RunFixture, count: Int) async throws -> [Int64] {
+    /// Leaves jobs `running` under a worker that was killed. The jobs sleep `ms`: long enough that the kill comes
+    /// first, however slow a loaded machine makes this test (a resumed job sleeps only what is left).
+    static func crashWithJobsHeld(_ fixture: RunFixture, count: Int, ms: Int = 5000) async throws -> [Int64] {
         var ids: [Int64] = []
-        // Long enough that the kill always comes first, however slow a loaded machine makes this test.
-        for _ in 0..<count { ids.append(try await fixture.enqueue("sleep", #"{"ms": 5000}"#)) }
+        for _ in 0..<count { ids.append(try await fixture.enqueue("sleep", #"{"ms": \#(ms)}"#)) }
         let doomed = try fixture.start(log: "doomed.log")
         #expect(await doomed.waitForLog("job \(ids.last!) sleep started"))
         for id in ids {  // a checkpoint landed for each
@@ -23,7 +23,7 @@ import WorkerTestKit
     @Test func dryRunPrintsThePlanAndChangesNothing() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
-        let ids = try await Self.crashWithJobsHeld(fixture, count: 2)
+        let ids = try await Self.crashWithJobsHeld(fixture, count: 2, ms: 600_000)  // never resumed here
         let result = try await runProcess(ProductBinary.path("worker"), ["resume", "--dry-run", "--db", fixture.db])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("recovery plan: 2 job(s) to resume"))
