@@ -9,7 +9,7 @@ import WorkerTestKit
         var ids: [Int64] = []
         // Long enough that the kill always comes first, however slow a loaded machine makes this test.
         for _ in 0..<count { ids.append(try await fixture.enqueue("sleep", #"{"ms": 5000}"#)) }
-        let doomed = try fixture.start(log: "doomed.log")
+        let doomed = try await fixture.start(log: "doomed.log")
         #expect(await doomed.waitForLog("job \(ids.last!) sleep started"))
         for id in ids {  // a checkpoint landed for each
             let saved = try await eventually { try await fixture.journal.job(id).checkpoint != nil }
