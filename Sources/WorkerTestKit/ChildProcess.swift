@@ -7,7 +7,8 @@ import Synchronization
 /// its termination state while still counting the child as running, and crashed the whole test run with
 /// SIGILL; it also missed children's ends now and then). Standard input comes from a file or /dev/null, output
 /// goes to files (no pipe to drain, and a grandchild that keeps them open holds nothing up). The child starts
-/// with no blocked signals, default handlers and only descriptors 0-2 open.
+/// with no blocked signals, default handlers and only descriptors 0-2 open; with `ownGroup`, in a process group
+/// of its own, so that `killGroup()` also ends what it started (a hung swift-backtrace a crash left behind).
 public final class ChildProcess: Sendable {
     /// How a process ended.
     public enum Ending: Sendable, Equatable {
@@ -19,14 +20,17 @@ public final class ChildProcess: Sendable {
     public let pid: Int32
     /// When it was started.
     public let started: ContinuousClock.Instant
+    /// Whether it leads a process group of its own.
+    public let ownGroup: Bool
     private let ending: EndingBox
 
     /// Starts `executable` with `arguments`. `environment` changes the inherited environment (nil removes a
     /// variable); `stdin` is a file to read (default /dev/null); standard output goes to `stdout` (created or
-    /// truncated), standard error to `stderr`, or to `stdout` too when nil.
+    /// truncated), standard error to `stderr`, or to `stdout` too when nil. With `ownGroup` it leads a new
+    /// process group.
     public static func start(
         _ executable: String, _ arguments: [String], environment: [String: String?] = [:], stdin: String? = nil,
-        stdout: String, stderr: String? = nil, currentDirectory: String? = nil
+        stdout: String, stderr: String? = nil, currentDirectory: String? = nil, ownGroup: Bool = false
     ) async throws -> ChildProcess {
         var overrides: [Environment.Key: String?] = [:]
         for (key, value) in environment {
@@ -47,9 +51,11 @@ public final class ChildProcess: Sendable {
             close(input)
             throw error
         }
+        var options = PlatformOptions()
+        if ownGroup { options.processGroupID = 0 }
         let configuration = Configuration(
             executable: .path(.init(executable)), arguments: .init(arguments), environment: .inherit.updating(overrides),
-            workingDirectory: currentDirectory.map { .init($0) })
+            workingDirectory: currentDirectory.map { .init($0) }, platformOptions: options)
         let box = EndingBox()
         let (pids, pidSink) = AsyncThrowingStream<Int32, any Error>.makeStream()
         let run: @Sendable () async throws -> TerminationStatus = {
@@ -80,18 +86,19 @@ public final class ChildProcess: Sendable {
         }
         var iterator = pids.makeAsyncIterator()
         guard let pid = try await iterator.next() else { throw Failure("\(executable) did not start") }
-        return ChildProcess(pid: pid, ending: box)
+        return ChildProcess(pid: pid, ownGroup: ownGroup, ending: box)
     }
 
-    private init(pid: Int32, ending: EndingBox) {
+    private init(pid: Int32, ownGroup: Bool, ending: EndingBox) {
         self.pid = pid
+        self.ownGroup = ownGroup
         self.ending = ending
         started = ContinuousClock.now
     }
 
     /// A child its caller left running (it failed before stopping it) does not outlive it.
     deinit {
-        if ending.value == nil { kill(pid, SIGKILL) }
+        if ending.value == nil { killGroup() }
     }
 
     /// How it ended; nil while it runs.
@@ -112,6 +119,11 @@ public final class ChildProcess: Sendable {
     /// Sends `signal` (nothing once it ended: its pid may be another process's by then).
     public func signal(_ signal: Int32) {
         if ending.value == nil { kill(pid, signal) }
+    }
+
+    /// SIGKILL for it and, when it leads its own group, everything in the group (nothing once it ended).
+    public func killGroup() {
+        if ending.value == nil { kill(ownGroup ? -pid : pid, SIGKILL) }
     }
 
     /// Waits for the end without holding a thread; looks every `poll`. Nil when it still runs after `timeout`.

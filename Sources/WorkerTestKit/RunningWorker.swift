@@ -7,12 +7,14 @@ public final class RunningWorker: Sendable {
     public let logPath: String
 
     /// Starts the worker binary (or `executable`) with `arguments`; standard output and error go to `logPath`.
-    /// `WORKER_DB` and `WORKER_CRASH_AT` are not inherited from the test's environment.
+    /// `WORKER_DB` and `WORKER_CRASH_AT` are not inherited from the test's environment. It leads a process group
+    /// of its own: a worker that crashed starts swift-backtrace, which has been seen to hang (the worker then
+    /// never exits); killing the group when the worker overstays ends both, instead of orphaning the helper.
     public init(_ arguments: [String], logPath: String, environment: [String: String] = [:], executable: String? = nil) async throws {
         self.logPath = logPath
         var overrides: [String: String?] = ["WORKER_DB": nil, "WORKER_CRASH_AT": nil]
         for (key, value) in environment { overrides[key] = value }
-        process = try await ChildProcess.start(executable ?? ProductBinary.path("worker"), arguments, environment: overrides, stdout: logPath)
+        process = try await ChildProcess.start(executable ?? ProductBinary.path("worker"), arguments, environment: overrides, stdout: logPath, ownGroup: true)
     }
 
     /// The pid.
@@ -24,9 +26,10 @@ public final class RunningWorker: Sendable {
     /// Whether the process still runs.
     public var isAlive: Bool { process.isAlive }
 
-    /// Sends a signal (nothing once it ended).
+    /// Sends a signal (nothing once it ended). SIGKILL goes to its whole process group, as a supervisor's would
+    /// (systemd kills the unit's cgroup).
     public func signal(_ signal: Int32) {
-        process.signal(signal)
+        if signal == SIGKILL { process.killGroup() } else { process.signal(signal) }
     }
 
     /// Everything logged so far.
@@ -57,7 +60,7 @@ public final class RunningWorker: Sendable {
     /// nil when it is still running after `timeout` (the process is then killed). Looks every `poll`.
     public func waitForExit(timeout: Duration = .seconds(30), poll: Duration = .milliseconds(5)) async -> Exit? {
         guard let ending = await process.waitForExit(timeout: timeout, poll: poll) else {
-            process.signal(SIGKILL)
+            process.killGroup()
             _ = await process.waitForExit(timeout: .seconds(10), poll: poll)
             return nil
         }

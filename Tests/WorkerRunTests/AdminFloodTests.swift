@@ -12,12 +12,18 @@ import WorkerTestKit
     static let descriptorSlack = 32
     static let cap = 256
 
+    /// Starts `worker run --admin 127.0.0.1:0` with `extra` and waits until it is ready; the worker and its port.
+    static func startReady(_ fixture: RunFixture, _ extra: [String]) async throws -> (RunningWorker, Int) {
+        let worker = try await fixture.start(["--admin", "127.0.0.1:0"] + extra)
+        let port = try #require(await AdminEndpointTests.port(of: worker), "\(worker.log)")
+        try #require(try await eventually(timeout: .seconds(30)) { try await HTTPProbe.get("/readyz", port: port).status == 200 })
+        return (worker, port)
+    }
+
     @Test func halfOpenAndIdleConnectionsAreClosedCappedAndDoNotStarveHealthOrJobs() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
-        let worker = try await fixture.start(["--admin", "127.0.0.1:0", "--drain-timeout", "60"])
-        let port = try #require(await AdminEndpointTests.port(of: worker), "\(worker.log)")
-        #expect(try await eventually(timeout: .seconds(30)) { try await HTTPProbe.get("/readyz", port: port).status == 200 })
+        let (worker, port) = try await Self.startReady(fixture, ["--drain-timeout", "60"])
         let baseline = try #require(openDescriptors(of: worker.pid))
 
         // A flood past the cap.
@@ -54,9 +60,7 @@ import WorkerTestKit
     @Test func idleKeepAliveConnectionsAreClosed() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
-        let worker = try await fixture.start(["--admin", "127.0.0.1:0"])
-        let port = try #require(await AdminEndpointTests.port(of: worker), "\(worker.log)")
-        #expect(try await eventually(timeout: .seconds(30)) { try await HTTPProbe.get("/readyz", port: port).status == 200 })
+        let (worker, port) = try await Self.startReady(fixture, [])
         // Each made one request and was answered; none is evicted (far under the cap): only the idle timeout closes them.
         let idle = ConnectionFlood(port: port)
         idle.open(10, .idleAfterRequest)
