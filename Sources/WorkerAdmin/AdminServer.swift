@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Journal
 import Logging
 import NIOCore
@@ -17,19 +18,26 @@ import WorkerRuntime
 /// It listens before the worker recovers or takes work (a port in use stops the worker before it touches a
 /// job), stays up through the drain, and closes its socket before the process exits. Its sockets are marked
 /// close-on-exec (`CloseOnExec`), so no child process inherits the port, and bound with SO_REUSEADDR, so a
-/// restarted worker binds it again at once.
+/// restarted worker binds it again at once. Slow and idle clients are held to `AdminLimits` (header and idle
+/// timeouts, a connection cap), so a flood of half-open connections neither pins descriptors nor stalls accepts.
 public struct AdminServer: Sidecar {
     let address: AdminAddress
     let readiness: Readiness
     let journal: Journal
     let registry: PrometheusCollectorRegistry
     let logger: Logger
+    let limits: AdminLimits
     private let gate = StartupGate()
     private let depthGauges: DepthGauges
 
-    /// A server for `address`, exporting `registry` (the one `JobMetrics` was made with).
-    public init(address: AdminAddress, readiness: Readiness, journal: Journal, registry: PrometheusCollectorRegistry, logger: Logger) {
+    /// A server for `address`, exporting `registry` (the one `JobMetrics` was made with), holding its clients to
+    /// `limits`.
+    public init(
+        address: AdminAddress, readiness: Readiness, journal: Journal, registry: PrometheusCollectorRegistry, logger: Logger,
+        limits: AdminLimits = .standard
+    ) {
         self.address = address
+        self.limits = limits
         self.readiness = readiness
         self.journal = journal
         self.registry = registry
@@ -44,7 +52,9 @@ public struct AdminServer: Sidecar {
     public func run() async throws {
         let app = Application(
             router: router(),
-            server: .http1(configuration: .init(additionalChannelHandlers: [CloseOnExecHandler()])),
+            server: HTTPServerBuilder { [limits] responder in
+                GuardedHTTP1Channel(inner: HTTP1Channel(responder: responder), limits: limits, table: ConnectionTable(capacity: limits.maxConnections))
+            },
             configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: nil, reuseAddress: true),
             onServerRunning: { [gate, logger] channel in
                 if let port = channel.localAddress?.port, CloseOnExec.markSockets(localPort: port) == 0 {

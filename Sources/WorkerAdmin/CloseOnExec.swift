@@ -11,7 +11,7 @@ import Musl
 /// gives no access to their descriptors, so a process a plugin starts with fork/exec would inherit the
 /// listening port and hold it after the worker exits ("address already in use" on restart). The sockets are
 /// found by their ports in `/proc/self/fd` and marked with `FD_CLOEXEC`; the listening one before the worker
-/// recovers or runs any job, each connection as it is accepted.
+/// recovers or runs any job, each connection as it is admitted (`GuardedHTTP1Channel`).
 enum CloseOnExec {
     /// Marks the sockets bound to local `port` (and, when given, connected to remote `peerPort`; else listening).
     /// Returns how many it marked.
@@ -52,17 +52,6 @@ enum CloseOnExec {
             return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) } }
         default:
             return nil
-        }
-    }
-}
-
-/// Marks each accepted connection close-on-exec as it joins the pipeline (see `CloseOnExec`).
-final class CloseOnExecHandler: ChannelInboundHandler, RemovableChannelHandler, Sendable {
-    typealias InboundIn = Never
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        if let local = context.channel.localAddress?.port, let peer = context.channel.remoteAddress?.port {
-            CloseOnExec.markSockets(localPort: local, peerPort: peer)
         }
     }
 }

@@ -1,44 +1,35 @@
 import Foundation
 
 /// A `worker run` (or any long-running command) started by a test, with its log in a file.
-public final class RunningWorker: @unchecked Sendable {  // the Process is only touched through its thread-safe API
-    public let process: Process
+public final class RunningWorker: Sendable {
+    /// The process.
+    public let process: ChildProcess
     public let logPath: String
-    public let started = ContinuousClock.now
 
-    /// Starts the worker binary with `arguments`; standard output and error go to `logPath`.
-    public init(_ arguments: [String], logPath: String, environment: [String: String] = [:], executable: String? = nil) throws {
+    /// Starts the worker binary (or `executable`) with `arguments`; standard output and error go to `logPath`.
+    /// `WORKER_DB` and `WORKER_CRASH_AT` are not inherited from the test's environment. It leads a process group
+    /// of its own: a worker that crashed starts swift-backtrace, which has been seen to hang (the worker then
+    /// never exits); killing the group when the worker overstays ends both, instead of orphaning the helper.
+    public init(_ arguments: [String], logPath: String, environment: [String: String] = [:], executable: String? = nil) async throws {
         self.logPath = logPath
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable ?? ProductBinary.path("worker"))
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["WORKER_DB"] = nil
-        env["WORKER_CRASH_AT"] = nil
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    /// A worker its test left running (it failed before stopping it) does not outlive the test.
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        var overrides: [String: String?] = ["WORKER_DB": nil, "WORKER_CRASH_AT": nil]
+        for (key, value) in environment { overrides[key] = value }
+        process = try await ChildProcess.start(executable ?? ProductBinary.path("worker"), arguments, environment: overrides, stdout: logPath, ownGroup: true)
     }
 
     /// The pid.
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.pid }
 
-    /// Whether the process still runs (also when Foundation missed its end: see `ExitedChild`).
-    public var isAlive: Bool { process.isRunning && ExitedChild.status(of: pid) == nil }
+    /// When it was started.
+    public var started: ContinuousClock.Instant { process.started }
 
-    /// Sends a signal.
+    /// Whether the process still runs.
+    public var isAlive: Bool { process.isAlive }
+
+    /// Sends a signal (nothing once it ended). SIGKILL goes to its whole process group, as a supervisor's would
+    /// (systemd kills the unit's cgroup).
     public func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        if signal == SIGKILL { process.killGroup() } else { process.signal(signal) }
     }
 
     /// Everything logged so far.
@@ -55,22 +46,28 @@ public final class RunningWorker: @unchecked Sendable {  // the Process is only 
         return log.contains(text)  // a last look: the test process itself may have stalled past the deadline
     }
 
+    /// The port of the admin endpoint (`--admin 127.0.0.1:PORT`) from its "admin endpoint listening on" log
+    /// line; nil when the worker did not log one within `timeout`.
+    public func adminPort(timeout: Duration = .seconds(20), poll: Duration = .milliseconds(10)) async -> Int? {
+        let marker = "admin endpoint listening on "
+        guard await waitForLog(marker, timeout: timeout, poll: poll) else { return nil }
+        guard let line = log.split(separator: "\n").first(where: { $0.contains(marker) }),
+              let address = line.split(separator: " ").first(where: { $0.hasPrefix("127.0.0.1:") }) else { return nil }
+        return Int(address.dropFirst("127.0.0.1:".count).prefix { $0.isNumber })
+    }
+
     /// Waits for the process to end; returns its exit status (or the signal that killed it, as `signal`), and
     /// nil when it is still running after `timeout` (the process is then killed). Looks every `poll`.
     public func waitForExit(timeout: Duration = .seconds(30), poll: Duration = .milliseconds(5)) async -> Exit? {
-        guard await WorkerTestKit.waitForExit(of: process, timeout: timeout, poll: poll) else {
-            kill(process.processIdentifier, SIGKILL)
-            _ = await WorkerTestKit.waitForExit(of: process, timeout: .seconds(10), poll: poll)
+        guard let ending = await process.waitForExit(timeout: timeout, poll: poll) else {
+            process.killGroup()
+            _ = await process.waitForExit(timeout: .seconds(10), poll: poll)
             return nil
         }
-        if process.isRunning, let status = ExitedChild.status(of: process.processIdentifier) {  // not reaped by Foundation
-            let signal = status & 0x7F
-            return Exit(status: signal == 0 ? (status >> 8) & 0xFF : nil, signal: signal == 0 ? nil : signal, at: ContinuousClock.now)
+        switch ending {
+        case .exited(let status): return Exit(status: status, signal: nil, at: ContinuousClock.now)
+        case .signaled(let signal): return Exit(status: nil, signal: signal, at: ContinuousClock.now)
         }
-        return Exit(
-            status: process.terminationReason == .exit ? process.terminationStatus : nil,
-            signal: process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil,
-            at: ContinuousClock.now)
     }
 
     /// How a process ended.

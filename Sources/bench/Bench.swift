@@ -11,7 +11,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure the journal. Build with -c release; each scenario uses a fresh database in a temp directory.",
         subcommands: [
             EnqueueBulk.self, EnqueueSingle.self, EnqueueCLI.self, ClaimComplete.self, Stats.self, PluginLoad.self,
-            PluginDispatch.self, RunNoop.self, TermExit.self, BootRecovery.self, StartLatency.self, IdleCPU.self,
+            PluginDispatch.self, RunNoop.self, TermExit.self, BootRecovery.self, StartLatency.self, IdleCPU.self, DrainUnderFlood.self,
         ])
 }
 
@@ -167,15 +167,13 @@ struct EnqueueCLI: AsyncParsableCommand {
             let file = "\(dir)/payloads.jsonl"
             let line = #"{"n":1}"# + "\n"
             try String(repeating: line, count: jobs).write(toFile: file, atomically: false, encoding: .utf8)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["enqueue", "noop", "--payloads-from", file, "--db", "\(dir)/bench.sqlite3", "--synchronous", common.synchronous]
-            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
             let start = ContinuousClock.now
-            try process.run()
-            process.waitUntilExit()
+            let process = try await ChildProcess.start(
+                binary, ["enqueue", "noop", "--payloads-from", file, "--db", "\(dir)/bench.sqlite3", "--synchronous", common.synchronous],
+                stdout: "/dev/null", stderr: "\(dir)/enqueue.err")
+            let ending = await process.waitUntilExit()
             let elapsed = seconds(since: start)
-            guard process.terminationStatus == 0 else { throw ValidationError("worker enqueue exited \(process.terminationStatus)") }
+            guard ending == .exited(0) else { throw ValidationError("worker enqueue ended \(ending)") }
             rates.append(Double(jobs) / elapsed)
             print("run \(run): \(jobs) jobs via the CLI (process start included): \(Int(Double(jobs) / elapsed)) jobs/s")
         }

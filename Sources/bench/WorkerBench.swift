@@ -9,8 +9,8 @@ extension RunningWorker {
     static let benchPoll = Duration.milliseconds(1)
 
     /// Starts `worker run` (the release binary next to the bench) on `db` with the example plugins.
-    static func bench(db: String, _ arguments: [String], log: String) throws -> RunningWorker {
-        try RunningWorker(["run", "--db", db, "--plugin", PluginFixtures.examples] + arguments, logPath: log)
+    static func bench(db: String, _ arguments: [String], log: String) async throws -> RunningWorker {
+        try await RunningWorker(["run", "--db", db, "--plugin", PluginFixtures.examples] + arguments, logPath: log)
     }
 
     /// Waits for the worker to be ready (recovery done, intake open).
@@ -33,7 +33,7 @@ extension RunningWorker {
 
     /// User and system CPU time so far, in clock ticks (`/proc/PID/stat` fields 14 and 15).
     var cpuTicks: Int {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let end = stat.lastIndex(of: ")") else { return 0 }
         let fields = stat[stat.index(after: end)...].split(separator: " ")  // from field 3 (state) on
         guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return 0 }
@@ -69,7 +69,7 @@ struct RunNoop: AsyncParsableCommand {
             let journal = try Journal(path: db, options: common.journalOptions())
             try await fill(journal, jobs: jobs)
             let admin = compareAdmin && run % 2 == 0
-            let worker = try RunningWorker.bench(
+            let worker = try await RunningWorker.bench(
                 db: db, ["--exit-when-idle", "--concurrency", "\(concurrency)", "--prefetch", "\(prefetch)", "--synchronous", common.synchronous]
                     + (admin ? ["--admin", "127.0.0.1:0"] : []),
                 log: "\(dir)/worker.log")
@@ -78,7 +78,7 @@ struct RunNoop: AsyncParsableCommand {
             let idleRSS = worker.rssKiB
             var peakRSS = idleRSS
             var peakThreads = worker.threads
-            while worker.process.isRunning {
+            while worker.isAlive {
                 peakRSS = max(peakRSS, worker.rssKiB)
                 peakThreads = max(peakThreads, worker.threads)
                 try await Task.sleep(for: .milliseconds(50))
@@ -108,27 +108,27 @@ struct TermExit: AsyncParsableCommand {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let db = "\(dir)/bench.sqlite3"
             let journal = try Journal(path: db, options: common.journalOptions())
-            let idle = try RunningWorker.bench(db: db, [], log: "\(dir)/idle.log")
+            let idle = try await RunningWorker.bench(db: db, [], log: "\(dir)/idle.log")
             try await idle.ready()
             try await Task.sleep(for: .milliseconds(200))
             var start = ContinuousClock.now
-            kill(idle.process.processIdentifier, SIGTERM)
+            idle.signal(SIGTERM)
             await idle.exited()
             let idleExit = seconds(since: start) * 1000
 
             _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 60000}"#), count: inFlight))
-            let busy = try RunningWorker.bench(
+            let busy = try await RunningWorker.bench(
                 db: db, ["--concurrency", "\(inFlight)", "--drain-timeout", "\(deadline)"], log: "\(dir)/busy.log")
             while (try await journal.stats()[.running] ?? 0) < inFlight { try await Task.sleep(for: .milliseconds(10)) }
             try await Task.sleep(for: .milliseconds(300))
             start = ContinuousClock.now
-            kill(busy.process.processIdentifier, SIGTERM)
+            busy.signal(SIGTERM)
             await busy.exited()
             let busyExit = seconds(since: start) * 1000
             let stats = try await journal.stats()
             print(String(format: "run %d: idle worker TERM->exit %.0f ms; %d sleep jobs in flight, D = %.1f s: TERM->exit %.0f ms (D + %.0f ms), interrupted %d, running %d, exit status %d",
                          run, idleExit, inFlight, deadline, busyExit, busyExit - deadline * 1000, stats[.interrupted] ?? 0,
-                         stats[.running] ?? 0, busy.process.terminationStatus))
+                         stats[.running] ?? 0, busy.process.status ?? -1))
         }
     }
 }
@@ -155,10 +155,10 @@ struct BootRecovery: AsyncParsableCommand {
             _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 60000}"#), count: orphans))
             _ = try await journal.claim(ClaimRequest(worker: "dead-\(run)", limit: orphans))  // no lock file: it is dead
             let start = ContinuousClock.now
-            let worker = try RunningWorker.bench(db: db, ["--concurrency", "1", "--queue", "none"], log: "\(dir)/boot\(run).log")
+            let worker = try await RunningWorker.bench(db: db, ["--concurrency", "1", "--queue", "none"], log: "\(dir)/boot\(run).log")
             try await worker.ready()
             let ready = seconds(since: start) * 1000
-            kill(worker.process.processIdentifier, SIGTERM)
+            worker.signal(SIGTERM)
             await worker.exited()
             let stats = try await journal.stats()
             print(String(format: "run %d: %d finished jobs, %d orphans: process start to ready %.0f ms; interrupted now %d",
@@ -182,7 +182,7 @@ struct StartLatency: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let db = "\(dir)/bench.sqlite3"
         let journal = try Journal(path: db, options: common.journalOptions())
-        let worker = try RunningWorker.bench(db: db, [], log: "\(dir)/worker.log")
+        let worker = try await RunningWorker.bench(db: db, [], log: "\(dir)/worker.log")
         try await worker.ready()
         var ids: [Int64] = []
         for _ in 0..<jobs {
@@ -190,7 +190,7 @@ struct StartLatency: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(spacing))
         }
         try await Task.sleep(for: .milliseconds(200))
-        kill(worker.process.processIdentifier, SIGTERM)
+        worker.signal(SIGTERM)
         await worker.exited()
         var latencies: [Double] = []
         for id in ids {
@@ -216,13 +216,13 @@ struct IdleCPU: AsyncParsableCommand {
         let dir = try common.freshDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let db = "\(dir)/bench.sqlite3"
-        let worker = try RunningWorker.bench(db: db, [], log: "\(dir)/worker.log")
+        let worker = try await RunningWorker.bench(db: db, [], log: "\(dir)/worker.log")
         try await worker.ready()
         try await Task.sleep(for: .seconds(1))  // past start-up
         let before = worker.cpuTicks
         try await Task.sleep(for: .seconds(seconds))
         let used = Double(worker.cpuTicks - before) / Double(sysconf(Int32(_SC_CLK_TCK)))
-        kill(worker.process.processIdentifier, SIGTERM)
+        worker.signal(SIGTERM)
         await worker.exited()
         print(String(format: "idle-cpu: %.2f CPU-seconds in %d s: %.1f%% of a core", used, seconds, used / Double(seconds) * 100))
     }

@@ -31,12 +31,12 @@ struct Chaos: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: "\(base)/effects", withIntermediateDirectories: true)
         print("chaos: seed \(seed), \(cycles) cycle(s), \(workers) worker(s), in \(base)")
         var run = ChaosRun(base: base, workers: workers, verbose: verbose)
-        try run.start()
+        try await run.start()
         for cycle in 1...cycles {
             try await run.enqueueMix(count: jobsPerCycle, cycle: cycle, random: &random)
             try await Task.sleep(for: .milliseconds(Int.random(in: 20...600, using: &random)))
             try await run.killOne(random: &random)
-            try run.restartTheDead()
+            try await run.restartTheDead()
         }
         let report = try await run.finish()
         print(report.summary)

@@ -9,9 +9,10 @@ struct ChaosReport {
     var completedTwice: [Int64] = []
     var running = 0
     var missingLines: [String] = []
-    /// Step lines written twice by a job a worker died under (at-least-once for a step in flight at a kill).
+    /// Step lines written twice by a job a worker died under, or whose handler a drain abandoned at its deadline
+    /// (its thread died with the process): at-least-once for a step in flight at a kill.
     var duplicateLines = 0
-    /// Step lines written twice by a job no worker died under: a broken promise.
+    /// Step lines written twice by a job no worker died or abandoned it under: a broken promise.
     var unexplainedDuplicates: [String] = []
     var recoveredJobs = 0
     var dead: [String: Int] = [:]
@@ -38,6 +39,7 @@ struct ChaosReport {
             let events = try await journal.events(job: id)
             let died = events.contains { $0.reason.contains("died") }
             if died { report.recoveredJobs += 1 }
+            let abandoned = events.contains { $0.reason.contains("the handler did not stop in time") }
             if events.filter({ $0.to == .completed }).count > 1 { report.completedTwice.append(id) }
             switch job.state {
             case .completed: break
@@ -54,7 +56,7 @@ struct ChaosReport {
                     let count = lines.filter { $0 == "\(append.tag):\(step)" }.count
                     if count == 0 { report.missingLines.append("\(append.tag):\(step)") }
                     if count > 1 {
-                        if died { report.duplicateLines += count - 1 } else { report.unexplainedDuplicates.append("\(append.tag):\(step) ×\(count)") }
+                        if died || abandoned { report.duplicateLines += count - 1 } else { report.unexplainedDuplicates.append("\(append.tag):\(step) ×\(count)") }
                     }
                 }
             }
@@ -75,7 +77,7 @@ struct ChaosReport {
             completed twice: \(completedTwice.count)\(completedTwice.isEmpty ? "" : " \(completedTwice.prefix(10))")
             running: \(running)
             append step lines missing: \(missingLines.count)\(missingLines.isEmpty ? "" : " \(missingLines.prefix(10))")
-            append step lines written twice (step in flight at a kill): \(duplicateLines); without a kill: \(unexplainedDuplicates.count)
+            append step lines written twice (step in flight at a kill or an abandoned handler): \(duplicateLines); without a kill: \(unexplainedDuplicates.count)
             journal verify: \(verify.isEmpty ? "sound" : verify)
             recovery (start to ready): median \(median), slowest \(slowest)
             """

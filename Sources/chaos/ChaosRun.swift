@@ -9,7 +9,7 @@ struct ChaosRun {
     let verbose: Bool
     let journal: Journal
     var db: String { "\(base)/chaos.sqlite3" }
-    private var slots: [ChaosProcess?]
+    private var slots: [RunningWorker?]
     private var started = 0
     /// Appends: job id -> (effect file, tag, steps).
     private(set) var appends: [Int64: (file: String, tag: String, steps: Int)] = [:]
@@ -28,15 +28,15 @@ struct ChaosRun {
         slots = Array(repeating: nil, count: workers)
     }
 
-    mutating func start() throws {
-        for slot in slots.indices { slots[slot] = try spawn() }
+    mutating func start() async throws {
+        for slot in slots.indices { slots[slot] = try await spawn() }
     }
 
-    private mutating func spawn() throws -> ChaosProcess {
+    private mutating func spawn() async throws -> RunningWorker {
         started += 1
-        return try ChaosProcess(
+        return try await RunningWorker(
             ["run", "--db", db, "--plugin", ChaosPaths.examples, "--drain-timeout", "1", "--concurrency", "6"],
-            logPath: "\(base)/worker-\(started).log", environment: ["WORKER_LOG_LEVEL": "notice"])
+            logPath: "\(base)/worker-\(started).log", environment: ["WORKER_LOG_LEVEL": "notice"], executable: ChaosPaths.worker)
     }
 
     /// Enqueues `count` jobs of the contract's handlers, mostly appends with several steps.
@@ -86,24 +86,24 @@ struct ChaosRun {
             try await Task.sleep(for: .milliseconds(Int.random(in: 1...300, using: &random)))
             worker.signal(SIGTERM)
         }
-        let status = await worker.waitForExit(timeout: .seconds(30))
+        let exit = await worker.waitForExit(timeout: .seconds(30))
         kills[how, default: 0] += 1
-        if verbose { print("  \(how) worker \(worker.pid): wait status \(status.map(String.init) ?? "none: killed after 30 s")") }
+        if verbose { print("  \(how) worker \(worker.pid): \(exit.map(Self.describe) ?? "still running: killed after 30 s")") }
         try await replace(slot)
     }
 
     /// Starts workers in place of those that died by themselves (a `crash` job takes its worker down).
-    mutating func restartTheDead() throws {
+    mutating func restartTheDead() async throws {
         for slot in slots.indices where slots[slot]?.isAlive == false {
             kills["crash job", default: 0] += 1
-            slots[slot] = try spawn()
+            slots[slot] = try await spawn()
         }
     }
 
     private mutating func replace(_ slot: Int) async throws {
-        let worker = try spawn()
+        let worker = try await spawn()
         slots[slot] = worker
-        if await worker.waitForLog("ready:", timeout: .seconds(60)) {
+        if await worker.waitForLog("ready:", timeout: .seconds(60), poll: .milliseconds(1)) {
             recoveries.append((ContinuousClock.now - worker.started) / .milliseconds(1))
         }
     }
@@ -119,12 +119,17 @@ struct ChaosRun {
         // until one exits 0 (nothing left to do), allowing for every crash job still waiting.
         let crashJobs = try await journal.jobs(JobFilter(handler: "crash", limit: 1_000_000)).filter { $0.finishedAt == nil }.count
         for attempt in 1...(10 + 3 * crashJobs) {
-            let last = try ChaosProcess(
+            let last = try await RunningWorker(
                 ["run", "--db", db, "--plugin", ChaosPaths.examples, "--exit-when-idle"],
-                logPath: "\(base)/final-\(attempt).log", environment: ["WORKER_LOG_LEVEL": "notice"])
-            if await last.waitForExit(timeout: .seconds(600)) == 0 { break }
+                logPath: "\(base)/final-\(attempt).log", environment: ["WORKER_LOG_LEVEL": "notice"], executable: ChaosPaths.worker)
+            if await last.waitForExit(timeout: .seconds(600))?.status == 0 { break }
             kills["crash job", default: 0] += 1
         }
         return try await ChaosReport.check(self)
+    }
+
+    private static func describe(_ exit: RunningWorker.Exit) -> String {
+        if let signal = exit.signal { return "killed by signal \(signal)" }
+        return "exit \(exit.status ?? -1)"
     }
 }

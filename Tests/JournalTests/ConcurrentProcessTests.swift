@@ -13,14 +13,15 @@ import WorkerTestKit
         _ = try await journal.enqueue(batch: (0..<count).map { NewJob(handler: "noop", payload: #"{"n":\#($0)}"#) })
 
         let go = dir.file("go")
-        let probes = try (1...2).map { n in
-            try startProcess(ProductBinary.path("journal-probe"), ["claim", path, "probe-\(n)", "3", go], outputPath: dir.file("out-\(n)"))
+        var probes: [ChildProcess] = []
+        for n in 1...2 {
+            probes.append(try await startProcess(ProductBinary.path("journal-probe"), ["claim", path, "probe-\(n)", "3", go], outputPath: dir.file("out-\(n)")))
         }
         // Both registered (they wait for the go file after registering): start them together.
         _ = try await eventually { try await journal.liveWorkers().count >= 2 }
         _ = FileManager.default.createFile(atPath: go, contents: nil)
-        for probe in probes { try #require(await waitForExit(of: probe), "a probe did not finish") }
-        #expect(probes.allSatisfy { exitStatus(of: $0) == 0 })
+        for probe in probes { try #require(await probe.waitForExit(timeout: .seconds(60)) != nil, "a probe did not finish") }
+        #expect(probes.allSatisfy { $0.ended == .exited(0) })
         let claimed = try (1...2).map { n in
             try String(contentsOfFile: dir.file("out-\(n)"), encoding: .utf8).split(separator: "\n").compactMap { Int64($0) }
         }
@@ -40,12 +41,13 @@ import WorkerTestKit
         let dir = try TemporaryDirectory("race")
         defer { dir.remove() }
         let path = dir.file("fresh.sqlite3")
-        let probes = try (1...4).map { n in
-            try startProcess(ProductBinary.path("journal-probe"), ["claim", path, "p\(n)", "1"], outputPath: dir.file("o\(n)"))
+        var probes: [ChildProcess] = []
+        for n in 1...4 {
+            probes.append(try await startProcess(ProductBinary.path("journal-probe"), ["claim", path, "p\(n)", "1"], outputPath: dir.file("o\(n)")))
         }
-        for probe in probes { try #require(await waitForExit(of: probe), "a probe did not finish") }
+        for probe in probes { try #require(await probe.waitForExit(timeout: .seconds(60)) != nil, "a probe did not finish") }
         let errors = try (1...4).map { try String(contentsOfFile: dir.file("o\($0).err"), encoding: .utf8) }
-        #expect(probes.allSatisfy { exitStatus(of: $0) == 0 }, "\(errors)")
+        #expect(probes.allSatisfy { $0.ended == .exited(0) }, "\(errors)")
         #expect(try await Journal(path: path).appliedMigrations() == EmbeddedMigrationFiles.names)
     }
 }

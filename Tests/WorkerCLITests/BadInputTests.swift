@@ -122,17 +122,17 @@ import WorkerTestKit
         defer { cli.remove() }
         try await cli.ok(["migrate"])
         // Holds the lock far longer than the test needs, however slow a loaded machine is; ended below.
-        let holder = try startProcess(ProductBinary.path("journal-probe"), ["hold-lock", cli.db, "120"], outputPath: cli.directory.file("lock"))
-        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
+        let holder = try await startProcess(ProductBinary.path("journal-probe"), ["hold-lock", cli.db, "120"], outputPath: cli.directory.file("lock"))
+        defer { holder.signal(SIGKILL) }
         let deadline = ContinuousClock.now + .seconds(60)
         while (try? String(contentsOfFile: cli.directory.file("lock"), encoding: .utf8))?.contains("locked") != true {
-            try #require(ContinuousClock.now < deadline && holder.isRunning, "journal-probe did not take the lock")
+            try #require(ContinuousClock.now < deadline && holder.isAlive, "journal-probe did not take the lock")
             try await Task.sleep(for: .milliseconds(10))
         }
         let result = try await cli.worker(["enqueue", "noop", "--busy-timeout", "0.2"])
         expectFailure(result, status: 75, mentioning: "locked by another process")
-        kill(holder.processIdentifier, SIGKILL)
-        #expect(await waitForExit(of: holder))
+        holder.signal(SIGKILL)
+        #expect(await holder.waitForExit(timeout: .seconds(60)) != nil)
         #expect(try await cli.ok(["enqueue", "noop"]) == "1")  // nothing of the refused enqueue was written
     }
 

@@ -56,17 +56,17 @@ import WorkerTestKit
         try await Self.rename(cli, handler: Self.hostileHandlerSQL)
         // No plugin provides the handler: the worker logs that its jobs stay queued, naming it.
         let log = cli.directory.file("run.log")
-        let worker = try startProcess(ProductBinary.path("worker"), ["run", "--db", cli.db, "--plugin", PluginFixtures.examples], outputPath: log)
-        defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+        let worker = try await startProcess(ProductBinary.path("worker"), ["run", "--db", cli.db, "--plugin", PluginFixtures.examples], outputPath: log)
+        defer { if worker.isAlive { worker.signal(SIGKILL) } }
         var text = ""
         let deadline = ContinuousClock.now + .seconds(120)  // only against a hang; the line comes within a second
         while !text.contains("stay queued") {
-            try #require(ContinuousClock.now < deadline && worker.isRunning, "no line about the missing handler: \(text)")
+            try #require(ContinuousClock.now < deadline && worker.isAlive, "no line about the missing handler: \(text)")
             try await Task.sleep(for: .milliseconds(20))
             text = (try? String(contentsOfFile: log + ".err", encoding: .utf8)) ?? ""
         }
-        kill(worker.processIdentifier, SIGTERM)
-        #expect(await waitForExit(of: worker))
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit() != nil)
         text = try String(contentsOfFile: log + ".err", encoding: .utf8)
         #expect(text.contains(#"jobs for handler 'h\u{1B}[2J\u{7}\njob 99 completed' stay queued"#), "\(text)")
         expectNoRawControls(text, "text log")

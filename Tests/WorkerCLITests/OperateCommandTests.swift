@@ -10,7 +10,7 @@ import WorkerTestKit
         try await fixture.ok(["enqueue", "noop", "--queue", "mail"])
         try await fixture.ok(["enqueue", "noop", "--queue", "mail", "--delay", "600"])
         let running = try await fixture.ok(["enqueue", "sleep", "--payload", #"{"ms": 60000}"#])
-        let worker = try RunningWorker(
+        let worker = try await RunningWorker(
             ["run", "--db", fixture.db, "--plugin", PluginFixtures.examples, "--queue", "default"],
             logPath: fixture.directory.file("worker.log"))
         #expect(await worker.waitForLog("job \(running) sleep started"))

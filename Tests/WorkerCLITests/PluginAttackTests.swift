@@ -162,7 +162,7 @@ import WorkerTestKit
 
     /// Starts the swapper on `a` and `b` in `directory` and waits until it swapped once.
     private func startSwapper(_ fixtures: PluginFixtures, in directory: String, _ a: String, _ b: String) async throws -> RunningWorker {
-        let swapper = try RunningWorker([directory, a, b], logPath: fixtures.directory.file("swapper.log"), executable: try await fixtures.swapper())
+        let swapper = try await RunningWorker([directory, a, b], logPath: fixtures.directory.file("swapper.log"), executable: try await fixtures.swapper())
         #expect(await swapper.waitForLog("swapping"), "the swapper did not start: \(swapper.log)")
         return swapper
     }

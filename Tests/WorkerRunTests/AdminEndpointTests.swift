@@ -7,10 +7,7 @@ import WorkerTestKit
 @Suite struct AdminEndpointTests {
     /// The port the worker logged it listens on.
     static func port(of worker: RunningWorker) async -> Int? {
-        guard await worker.waitForLog("admin endpoint listening on ") else { return nil }
-        guard let line = worker.log.split(separator: "\n").first(where: { $0.contains("admin endpoint listening on ") }),
-              let address = line.split(separator: " ").first(where: { $0.hasPrefix("127.0.0.1:") }) else { return nil }
-        return Int(address.dropFirst("127.0.0.1:".count).prefix { $0.isNumber })
+        await worker.adminPort()
     }
 
     /// The value of the sample `name{labels}` in a Prometheus text body.
@@ -24,7 +21,7 @@ import WorkerTestKit
         for _ in 0..<3 { try await fixture.enqueue("noop") }
         try await fixture.enqueue("fail", #"{"times": 1}"#)
         let long = try await fixture.enqueue("sleep", #"{"ms": 20000}"#)
-        let worker = try fixture.start(["--admin", "127.0.0.1:0", "--drain-timeout", "60"])
+        let worker = try await fixture.start(["--admin", "127.0.0.1:0", "--drain-timeout", "60"])
         let port = try #require(await Self.port(of: worker), "\(worker.log)")
 
         let health = try await HTTPProbe.get("/healthz", port: port)
@@ -64,7 +61,7 @@ import WorkerTestKit
 
         // Closed before exit, and bound again at once by the next worker.
         await #expect(throws: HTTPProbe.Failure.self) { try await HTTPProbe.get("/healthz", port: port) }
-        let next = try fixture.start(["--admin", "127.0.0.1:\(port)"], log: "next.log")
+        let next = try await fixture.start(["--admin", "127.0.0.1:\(port)"], log: "next.log")
         #expect(await Self.port(of: next) == port, "\(next.log)")
         #expect(try await HTTPProbe.get("/healthz", port: port).status == 200)
         next.signal(SIGTERM)
@@ -75,7 +72,7 @@ import WorkerTestKit
     @Test func theEndpointsSocketsAreNotInheritedByChildProcesses() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
-        let worker = try fixture.start(["--admin", "127.0.0.1:0"])
+        let worker = try await fixture.start(["--admin", "127.0.0.1:0"])
         let port = try #require(await Self.port(of: worker), "\(worker.log)")
         #expect(try await eventually(timeout: .seconds(10)) { try await HTTPProbe.get("/readyz", port: port).status == 200 })
         let client = try ConnectedSocket(port: port)  // an open connection: its server side must be marked too
@@ -117,7 +114,7 @@ import WorkerTestKit
         defer { fixture.remove() }
         let job = try await fixture.enqueue("noop")
         let holder = try ListeningSocket()
-        let worker = try fixture.start(["--admin", "127.0.0.1:\(holder.port)"])
+        let worker = try await fixture.start(["--admin", "127.0.0.1:\(holder.port)"])
         let exit = await worker.waitForExit()
         #expect(exit?.status == 75, "\(worker.log)")
         #expect(worker.log.contains("worker: error: --admin 127.0.0.1:\(holder.port): the address is in use"), "\(worker.log)")
@@ -130,11 +127,11 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let job = try await fixture.enqueue("sleep", #"{"ms": 60000}"#)
-        let first = try fixture.start(log: "first.log")
+        let first = try await fixture.start(log: "first.log")
         #expect(await first.waitForLog("job \(job) sleep started"))
         first.signal(SIGKILL)
         _ = await first.waitForExit()
-        let second = try fixture.start(["--admin", "127.0.0.1:0"], log: "second.log")
+        let second = try await fixture.start(["--admin", "127.0.0.1:0"], log: "second.log")
         let port = try #require(await Self.port(of: second), "\(second.log)")
         var metrics = ""
         #expect(try await eventually(timeout: .seconds(30)) {

@@ -11,7 +11,7 @@ import WorkerTestKit
         let dead = try await fixture.journal.enqueue(NewJob(handler: "fail", payload: #"{"times": 5}"#, maxAttempts: 1)).job.id
         // A job no loaded plugin runs: it waits in its queue, and its age grows.
         _ = try await fixture.journal.enqueue(NewJob(handler: "elsewhere", payload: "{}", queue: "reports"))
-        let worker = try fixture.start(["--admin", "127.0.0.1:0"])
+        let worker = try await fixture.start(["--admin", "127.0.0.1:0"])
         let port = try #require(await AdminEndpointTests.port(of: worker), "\(worker.log)")
         var metrics = ""
         let served = try await eventually(timeout: .seconds(60)) {

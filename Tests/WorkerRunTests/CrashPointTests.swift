@@ -83,8 +83,8 @@ struct CrashWorkload {
         Int64(try await cli(["enqueue", handler, "--payload", payload] + extra).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    func worker(_ extra: [String], log: String) throws -> RunningWorker {
-        try RunningWorker(["run", "--db", fixture.db] + fixture.pluginArguments + extra, logPath: fixture.directory.file(log), environment: environment)
+    func worker(_ extra: [String], log: String) async throws -> RunningWorker {
+        try await RunningWorker(["run", "--db", fixture.db] + fixture.pluginArguments + extra, logPath: fixture.directory.file(log), environment: environment)
     }
 
     func ended(_ worker: RunningWorker) async {
@@ -95,7 +95,7 @@ struct CrashWorkload {
     func await(_ id: Int64?, in states: Set<JobState>, worker: RunningWorker? = nil) async throws {
         guard let id else { return }
         _ = try await eventually(timeout: .seconds(20)) {
-            if let worker, !worker.process.isRunning { return true }
+            if let worker, !worker.isAlive { return true }
             return states.contains(try await fixture.journal.job(id).state)
         }
     }
@@ -112,7 +112,7 @@ struct CrashWorkload {
         let doomed = try await enqueue("fail", #"{"times": 9}"#, ["--max-attempts", "1"])
         let long = try await enqueue("sleep", #"{"ms": 60000}"#)
 
-        let first = try worker(["--drain-timeout", "0.5"], log: "first.log")
+        let first = try await worker(["--drain-timeout", "0.5"], log: "first.log")
         try await self.await(long, in: [.running], worker: first)
         try await self.await(doomed, in: [.dead], worker: first)
         if let long { _ = try await cli(["cancel", String(long)]) }
@@ -124,13 +124,13 @@ struct CrashWorkload {
         first.signal(SIGTERM)  // interrupts the 1.5 s sleep at its 0.5 s deadline
         await ended(first)
 
-        let second = try worker([], log: "second.log")
+        let second = try await worker([], log: "second.log")
         try await self.await(drained, in: [.running], worker: second)
         second.signal(SIGKILL)
         _ = await second.waitForExit()
         if let long { _ = try await cli(["cancel", String(long)]) }  // again, in case the first cancel was killed
 
-        let third = try worker(["--exit-when-idle"], log: "third.log")  // recovers the second's job at boot
+        let third = try await worker(["--exit-when-idle"], log: "third.log")  // recovers the second's job at boot
         await ended(third)
     }
 
@@ -138,7 +138,7 @@ struct CrashWorkload {
     /// in the state it must end in, every append step's line there (a line twice only if a worker died during
     /// that job), and `worker journal verify`.
     static func finishAndCheck(_ fixture: RunFixture, crashedAt point: String?, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let cleanup = try RunningWorker(
+        let cleanup = try await RunningWorker(
             ["run", "--db", fixture.db, "--exit-when-idle"] + fixture.pluginArguments, logPath: fixture.directory.file("cleanup.log"))
         for job in try await fixture.journal.jobs(JobFilter(handler: "sleep", limit: 1000)) where job.payload.contains("60000") {
             _ = try await runProcess(ProductBinary.path("worker"), ["cancel", String(job.id), "--db", fixture.db])

@@ -44,7 +44,7 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let (ids, effects) = try await Self.workload(fixture)
-        let doomed = try fixture.start(["--concurrency", "4"], environment: ["WORKER_CRASH_AT": point])
+        let doomed = try await fixture.start(["--concurrency", "4"], environment: ["WORKER_CRASH_AT": point])
         let exit = await doomed.waitForExit(timeout: .seconds(60))
         #expect(exit?.signal == SIGKILL, "the crash point \(point) was not reached: \(doomed.log)")
         try await fixture.runUntilIdle()
@@ -60,7 +60,7 @@ import WorkerTestKit
         defer { fixture.remove() }
         let (ids, effects) = try await Self.workload(fixture)
         let long = try await fixture.enqueue("sleep", #"{"ms": 30000}"#)
-        let doomed = try fixture.start(["--drain-timeout", "0.3"], environment: ["WORKER_CRASH_AT": "drain-finalize"])
+        let doomed = try await fixture.start(["--drain-timeout", "0.3"], environment: ["WORKER_CRASH_AT": "drain-finalize"])
         #expect(await doomed.waitForLog("job \(long) sleep started"))
         doomed.signal(SIGTERM)
         let exit = await doomed.waitForExit()
@@ -77,7 +77,7 @@ import WorkerTestKit
         let fine = try await fixture.enqueue("noop")
         var deaths = 0
         for run in 1...5 {
-            let worker = try fixture.start(["--exit-when-idle", "--concurrency", "1"], log: "run\(run).log")
+            let worker = try await fixture.start(["--exit-when-idle", "--concurrency", "1"], log: "run\(run).log")
             let exit = await worker.waitForExit(timeout: .seconds(60))
             if exit?.status == 0 { break }
             #expect(exit?.signal == SIGABRT, "\(worker.log)")
@@ -97,13 +97,13 @@ import WorkerTestKit
         defer { fixture.remove() }
         let bystanders = [try await fixture.enqueue("sleep", #"{"ms": 6000}"#), try await fixture.enqueue("sleep", #"{"ms": 6000}"#)]
         // The poison job starts after the bystanders are running, and takes the process down under them.
-        let first = try fixture.start(["--concurrency", "3"], log: "first.log")
+        let first = try await fixture.start(["--concurrency", "3"], log: "first.log")
         for id in bystanders { #expect(await first.waitForLog("job \(id) sleep started")) }
         let poison = try await fixture.enqueue("crash", #"{"how": "abort"}"#)
         #expect(await first.waitForExit(timeout: .seconds(30))?.signal == SIGABRT, "\(first.log)")
         // After that, every job under which a worker died runs alone: the poison job crashes only itself.
         for run in 1...5 {
-            let worker = try fixture.start(["--exit-when-idle", "--concurrency", "3"], log: "run\(run).log")
+            let worker = try await fixture.start(["--exit-when-idle", "--concurrency", "3"], log: "run\(run).log")
             if await worker.waitForExit(timeout: .seconds(60))?.status == 0 { break }
         }
         let dead = try await fixture.journal.job(poison)
@@ -121,8 +121,8 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         // Both are up before there is work, so that neither can take it all; nothing is claimed ahead.
-        let first = try fixture.start(["--concurrency", "3", "--prefetch", "0"], log: "a.log")
-        let second = try fixture.start(["--concurrency", "3", "--prefetch", "0"], log: "b.log")
+        let first = try await fixture.start(["--concurrency", "3", "--prefetch", "0"], log: "a.log")
+        let second = try await fixture.start(["--concurrency", "3", "--prefetch", "0"], log: "b.log")
         #expect(await first.waitForLog("ready:"), "\(first.log)")
         #expect(await second.waitForLog("ready:"), "\(second.log)")
         let ids = try await fixture.journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 100}"#), count: 30)).map(\.id)
@@ -143,9 +143,9 @@ import WorkerTestKit
 
         // A live worker notices a dead peer and takes its jobs back, without a restart.
         let held = [try await fixture.enqueue("sleep", #"{"ms": 10000}"#), try await fixture.enqueue("sleep", #"{"ms": 10000}"#)]
-        let doomed = try fixture.start(["--concurrency", "2"], log: "doomed.log")
+        let doomed = try await fixture.start(["--concurrency", "2"], log: "doomed.log")
         #expect(await doomed.waitForLog("job \(held[1]) sleep started"))
-        let survivor = try fixture.start(["--concurrency", "2"], log: "survivor.log")
+        let survivor = try await fixture.start(["--concurrency", "2"], log: "survivor.log")
         #expect(await survivor.waitForLog("ready:"))
         for id in held { try #require(try await fixture.journal.job(id).state == .running, "job \(id) ended before the kill") }
         doomed.signal(SIGKILL)

@@ -56,7 +56,7 @@ import WorkerTestKit
     func underSupervisordRestartsDrainRebindTheAdminPortAndLoseNothing() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
-        let supervisor = try Supervisord(fixture: fixture)
+        let supervisor = try await Supervisord(fixture: fixture)
         defer { supervisor.kill() }
         #expect(try await eventually(timeout: .seconds(30)) { try await supervisor.ctl("status", "worker").stdout.contains("RUNNING") })
         #expect(await eventually(timeout: .seconds(30)) { (try? await HTTPProbe.get("/readyz", port: supervisor.port).status) == 200 })
@@ -103,9 +103,9 @@ struct Supervisord {
     let fixture: RunFixture
     let config: String
     let port: Int
-    let process: Process
+    let process: ChildProcess
 
-    init(fixture: RunFixture) throws {
+    init(fixture: RunFixture) async throws {
         self.fixture = fixture
         let directory = fixture.directory
         port = try ListeningSocket().port  // free now; the socket closes when the probe goes
@@ -137,7 +137,7 @@ struct Supervisord {
             serverurl=unix://\(directory.file("supervisor.sock"))
 
             """.appending(program).write(toFile: config, atomically: true, encoding: .utf8)
-        process = try startProcess("/usr/bin/supervisord", ["-c", config], outputPath: directory.file("supervisord.out"))
+        process = try await startProcess("/usr/bin/supervisord", ["-c", config], outputPath: directory.file("supervisord.out"))
     }
 
     func ctl(_ arguments: String...) async throws -> ProcessResult {
@@ -148,11 +148,11 @@ struct Supervisord {
     /// process the test starts inherits the test thread's blocked signals.
     func shutdown() async throws {
         _ = try await ctl("shutdown")
-        if !(await waitForExit(of: process, timeout: .seconds(60))) { kill() }
+        if await process.waitForExit(timeout: .seconds(60)) == nil { kill() }
     }
 
     /// The last resort when a test failed before `shutdown`: nothing may outlive the test.
     func kill() {
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        process.signal(SIGKILL)
     }
 }

@@ -9,7 +9,7 @@ import WorkerTestKit
         defer { fixture.remove() }
         let short = [try await fixture.enqueue("sleep", #"{"ms": 200}"#), try await fixture.enqueue("sleep", #"{"ms": 200}"#)]
         let long = [try await fixture.enqueue("sleep", #"{"ms": 8000}"#), try await fixture.enqueue("sleep", #"{"ms": 8000}"#)]
-        let worker = try fixture.start(["--drain-timeout", "2"])
+        let worker = try await fixture.start(["--drain-timeout", "2"])
         #expect(await worker.waitForLog("job \(long[1]) sleep started"))
         worker.signal(SIGTERM)
         let exit = await worker.waitForExit()
@@ -38,7 +38,7 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let hang = try await fixture.enqueue("hang", #"{"ms": 120000}"#)
-        let worker = try fixture.start(["--drain-timeout", "0.5"])
+        let worker = try await fixture.start(["--drain-timeout", "0.5"])
         #expect(await worker.waitForLog("job \(hang) hang started"))
         let sent = ContinuousClock.now
         worker.signal(SIGTERM)
@@ -57,7 +57,7 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let jobs = [try await fixture.enqueue("sleep", #"{"ms": 60000}"#), try await fixture.enqueue("sleep", #"{"ms": 60000}"#)]
-        let worker = try fixture.start(["--drain-timeout", "60"])
+        let worker = try await fixture.start(["--drain-timeout", "60"])
         #expect(await worker.waitForLog("job \(jobs[1]) sleep started"))
         let numbers = ["TERM": SIGTERM, "INT": SIGINT, "QUIT": SIGQUIT]
         for (index, name) in signals.enumerated() {
@@ -82,7 +82,7 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let running = try await fixture.enqueue("sleep", #"{"ms": 600}"#)
-        let worker = try fixture.start()
+        let worker = try await fixture.start()
         #expect(await worker.waitForLog("job \(running) sleep started"))
         worker.signal(SIGTSTP)
         #expect(await worker.waitForLog("quiet: intake stopped"))
@@ -115,7 +115,7 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let orphan = try await fixture.enqueue("not-provided")
-        let worker = try fixture.start()
+        let worker = try await fixture.start()
         #expect(await worker.waitForLog("jobs for handler 'not-provided' stay queued"))
         worker.signal(SIGTERM)
         #expect(await worker.waitForExit()?.status == 0)
@@ -128,7 +128,7 @@ import WorkerTestKit
         defer { fixture.remove() }
         var ids: [Int64] = []
         for _ in 0..<5 { ids.append(try await fixture.enqueue("sleep", #"{"ms": 5000}"#)) }
-        let worker = try fixture.start(["--concurrency", "1", "--prefetch", "3", "--drain-timeout", "0.3"])
+        let worker = try await fixture.start(["--concurrency", "1", "--prefetch", "3", "--drain-timeout", "0.3"])
         #expect(await worker.waitForLog("job \(ids[0]) sleep started"))
         worker.signal(SIGTERM)
         #expect(await worker.waitForExit()?.status == 0, "\(worker.log)")
@@ -148,9 +148,9 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         for attempt in 0..<3 {
-            let worker = try fixture.start(log: "start\(attempt).log")
+            let worker = try await fixture.start(log: "start\(attempt).log")
             while !catches(SIGTERM, worker.pid) {
-                guard worker.log.isEmpty, worker.process.isRunning else { break }  // not seen catching: send it anyway
+                guard worker.log.isEmpty, worker.isAlive else { break }  // not seen catching: send it anyway
                 try await Task.sleep(for: .microseconds(200))
             }
             worker.signal(SIGTERM)
@@ -168,8 +168,8 @@ extension DrainTests {
         let fixture = try RunFixture()
         defer { fixture.remove() }
         for attempt in 0..<3 {
-            let worker = try fixture.start(log: "tstp\(attempt).log")
-            while !catches(SIGTSTP, worker.pid), worker.log.isEmpty, worker.process.isRunning {
+            let worker = try await fixture.start(log: "tstp\(attempt).log")
+            while !catches(SIGTSTP, worker.pid), worker.log.isEmpty, worker.isAlive {
                 try await Task.sleep(for: .microseconds(200))
             }
             worker.signal(SIGTSTP)

@@ -11,7 +11,7 @@ import WorkerTestKit
         defer { fixture.remove() }
         let done = try await fixture.enqueue("noop")
         let typos = [try await fixture.enqueue("noopp"), try await fixture.enqueue("noopp")]
-        let worker = try fixture.start(["--exit-when-idle"])
+        let worker = try await fixture.start(["--exit-when-idle"])
         let exit = await worker.waitForExit(timeout: .seconds(60))
         #expect(exit?.status == 78, "\(worker.log)")
         #expect(worker.log.contains("worker: error: nothing left to run, but 2 job(s) wait for handlers no loaded plugin provides: 'noopp' (2)"), "\(worker.log)")
@@ -35,7 +35,7 @@ import WorkerTestKit
         defer { fixture.remove() }
         let quick = try await fixture.enqueue("noop")
         let slow = try await fixture.enqueue("sleep", #"{"ms": 60000}"#)
-        let worker = try fixture.start(["--drain-timeout", "0.5"])
+        let worker = try await fixture.start(["--drain-timeout", "0.5"])
         #expect(await worker.waitForLog("job \(slow) sleep started"), "\(worker.log)")
         #expect(await worker.waitForLog("job \(quick) noop running -> completed"), "\(worker.log)")
         worker.signal(SIGUSR1)

@@ -22,7 +22,7 @@ import WorkerTestKit
         defer { fixture.remove() }
         let short = try await fixture.enqueue("sleep", #"{"ms": 300}"#)
         let long = try await fixture.enqueue("sleep", #"{"ms": 60000}"#)
-        let unshare = try RunningWorker(
+        let unshare = try await RunningWorker(
             ["--pid", "--fork", "--mount-proc", wrapper.path] + wrapper.arguments
                 + [ProductBinary.path("worker"), "run", "--db", fixture.db, "--drain-timeout", "1"] + fixture.pluginArguments,
             logPath: fixture.directory.file("\(name).log"), executable: "/usr/bin/unshare")

@@ -9,7 +9,7 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let job = try await fixture.enqueue("sleep", #"{"ms": 60000}"#)
-        let worker = try fixture.start()
+        let worker = try await fixture.start()
         #expect(await worker.waitForLog("job \(job) sleep started"))
         #expect(unlink(fixture.db) == 0)  // SQLite goes on writing to the deleted file: only a check can tell
         let exit = await worker.waitForExit(timeout: .seconds(30))
@@ -21,7 +21,7 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let job = try await fixture.enqueue("sleep", #"{"ms": 60000}"#)
-        let worker = try fixture.start()
+        let worker = try await fixture.start()
         #expect(await worker.waitForLog("job \(job) sleep started"))
         let other = fixture.directory.file("other.sqlite3")
         let replacement = try Journal(path: other)

@@ -15,10 +15,10 @@ import WorkerTestKit
             try await fixture.enqueue("sleep", #"{"ms": 3000}"#),
             try await fixture.enqueue("sleep", #"{"ms": 3000}"#),
         ]
-        let first = try fixture.start()
+        let first = try await fixture.start()
         for id in ids { #expect(await first.waitForLog("job \(id) sleep started"), "\(first.log)") }
         let path = try otherPath(fixture)
-        let second = try RunningWorker(
+        let second = try await RunningWorker(
             ["run", "--db", path] + fixture.pluginArguments, logPath: fixture.directory.file("second.log"))
         #expect(await second.waitForLog("ready:"), "\(second.log)")
         #expect(second.log.contains("recovered 0 job(s) of 0 dead worker(s)"), "\(second.log)")
@@ -64,7 +64,7 @@ import WorkerTestKit
         let plugin = try await plugins.cPlugin("forks.so", defines: ["FORKS"])
         let childFile = fixture.directory.file("child.pid")
         let job = try await fixture.enqueue("c-steps", "\"\(childFile)\"")
-        let worker = try RunningWorker(
+        let worker = try await RunningWorker(
             ["run", "--db", fixture.db, "--plugin", plugin], logPath: fixture.directory.file("worker.log"))
         let forked = await eventually(timeout: .seconds(30)) {
             Int32(((try? String(contentsOfFile: childFile, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) != nil

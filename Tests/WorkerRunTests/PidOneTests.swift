@@ -15,7 +15,7 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let job = try await fixture.enqueue("sleep", #"{"ms": 30000}"#)
-        let wrapper = try RunningWorker(
+        let wrapper = try await RunningWorker(
             ["--pid", "--fork", "--mount-proc", ProductBinary.path("worker"), "run", "--db", fixture.db, "--drain-timeout", "0.5"]
                 + fixture.pluginArguments,
             logPath: fixture.directory.file("pid1.log"), executable: "/usr/bin/unshare")

@@ -17,7 +17,7 @@ import WorkerTestKit
         let output = fixture.directory.file("steps")
         var jobs: [Int64] = []
         for _ in 0..<20 { jobs.append(try await fixture.enqueue("c-steps", "\"\(output)\"")) }
-        let worker = try fixture.start(["--plugin", plugin, "--exit-when-idle", "--concurrency", "4"])
+        let worker = try await fixture.start(["--plugin", plugin, "--exit-when-idle", "--concurrency", "4"])
         let exit = await worker.waitForExit(timeout: .seconds(120))
         #expect(exit?.status == 0, "worker ended \(String(describing: exit)): \(worker.log.suffix(2000))")
         for id in jobs {
@@ -57,7 +57,7 @@ import WorkerTestKit
         let plugin = try await fixtures.cPlugin("meddles.so", defines: ["JOB_SIGNALS=\(meddling)"])
         let meddled = fixture.directory.file("meddled")
         let job = try await fixture.enqueue("c-steps", "\"\(meddled)\"")
-        let worker = try fixture.start(["--plugin", plugin, "--drain-timeout", "1"])
+        let worker = try await fixture.start(["--plugin", plugin, "--drain-timeout", "1"])
         var waited = 0
         while !FileManager.default.fileExists(atPath: meddled), waited < 6000, worker.isAlive {
             try await Task.sleep(for: .milliseconds(10))

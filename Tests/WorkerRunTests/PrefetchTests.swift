@@ -34,7 +34,7 @@ import WorkerTestKit
         _ = try await fixture.journal.enqueue(batch: Array(repeating: NewJob(handler: "noop"), count: 3000))
         // The 6th round's commit, with a reserve of 40 (how deep `auto` goes depends on the machine's timings:
         // ReserveSizerTests cover that).
-        let doomed = try fixture.start(["--concurrency", "2", "--prefetch", "40"], environment: ["WORKER_CRASH_AT": "commit:exchange@6"])
+        let doomed = try await fixture.start(["--concurrency", "2", "--prefetch", "40"], environment: ["WORKER_CRASH_AT": "commit:exchange@6"])
         #expect(await doomed.waitForExit(timeout: .seconds(60))?.signal == SIGKILL, "\(doomed.log)")
         let orphaned = try await fixture.journal.stats()[.running] ?? 0
         #expect(orphaned > 2, "only \(orphaned) job(s) were held at the kill: nothing was claimed ahead")
@@ -75,7 +75,7 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let backlog = try await fixture.journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 3}"#), count: 2_000))
-        let worker = try fixture.start(["--concurrency", "2"])
+        let worker = try await fixture.start(["--concurrency", "2"])
         let reserving = try await eventually { (try await fixture.journal.stats()[.completed] ?? 0) >= 100 }
         try #require(reserving, "the backlog did not start: \(worker.log)")
         let effects = fixture.directory.file("urgent.txt")

@@ -9,7 +9,7 @@ import WorkerTestKit
     static func crashWithJobsHeld(_ fixture: RunFixture, count: Int, ms: Int = 5000) async throws -> [Int64] {
         var ids: [Int64] = []
         for _ in 0..<count { ids.append(try await fixture.enqueue("sleep", #"{"ms": \#(ms)}"#)) }
-        let doomed = try fixture.start(log: "doomed.log")
+        let doomed = try await fixture.start(log: "doomed.log")
         #expect(await doomed.waitForLog("job \(ids.last!) sleep started"))
         for id in ids {  // a checkpoint landed for each
             let saved = try await eventually { try await fixture.journal.job(id).checkpoint != nil }

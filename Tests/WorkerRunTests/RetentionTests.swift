@@ -12,7 +12,7 @@ import WorkerTestKit
         try await Task.sleep(for: .seconds(2))
         let fresh = try await fixture.enqueue("noop")
         let waiting = try await fixture.enqueue("sleep", #"{"ms": 60000}"#)
-        let worker = try fixture.start(["--prune-completed-older-than", "2s"])
+        let worker = try await fixture.start(["--prune-completed-older-than", "2s"])
         #expect(await worker.waitForLog("pruned 2 completed job(s) older than 2s"), "\(worker.log)")
         #expect(await worker.waitForLog("job \(waiting) sleep started"))
         worker.signal(SIGTERM)

@@ -19,13 +19,13 @@ struct RunFixture {
     var pluginArguments: [String] { ["--plugin", PluginFixtures.examples] }
 
     /// Starts `worker run` with the example plugins and `extra` arguments.
-    func start(_ extra: [String] = [], environment: [String: String] = [:], log: String = "worker.log") throws -> RunningWorker {
-        try RunningWorker(["run", "--db", db] + pluginArguments + extra, logPath: directory.file(log), environment: environment)
+    func start(_ extra: [String] = [], environment: [String: String] = [:], log: String = "worker.log") async throws -> RunningWorker {
+        try await RunningWorker(["run", "--db", db] + pluginArguments + extra, logPath: directory.file(log), environment: environment)
     }
 
     /// Runs `worker run --exit-when-idle` to the end and expects exit 0.
     func runUntilIdle(_ extra: [String] = [], log: String = "idle.log", sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let worker = try start(["--exit-when-idle"] + extra, log: log)
+        let worker = try await start(["--exit-when-idle"] + extra, log: log)
         let exit = await worker.waitForExit(timeout: .seconds(60))
         if exit?.status != 0 {
             Issue.record("worker exited \(String(describing: exit?.status)): \(worker.log.split(separator: "\n").suffix(5).joined(separator: " | "))", sourceLocation: sourceLocation)

@@ -17,8 +17,8 @@ import WorkerTestKit
             try await runProcess(ProductBinary.path("worker"), arguments + ["--db", db])
         }
 
-        func start(_ extra: [String] = [], log: String = "worker.log") throws -> RunningWorker {
-            try RunningWorker(["run", "--db", db, "--plugin", PluginFixtures.examples] + extra, logPath: directory.file(log))
+        func start(_ extra: [String] = [], log: String = "worker.log") async throws -> RunningWorker {
+            try await RunningWorker(["run", "--db", db, "--plugin", PluginFixtures.examples] + extra, logPath: directory.file(log))
         }
 
         /// Each job's state by id, from `worker jobs --json`.
@@ -35,7 +35,7 @@ import WorkerTestKit
 
         /// Works everything off with a new worker and checks that the journal verifies.
         func finish() async throws {
-            let rerun = try start(["--exit-when-idle"], log: "rerun.log")
+            let rerun = try await start(["--exit-when-idle"], log: "rerun.log")
             let exit = await rerun.waitForExit(timeout: .seconds(120))
             #expect(exit?.status == 0, "\(rerun.log)")
             let verify = try await worker(["journal", "verify"])
@@ -49,7 +49,7 @@ import WorkerTestKit
         let scratch = try Scratch()
         defer { scratch.remove() }
         #expect(try await scratch.worker(["migrate"]).status == 0)
-        let worker = try scratch.start()
+        let worker = try await scratch.start()
         #expect(await worker.waitForLog("ready:"), "\(worker.log)")
         #expect(unlink(scratch.db + "-shm") == 0)
         var acknowledged: [Int64] = []
@@ -82,7 +82,7 @@ import WorkerTestKit
             let result = try await scratch.worker(["enqueue", "append", "--payload", payload])
             ids.append(try #require(Int64(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
         }
-        let worker = try scratch.start(["--concurrency", "4"])
+        let worker = try await scratch.start(["--concurrency", "4"])
         // Many steps are journaled, and only in the WAL (SQLite checkpoints every 1,000 pages).
         let written = await eventually(timeout: .seconds(60)) {
             ((try? String(contentsOfFile: effects, encoding: .utf8)) ?? "").split(separator: "\n").count >= 40

@@ -12,7 +12,7 @@ import WorkerTestKit
         let address = form == "path" ? fixture.directory.file("notify.sock") : "@worker-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let socket = try NotifySocket(address: address)
         let long = try await fixture.enqueue("sleep", #"{"ms": 1500}"#)
-        let worker = try fixture.start(
+        let worker = try await fixture.start(
             ["--drain-timeout", "30"], environment: ["NOTIFY_SOCKET": address, "WATCHDOG_USEC": "400000"])
         #expect(await eventually(timeout: .seconds(20)) { socket.fields.contains("READY=1") }, "\(socket.messages) \(worker.log)")
         #expect(await eventually(timeout: .seconds(20)) { socket.fields.filter { $0 == "WATCHDOG=1" }.count >= 3 }, "\(socket.messages)")
@@ -37,7 +37,7 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let socket = try NotifySocket(address: fixture.directory.file("notify.sock"))
-        let worker = try fixture.start(
+        let worker = try await fixture.start(
             [], environment: ["NOTIFY_SOCKET": socket.address, "WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"])
         #expect(await eventually(timeout: .seconds(20)) { socket.fields.contains("READY=1") })
         try await Task.sleep(for: .seconds(1))
@@ -51,7 +51,7 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let job = try await fixture.enqueue("noop")
-        let worker = try fixture.start([], environment: ["NOTIFY_SOCKET": "relative/notify.sock"])
+        let worker = try await fixture.start([], environment: ["NOTIFY_SOCKET": "relative/notify.sock"])
         #expect((await worker.waitForExit())?.status == 78, "\(worker.log)")
         #expect(worker.log.contains("worker: error: NOTIFY_SOCKET is 'relative/notify.sock'"), "\(worker.log)")
         #expect(try await fixture.journal.job(job).state == .queued)

@@ -1,0 +1,164 @@
+import Foundation
+import Subprocess
+import Synchronization
+
+/// A child process of a test, the bench or the chaos runner: the one way they start processes. It goes through
+/// swift-subprocess, which waits for the child's end on a pidfd and reaps it itself (Foundation's `Process` read
+/// its termination state while still counting the child as running, and crashed the whole test run with
+/// SIGILL; it also missed children's ends now and then). Standard input comes from a file or /dev/null, output
+/// goes to files (no pipe to drain, and a grandchild that keeps them open holds nothing up). The child starts
+/// with no blocked signals, default handlers and only descriptors 0-2 open; with `ownGroup`, in a process group
+/// of its own, so that `killGroup()` also ends what it started (a hung swift-backtrace a crash left behind).
+public final class ChildProcess: Sendable {
+    /// How a process ended.
+    public enum Ending: Sendable, Equatable {
+        case exited(Int32)
+        case signaled(Int32)
+    }
+
+    /// The pid.
+    public let pid: Int32
+    /// When it was started.
+    public let started: ContinuousClock.Instant
+    /// Whether it leads a process group of its own.
+    public let ownGroup: Bool
+    private let ending: EndingBox
+
+    /// Starts `executable` with `arguments`. `environment` changes the inherited environment (nil removes a
+    /// variable); `stdin` is a file to read (default /dev/null); standard output goes to `stdout` (created or
+    /// truncated), standard error to `stderr`, or to `stdout` too when nil. With `ownGroup` it leads a new
+    /// process group.
+    public static func start(
+        _ executable: String, _ arguments: [String], environment: [String: String?] = [:], stdin: String? = nil,
+        stdout: String, stderr: String? = nil, currentDirectory: String? = nil, ownGroup: Bool = false
+    ) async throws -> ChildProcess {
+        var overrides: [Environment.Key: String?] = [:]
+        for (key, value) in environment {
+            guard let key = Environment.Key(rawValue: key) else { throw Failure("not an environment variable name: \(key)") }
+            overrides[key] = value
+        }
+        let input = try open(stdin ?? "/dev/null", O_RDONLY)
+        let output: Int32, errorOutput: Int32?
+        do {
+            output = try open(stdout, O_WRONLY | O_CREAT | O_TRUNC)
+            do {
+                errorOutput = try stderr.map { try open($0, O_WRONLY | O_CREAT | O_TRUNC) }
+            } catch {
+                close(output)
+                throw error
+            }
+        } catch {
+            close(input)
+            throw error
+        }
+        var options = PlatformOptions()
+        if ownGroup { options.processGroupID = 0 }
+        let configuration = Configuration(
+            executable: .path(.init(executable)), arguments: .init(arguments), environment: .inherit.updating(overrides),
+            workingDirectory: currentDirectory.map { .init($0) }, platformOptions: options)
+        let box = EndingBox()
+        let (pids, pidSink) = AsyncThrowingStream<Int32, any Error>.makeStream()
+        let run: @Sendable () async throws -> TerminationStatus = {
+            if let errorOutput {
+                return try await Subprocess.run(
+                    configuration, input: .fileDescriptor(.init(rawValue: input), closeAfterSpawningProcess: true),
+                    output: .fileDescriptor(.init(rawValue: output), closeAfterSpawningProcess: true),
+                    error: .fileDescriptor(.init(rawValue: errorOutput), closeAfterSpawningProcess: true)
+                ) { execution in _ = pidSink.yield(execution.processIdentifier.value) }.terminationStatus
+            }
+            return try await Subprocess.run(
+                configuration, input: .fileDescriptor(.init(rawValue: input), closeAfterSpawningProcess: true),
+                output: .fileDescriptor(.init(rawValue: output), closeAfterSpawningProcess: true), error: .combinedWithOutput
+            ) { execution in _ = pidSink.yield(execution.processIdentifier.value) }.terminationStatus
+        }
+        // `run` returns once the child ended and was reaped; the task records how, for every later look.
+        Task {
+            do {
+                let status = try await run()
+                switch status {
+                case .exited(let code): box.set(.exited(code))
+                case .signaled(let signal): box.set(.signaled(signal))
+                }
+                pidSink.finish()
+            } catch {
+                pidSink.finish(throwing: error)
+            }
+        }
+        var iterator = pids.makeAsyncIterator()
+        guard let pid = try await iterator.next() else { throw Failure("\(executable) did not start") }
+        return ChildProcess(pid: pid, ownGroup: ownGroup, ending: box)
+    }
+
+    private init(pid: Int32, ownGroup: Bool, ending: EndingBox) {
+        self.pid = pid
+        self.ownGroup = ownGroup
+        self.ending = ending
+        started = ContinuousClock.now
+    }
+
+    /// A child its caller left running (it failed before stopping it) does not outlive it.
+    deinit {
+        if ending.value == nil { killGroup() }
+    }
+
+    /// How it ended; nil while it runs.
+    public var ended: Ending? { ending.value }
+
+    /// Whether it still runs.
+    public var isAlive: Bool { ending.value == nil }
+
+    /// The exit status, or the number of the signal that killed it; nil while it runs.
+    public var status: Int32? {
+        switch ending.value {
+        case .exited(let code): code
+        case .signaled(let signal): signal
+        case nil: nil
+        }
+    }
+
+    /// Sends `signal` (nothing once it ended: its pid may be another process's by then).
+    public func signal(_ signal: Int32) {
+        if ending.value == nil { kill(pid, signal) }
+    }
+
+    /// SIGKILL for it and, when it leads its own group, everything in the group (nothing once it ended).
+    public func killGroup() {
+        if ending.value == nil { kill(ownGroup ? -pid : pid, SIGKILL) }
+    }
+
+    /// Waits for the end without holding a thread; looks every `poll`. Nil when it still runs after `timeout`.
+    public func waitForExit(timeout: Duration = .seconds(60), poll: Duration = .milliseconds(5)) async -> Ending? {
+        let deadline = ContinuousClock.now + timeout
+        while ending.value == nil, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: poll)
+        }
+        return ending.value
+    }
+
+    /// Waits for the end however long it takes.
+    public func waitUntilExit() async -> Ending {
+        while true {
+            if let ended = ending.value { return ended }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    private static func open(_ path: String, _ flags: Int32) throws -> Int32 {
+        let descriptor = Foundation.open(path, flags | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw Failure("cannot open \(path): \(String(cString: strerror(errno)))") }
+        return descriptor
+    }
+
+    /// A child that could not be started.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
+
+/// How a child ended, written once by the task that waits for it.
+private final class EndingBox: Sendable {
+    private let state = Mutex<ChildProcess.Ending?>(nil)
+    var value: ChildProcess.Ending? { state.withLock { $0 } }
+    func set(_ ending: ChildProcess.Ending) { state.withLock { $0 = ending } }
+}
