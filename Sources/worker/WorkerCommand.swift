@@ -22,6 +22,9 @@ struct WorkerCommand: AsyncParsableCommand {
     /// Parses, runs, and turns every error into one line on stderr and the contract's exit code.
     static func main() async {
         let status: ExitStatus
+        // A crash must end the process (its supervisor restarts it; the next start recovers its jobs), even when
+        // Swift's crash report hangs, as it now and then does.
+        crash_watchdog_install(10)
         do {
             // Long-running commands trap their signals before anything else, so that a TERM sent while they
             // start is handled as a drain, not fatal. What came before `main` (recorded by EarlySignalTrap's handler,

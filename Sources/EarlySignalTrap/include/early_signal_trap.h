@@ -9,4 +9,10 @@
 /// TERM, INT, QUIT, USR1, TSTP (as many times as it came, at most 2), and returns how many it sent.
 int early_signals_replay(void);
 
+/// Bounds what happens after a crash (SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGFPE, SIGTRAP, SIGSYS): the handler
+/// installed before (Swift's backtracer, which now and then hangs for good after printing its first line) still
+/// runs, but a watchdog process started at the crash SIGKILLs this one `seconds` later if it is still there, so a
+/// crashed worker always ends and its supervisor restarts it. 0 installs nothing.
+void crash_watchdog_install(unsigned seconds);
+
 #endif
