@@ -24,6 +24,12 @@ public final class ChildProcess: Sendable {
     public let ownGroup: Bool
     private let ending: EndingBox
 
+    /// What every process a test starts gets on top of the test's environment: no `WORKER_DB` (a test names its
+    /// database), and no Swift crash report (`SWIFT_BACKTRACE=enable=no`): a crash then ends the process at once
+    /// with its signal, where the report took over 10 s on a loaded machine (and now and then hung). The crash
+    /// report's own path is tested by `CrashReportTests`, which asks for it.
+    public static let testEnvironment: [String: String?] = ["WORKER_DB": nil, "SWIFT_BACKTRACE": "enable=no"]
+
     /// Starts `executable` with `arguments`. `environment` changes the inherited environment (nil removes a
     /// variable); `stdin` is a file to read (default /dev/null); standard output goes to `stdout` (created or
     /// truncated), standard error to `stderr`, or to `stdout` too when nil. With `ownGroup` it leads a new

@@ -30,7 +30,7 @@ public enum ProductBinary {
 
 /// Runs a process to completion, feeding `stdin`, capturing both outputs through files (no pipe deadlocks).
 /// Waits without holding a thread: tests share a cooperative pool of one thread per core, and a blocked one
-/// stalls every other test's polling. `WORKER_DB` is not inherited from the test's environment.
+/// stalls every other test's polling. The environment is the test's, with `ChildProcess.testEnvironment`.
 public func runProcess(
     _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
     currentDirectory: String? = nil
@@ -39,7 +39,7 @@ public func runProcess(
     defer { scratch.remove() }
     let outPath = scratch.file("out"), errPath = scratch.file("err"), inPath = scratch.file("in")
     _ = FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8))
-    var overrides: [String: String?] = ["WORKER_DB": nil]
+    var overrides = ChildProcess.testEnvironment
     for (key, value) in environment { overrides[key] = value }
     let process = try await ChildProcess.start(
         executable, arguments, environment: overrides, stdin: inPath, stdout: outPath, stderr: errPath,

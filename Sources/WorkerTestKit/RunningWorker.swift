@@ -7,12 +7,14 @@ public final class RunningWorker: Sendable {
     public let logPath: String
 
     /// Starts the worker binary (or `executable`) with `arguments`; standard output and error go to `logPath`.
-    /// `WORKER_DB` and `WORKER_CRASH_AT` are not inherited from the test's environment. It leads a process group
+    /// `WORKER_DB` and `WORKER_CRASH_AT` are not inherited from the test's environment, and Swift's crash report is
+    /// off unless `environment` sets `SWIFT_BACKTRACE` (see `ChildProcess.testEnvironment`). It leads a process group
     /// of its own: a worker that crashed starts swift-backtrace, which has been seen to hang (the worker then
     /// never exits); killing the group when the worker overstays ends both, instead of orphaning the helper.
     public init(_ arguments: [String], logPath: String, environment: [String: String] = [:], executable: String? = nil) async throws {
         self.logPath = logPath
-        var overrides: [String: String?] = ["WORKER_DB": nil, "WORKER_CRASH_AT": nil]
+        var overrides = ChildProcess.testEnvironment
+        overrides["WORKER_CRASH_AT"] = .some(nil)
         for (key, value) in environment { overrides[key] = value }
         process = try await ChildProcess.start(executable ?? ProductBinary.path("worker"), arguments, environment: overrides, stdout: logPath, ownGroup: true)
     }

@@ -22,10 +22,10 @@ struct WorkerCommand: AsyncParsableCommand {
     /// Parses, runs, and turns every error into one line on stderr and the contract's exit code.
     static func main() async {
         let status: ExitStatus
-        // A crash must end the process (its supervisor restarts it; the next start recovers its jobs), even when
-        // Swift's crash report hangs, as it now and then does.
-        crash_watchdog_install(10)
         do {
+            // A crash must end the process (its supervisor restarts it; the next start recovers its jobs), even
+            // when Swift's crash report hangs, as it now and then does.
+            crash_watchdog_install(UInt32(try Ranges.crashReportTimeout.environment("WORKER_CRASH_REPORT_TIMEOUT") ?? 30))
             // Long-running commands trap their signals before anything else, so that a TERM sent while they
             // start is handled as a drain, not fatal. What came before `main` (recorded by EarlySignalTrap's handler,
             // installed from .preinit_array) is sent again once the handlers are in place.
@@ -79,12 +79,17 @@ struct WorkerCommand: AsyncParsableCommand {
         guard let level = env.isEmpty ? (isLongRunning ? .info : .warning) : Logger.Level(rawValue: env.lowercased()) else {
             throw CLIError(.config, "WORKER_LOG_LEVEL is '\(env)': set it to trace, debug, info, notice, warning, error or critical")
         }
-        var formatName = ProcessInfo.processInfo.environment["WORKER_LOG_FORMAT"] ?? "text"
+        let format: LogFormat
         if let index = arguments.firstIndex(of: "--log-format"), arguments.index(after: index) < arguments.endIndex {
-            formatName = arguments[arguments.index(after: index)]
-        }
-        guard let format = LogFormat(rawValue: formatName) else {
-            throw CLIError(.usage, "--log-format is '\(formatName)': use text or json")
+            let name = arguments[arguments.index(after: index)]
+            guard let chosen = LogFormat(rawValue: name) else { throw CLIError(.usage, "--log-format is '\(name)': use text or json") }
+            format = chosen
+        } else {
+            let name = ProcessInfo.processInfo.environment["WORKER_LOG_FORMAT"].flatMap { $0.isEmpty ? nil : $0 } ?? "text"
+            guard let chosen = LogFormat(rawValue: name) else {
+                throw CLIError(.config, "WORKER_LOG_FORMAT is '\(name)': set it to text or json")
+            }
+            format = chosen
         }
         LoggingSystem.bootstrap { label in
             switch format {

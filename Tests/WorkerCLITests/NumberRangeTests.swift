@@ -81,3 +81,24 @@ import WorkerTestKit
         expectFailure(try await cli.worker(["prune", "--completed-older-than", "36501d"]), status: 64, mentioning: "100 years")
     }
 }
+
+/// The `WORKER_*` variables that name a choice: a wrong one is 78 naming the variable, as the numbers are.
+@Suite struct ChoiceVariableTests {
+    @Test(arguments: [
+        ("WORKER_LOG_FORMAT", "yaml", "set it to text or json"),
+        ("WORKER_LOG_LEVEL", "loud", "set it to trace, debug"),
+        ("WORKER_SYNCHRONOUS", "sometimes", "set it to full or normal"),
+    ])
+    func aWrongChoiceInAVariableIs78NamingIt(variable: String, value: String, hint: String) async throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        expectFailure(try await cli.worker(["stats"], environment: [variable: value]), status: 78, mentioning: "\(variable) is '\(value)': \(hint)")
+    }
+
+    @Test func theFlagWinsOverTheVariableAndAWrongFlagIs64() async throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        #expect(try await cli.worker(["resume", "--dry-run", "--log-format", "json"], environment: ["WORKER_LOG_FORMAT": "yaml"]).status == 0)
+        expectFailure(try await cli.worker(["resume", "--dry-run", "--log-format", "yaml"]), status: 64, mentioning: "--log-format is 'yaml'")
+    }
+}

@@ -12,7 +12,8 @@ int early_signals_replay(void);
 /// Bounds what happens after a crash (SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGFPE, SIGTRAP, SIGSYS): the handler
 /// installed before (Swift's backtracer, which now and then hangs for good after printing its first line) still
 /// runs, but a watchdog process started at the crash SIGKILLs this one `seconds` later if it is still there, so a
-/// crashed worker always ends and its supervisor restarts it. 0 installs nothing.
+/// crashed worker always ends and its supervisor restarts it (`WORKER_CRASH_REPORT_TIMEOUT`, 30 s by default).
+/// 0 installs nothing.
 void crash_watchdog_install(unsigned seconds);
 
 #endif
