@@ -5,7 +5,7 @@ enum DatabaseFile {
     static let sqliteHeader = Array("SQLite format 3\0".utf8)
 
     /// A file's device and inode.
-    struct Identity: Equatable, Sendable {
+    struct Identity: Hashable, Sendable {
         let device: UInt64
         let inode: UInt64
     }
@@ -46,27 +46,48 @@ enum DatabaseFile {
         throw JournalError(.io, "cannot create database \(path): \(String(cString: strerror(code)))")
     }
 
-    private static func checkExisting(_ path: String, info: stat) throws {
+    private static func checkExisting(_ path: String, info linkInfo: stat) throws {
+        var info = linkInfo
+        // A symlink is followed: what counts is the file it names (a dangling one is refused below).
+        if linkInfo.st_mode & S_IFMT == S_IFLNK && stat(path, &info) != 0 {
+            throw JournalError(.databaseMissing, "database \(path) is a symlink to a missing file: fix the link or point --db at the file itself")
+        }
         let kind = info.st_mode & S_IFMT
         if kind == S_IFDIR {
             throw JournalError(.notADatabase, "\(path) is a directory, not a database file: pass --db DIRECTORY/worker.sqlite3")
         }
+        // SQLite would open a device or a pipe and create its journal files beside it (`/dev/null-journal`).
+        guard kind == S_IFREG else {
+            throw JournalError(
+                .notADatabase,
+                "\(path) is a \(kindName(kind)), not a database file: point --db at a regular file (a new one is created); nothing was written")
+        }
         guard info.st_size > 0 else { return }  // an empty file is an empty SQLite database
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if code == EACCES {
+        let fd: Int32
+        do {
+            fd = try DatabaseDescriptors.reader(for: path).fd  // never closed: see DatabaseDescriptors
+        } catch {
+            if error.code == EACCES {
                 throw JournalError(.readOnly, "cannot read database \(path): permission denied; fix its permissions or use another --db path")
             }
-            throw JournalError(.io, "cannot open database \(path): \(String(cString: strerror(code)))")
+            throw JournalError(.io, "cannot open database \(path): \(error.reason)")
         }
-        defer { close(fd) }
         var header = [UInt8](repeating: 0, count: sqliteHeader.count)
-        let count = read(fd, &header, header.count)
+        let count = pread(fd, &header, header.count, 0)
         if count != header.count || header != sqliteHeader {
             throw JournalError(
                 .notADatabase,
                 "\(path) is not a SQLite database (wrong file header): point --db at a worker database or move the file away; it was left untouched")
+        }
+    }
+
+    private static func kindName(_ kind: mode_t) -> String {
+        switch kind {
+        case S_IFCHR: "character device"
+        case S_IFBLK: "block device"
+        case S_IFIFO: "named pipe"
+        case S_IFSOCK: "socket"
+        default: "special file"
         }
     }
 }

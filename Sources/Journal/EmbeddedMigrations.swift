@@ -101,5 +101,10 @@ CREATE TABLE job_steps (
     PRIMARY KEY (job_id, name)
 ) WITHOUT ROWID;
 """####),
+        ("0002_dead_jobs_index", ####"""
+-- Dead jobs per queue, counted at every /metrics scrape for alerting, read through this partial index instead of
+-- the whole history.
+CREATE INDEX jobs_dead ON jobs (queue) WHERE state = 'dead';
+"""####),
     ]
 }

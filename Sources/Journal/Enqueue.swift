@@ -43,13 +43,18 @@ public struct Enqueued: Sendable, Equatable {
 extension Journal {
     /// Enqueues one job and returns it (the existing one when its unique key is taken).
     public func enqueue(_ job: NewJob) async throws -> (job: Job, created: Bool) {
-        let context = try prepare([job])
-        let result = try await transaction("enqueue") { db in
-            let result = try context.insert(db)[0]
-            return (try Job.require(db, id: result.id), result.created)
+        do {
+            let context = try prepare([job])
+            let result = try await transaction("enqueue") { db in
+                let result = try context.insert(db)[0]
+                return (try Job.require(db, id: result.id), result.created)
+            }
+            announceNewWork()
+            return result
+        } catch var error as JournalError {
+            error.batchIndex = nil  // a job alone is not "job 1 of the batch"
+            throw error
         }
-        announceNewWork()
-        return result
     }
 
     /// Enqueues all `jobs` in one transaction: either every one is enqueued (or matched by key) or none is.
@@ -102,6 +107,11 @@ extension Journal {
         }
         if size == 0 {
             throw JournalError(.invalidPayload, "payload is empty: pass JSON such as '{}'")
+        }
+        if size > 2 * Validation.maxPayloadDepth, Validation.depth(ofJSON: job.payload) > Validation.maxPayloadDepth {
+            throw JournalError(
+                .invalidPayload,
+                "payload is nested deeper than \(Validation.maxPayloadDepth) levels: flatten it, or store it elsewhere and pass a reference")
         }
     }
 }
@@ -158,17 +168,50 @@ struct EnqueueContext: Sendable {
     }
 }
 
-/// Checks on names (handlers, queues) shared by the journal's entry points.
+/// Checks on names (handlers, queues) and payloads shared by the journal's entry points.
 enum Validation {
+    /// Arrays and objects nested deeper than this are refused with a message saying so, the same whichever limit
+    /// the SQLite build's json_valid has (1,000 levels in recent versions, 2,000 in older ones).
+    static let maxPayloadDepth = 1_000
+
     static func name(_ value: String, what: String) throws {
         if value.isEmpty {
-            throw JournalError(.invalidArgument, "\(what) name is empty: pass the name a plugin provides, e.g. noop")
+            let hint = what == "queue" ? "pass a queue name such as default, or leave the queue out" : "pass the name a plugin provides, e.g. noop"
+            throw JournalError(.invalidArgument, "\(what) name is empty: \(hint)")
         }
         if value.utf8.count > 200 {
             throw JournalError(.invalidArgument, "\(what) name is longer than 200 bytes: use a shorter name")
         }
-        if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == " " }) {
-            throw JournalError(.invalidArgument, "\(what) name '\(value)' contains spaces or control characters: use letters, digits, . _ - :")
+        // Invisible characters too (format, separators): "noop\u{200B}" would look like "noop" in every listing,
+        // and bidirectional controls reorder what an operator reads.
+        if value.unicodeScalars.contains(where: Self.isRefusedInNames) {
+            throw JournalError(.invalidArgument, "\(what) name '\(value)' contains spaces, control or invisible characters: use letters, digits, . _ - :")
         }
+    }
+
+    private static func isRefusedInNames(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .spaceSeparator, .lineSeparator, .paragraphSeparator: true
+        default: false
+        }
+    }
+
+    /// The deepest nesting of arrays and objects in JSON text (brackets inside strings do not count). Only a
+    /// payload of more than `2 * maxPayloadDepth` bytes can be nested deeper than `maxPayloadDepth`, so the
+    /// usual small payload is never scanned.
+    static func depth(ofJSON text: String) -> Int {
+        var depth = 0
+        var deepest = 0
+        var strings = JSONStringTracker()
+        for byte in text.utf8 where !strings.isInString(UInt32(byte)) {
+            switch byte {
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                deepest = max(deepest, depth)
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
     }
 }

@@ -51,6 +51,10 @@ extension JournalError {
             self.init(
                 .diskFull,
                 "disk full writing database \(path): free space on its filesystem and retry; this command's changes were rolled back")
+        case .SQLITE_ERROR where detail.hasPrefix("no such table") || detail.hasPrefix("no such column"):
+            self.init(
+                .corrupt,
+                "database \(path) lacks part of the journal's schema (\(detail)): it was changed outside the worker; run `worker journal verify` and restore it from a backup")
         case .SQLITE_IOERR:
             self.init(.io, "I/O error on database \(path) (\(detail)): check the disk and the file, then retry")
         default:

@@ -12,24 +12,30 @@ public final class Journal: Sendable {
     /// The options it was opened with.
     public let options: JournalOptions
     let database: DatabaseQueue
-    /// The file's device and inode when it was opened, to notice it being deleted or replaced under us.
-    private let identity: DatabaseFile.Identity?
+    /// The database, WAL and shared-memory files as they were opened, to notice one deleted or replaced under us.
+    private let files: StorageFiles
+    /// The kernel locks that say which workers are alive.
+    let liveness: LivenessLocks
+    /// Why this journal stopped writing for good (a file changed under it), or nil.
+    private let abandoned = Mutex<String?>(nil)
     private let observers = Mutex<[@Sendable () -> Void]>([])
 
     /// Opens (creating with mode 0600 when missing) and migrates the database at `path`.
     ///
-    /// Refuses, leaving the file untouched, a file that is not a SQLite database and a database migrated by a
-    /// newer binary.
+    /// Refuses, leaving the file untouched, a file that is not a SQLite database, a SQLite database of another
+    /// program, and a database migrated by a newer binary.
     public init(path: String, options: JournalOptions = JournalOptions()) throws {
         self.path = path
         self.options = options
         try DatabaseFile.prepare(path)
         var config = Configuration()
-        config.busyMode = .timeout(options.busyTimeoutSeconds)
+        // SQLite takes the timeout in milliseconds as a 32-bit int: clamp, so that no value can trap.
+        config.busyMode = .timeout(min(max(options.busyTimeoutSeconds.isNaN ? 0 : options.busyTimeoutSeconds, 0), 2_000_000))
         config.label = "worker.journal"
         let synchronous = options.synchronous.rawValue.uppercased()
         // WAL is set here rather than with GRDB's `journalMode = .wal`, which also forces synchronous=NORMAL.
         config.prepareDatabase { db in
+            try JournalSchema.refuseForeign(db, path: path)  // before WAL mode, which would write to it
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
             guard mode?.lowercased() == "wal" else {
                 throw JournalError(.io, "cannot switch database \(path) to WAL mode (it reports \(mode ?? "nothing")); check that its filesystem supports shared memory")
@@ -39,7 +45,8 @@ public final class Journal: Sendable {
         do {
             database = try Self.openQueue(path: path, configuration: config, patience: options.busyTimeoutSeconds)
             try Migrations.apply(to: database, path: path, logger: options.logger)
-            identity = DatabaseFile.identity(path)
+            files = StorageFiles(path: path)  // after the first reads: SQLite has opened its WAL and shm files
+            liveness = LivenessLocks(path: path, identity: DatabaseFile.identity(path))
         } catch let error as JournalError {
             throw error
         } catch {
@@ -47,16 +54,41 @@ public final class Journal: Sendable {
         }
     }
 
-    /// Why the database file is no longer the one this journal writes to (deleted, or replaced by another file),
-    /// or nil while it is. SQLite keeps writing to the file it opened: after a delete those writes are lost, so a
-    /// long-running process should stop when this answers.
-    public func fileProblem() -> String? {
-        guard let identity else { return nil }
-        switch DatabaseFile.identity(path) {
-        case nil: return "the database file \(path) was deleted while the worker ran: restore it from a backup (the jobs this worker held are recovered from it at the next start)"
-        case let now? where now != identity: return "the database file \(path) was replaced by another file while the worker ran: this worker's writes went to the old one; start the worker again"
-        default: return nil
+    /// Why this journal no longer writes (a file of the database was deleted or replaced under it: see
+    /// `StorageFiles`), or nil while it does. Once it answers, every write fails with the same reason, and a
+    /// long-running process should stop. When only the WAL file went, its commits are first copied into the
+    /// database file, so that nothing acknowledged is lost.
+    public func storageProblem() async -> String? {
+        if let reason = abandoned.withLock({ $0 }) { return reason }
+        guard let problem = files.problem() else { return nil }
+        do {
+            return try await database.writeWithoutTransaction { db in self.abandon(db, problem).message }
+        } catch {
+            return abandon(nil, problem).message  // the WAL's commits cannot be saved without the connection
         }
+    }
+
+    /// Stops writing for good because of `problem`, and returns the error every write gives from now on.
+    private func abandon(_ db: Database?, _ problem: StorageFiles.Problem) -> JournalError {
+        if let reason = abandoned.withLock({ $0 }) { return JournalError(.io, reason) }
+        var saved: String?
+        if case .wal = problem, let db {
+            // This connection still reads the deleted WAL through its descriptor and owns a valid index of it.
+            do {
+                let (frames, copied) = try db.checkpoint(.full)
+                saved = copied >= frames
+                    ? "its commits were copied into the database file, then it stopped writing (nothing acknowledged is lost)"
+                    : "\(frames - copied) of its \(frames) WAL pages could not be copied into the database file (another process was reading), then it stopped writing"
+            } catch {
+                saved = "its commits could not be copied into the database file (\(error)), then it stopped writing"
+            }
+        }
+        let reason = problem.message(path: path, saved: saved)
+        abandoned.withLock { $0 = $0 ?? reason }
+        // Closing the connection would let SQLite checkpoint and delete the WAL by name: the files that replaced
+        // ours. Keep it open until the process exits.
+        _ = Unmanaged.passRetained(database)
+        return JournalError(.io, abandoned.withLock { $0 } ?? reason)
     }
 
     /// Opens the connection. Switching a new file to WAL needs an exclusive lock, and SQLite may answer BUSY at
@@ -70,7 +102,7 @@ public final class Journal: Sendable {
                 return try DatabaseQueue(path: path, configuration: configuration)
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
                 let waited = ContinuousClock.now - start
-                guard waited < .milliseconds(Int64(patience * 1000)) else { throw error }
+                guard waited < .milliseconds(Int64(min(max(patience, 0), 1e9) * 1000)) else { throw error }  // no trap on a huge value
                 Thread.sleep(forTimeInterval: pause)
                 pause = min(pause * 2, 0.1)
             }
@@ -85,7 +117,7 @@ public final class Journal: Sendable {
         _ label: String, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
         try await mappingErrors {
-            try await database.writeWithoutTransaction { db in try Self.immediate(db, label, body) }
+            try await database.writeWithoutTransaction { db in try self.immediate(db, label, body) }
         }
     }
 
@@ -93,7 +125,7 @@ public final class Journal: Sendable {
     /// their own (a plugin's host-service call); never call it from Swift's cooperative thread pool.
     func transactionBlocking<T>(_ label: String, _ body: (Database) throws -> T) throws -> T {
         do {
-            return try database.writeWithoutTransaction { db in try Self.immediate(db, label, body) }
+            return try database.writeWithoutTransaction { db in try immediate(db, label, body) }
         } catch {
             throw JournalError(mappingAny: error, path: path)
         }
@@ -104,13 +136,21 @@ public final class Journal: Sendable {
         try await mappingErrors { try await database.read(body) }
     }
 
-    private static func immediate<T>(_ db: Database, _ label: String, _ body: (Database) throws -> T) throws -> T {
+    /// One write transaction, committed only while the files are still the ones this journal opened: checked
+    /// under the write lock, right before the commit, so that nothing is acknowledged into files that other
+    /// processes no longer see.
+    private func immediate<T>(_ db: Database, _ label: String, _ body: (Database) throws -> T) throws -> T {
+        if let reason = abandoned.withLock({ $0 }) { throw JournalError(.io, reason) }
         var result: T?
+        var changed: StorageFiles.Problem?
         try db.inTransaction(.immediate) {
             result = try body(db)
+            changed = files.problem()
+            if changed != nil { return .rollback }
             FaultInjection.point("commit:\(label)")  // written, not committed: a crash here must roll it back
             return .commit
         }
+        if let changed { throw abandon(db, changed) }
         return result!
     }
 

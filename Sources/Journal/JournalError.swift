@@ -4,7 +4,7 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         enum Base: String, Sendable {
             case invalidArgument, invalidPayload, payloadTooLarge, jobNotFound, illegalTransition, notHeld,
-                 uniqueKeyConflict, workerNotRegistered, databaseMissing, readOnly, notADatabase, corrupt,
+                 uniqueKeyConflict, workerNotRegistered, databaseMissing, readOnly, notADatabase, notAJournal, corrupt,
                  diskFull, io, busy, schemaTooNew, internalError
         }
         let base: Base
@@ -31,7 +31,9 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
         public static let readOnly = Code(base: .readOnly)
         /// The file is not a SQLite database.
         public static let notADatabase = Code(base: .notADatabase)
-        /// SQLite found the database corrupt.
+        /// The file is a SQLite database of another program (a configuration error: the wrong path).
+        public static let notAJournal = Code(base: .notAJournal)
+        /// SQLite found the database corrupt, or the journal's schema was changed outside the worker.
         public static let corrupt = Code(base: .corrupt)
         /// The disk (or the database's size limit) is full.
         public static let diskFull = Code(base: .diskFull)

@@ -20,13 +20,14 @@ public struct Overview: Sendable {
 }
 
 extension Journal {
-    /// Unfinished jobs (scheduled, queued, running, retrying, interrupted) per queue and state. Each query
-    /// repeats the WHERE terms of a partial index, so the cost follows the unfinished jobs, not the history.
+    /// Unfinished jobs (scheduled, queued, running, retrying, interrupted) and dead jobs per queue and state.
+    /// Each query repeats the WHERE terms of a partial index, so the cost follows those jobs, not the history.
     public func depth() async throws -> [QueueDepth] {
         try await read { db in
             var depths: [QueueDepth] = []
             for condition in [
                 "state = 'queued' OR state = 'retrying'", "state = 'interrupted'", "state = 'scheduled'", "state = 'running'",
+                "state = 'dead'",
             ] {
                 for row in try Row.fetchAll(db, sql: "SELECT queue, state, count(*) FROM jobs WHERE \(condition) GROUP BY queue, state") {
                     guard let state = JobState(rawValue: try row.decode(String.self, atIndex: 1)) else { continue }
@@ -34,6 +35,23 @@ extension Journal {
                 }
             }
             return depths.sorted { ($0.queue, $0.state.rawValue) < ($1.queue, $1.state.rawValue) }
+        }
+    }
+
+    /// Per queue, how long its oldest queued job has been ready to run (since its `run_at`), in seconds, read
+    /// through the index of ready jobs: how long the queue keeps work waiting.
+    public func oldestQueuedAge() async throws -> [String: Double] {
+        let now = self.now
+        return try await read { db in
+            var oldest: [String: Double] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT queue, min(run_at) FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND state = 'queued'
+                GROUP BY queue
+                """) {
+                let since: Micros = try row.decode(atIndex: 1)
+                oldest[try row.decode(String.self, atIndex: 0)] = Double(max(0, now - since)) / 1e6
+            }
+            return oldest
         }
     }
 

@@ -12,6 +12,25 @@ extension Journal {
         }
     }
 
+    /// Unfinished jobs (queued, retrying, interrupted, running) per handler, in `queues` (every queue when
+    /// empty): how many wait and how many run. Read through the partial indexes of those states.
+    public func activeJobsByHandler(queues: [String] = []) async throws -> [ActiveHandlerJobs] {
+        try await read { db in
+            let inQueues = queues.isEmpty ? "" : " AND queue IN (\(queues.map { _ in "?" }.joined(separator: ", ")))"
+            let arguments = StatementArguments(queues + queues + queues)
+            return try Row.fetchAll(db, sql: """
+                SELECT handler, sum(state <> 'running') AS waiting, sum(state = 'running') AS running FROM (
+                    SELECT handler, state FROM jobs WHERE (state = 'queued' OR state = 'retrying')\(inQueues)
+                    UNION ALL SELECT handler, state FROM jobs WHERE state = 'interrupted'\(inQueues)
+                    UNION ALL SELECT handler, state FROM jobs WHERE state = 'running'\(inQueues)
+                ) GROUP BY handler ORDER BY handler
+                """, arguments: arguments).map {
+                ActiveHandlerJobs(handler: try $0.decode(forColumn: "handler"), waiting: try $0.decode(forColumn: "waiting"),
+                                  running: try $0.decode(forColumn: "running"))
+            }
+        }
+    }
+
     /// The earliest `run_at` still to come of a scheduled or retrying job. Past ones are left out: a worker asks
     /// right after a claim, which took (or queued) every due job it could; a due job still waiting belongs to a
     /// queue or handler it does not serve, and waking for it would only spin.
@@ -90,4 +109,11 @@ extension Journal {
                 """).map { (try $0.decode(String.self, atIndex: 0), try $0.decode(Int.self, atIndex: 1)) }
         }
     }
+}
+
+/// Unfinished jobs of one handler: waiting (queued, retrying, interrupted) and running.
+public struct ActiveHandlerJobs: Sendable, Equatable {
+    public var handler: String
+    public var waiting: Int
+    public var running: Int
 }

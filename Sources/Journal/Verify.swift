@@ -15,10 +15,12 @@ public struct VerifyReport: Sendable, Equatable {
 }
 
 extension Journal {
-    /// Checks the file's integrity and the journal's consistency: each job's state equals its last event's,
-    /// events chain (each starts where the previous one ended), and every running job is held by a live worker.
+    /// Checks the file's integrity and the journal's consistency: the schema is whole, each job's state equals
+    /// its last event's, events chain (each starts where the previous one ended), no event names a job that does
+    /// not exist, and every running job is held by a live worker.
     public func verify(maxFindings: Int = 1000) async throws -> VerifyReport {
-        try await read { db in
+        let liveness = self.liveness
+        return try await read { db in
             var report = VerifyReport(integrityErrors: [], findings: [], jobsChecked: 0, eventsChecked: 0)
             let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
             if integrity != ["ok"] {
@@ -26,6 +28,9 @@ extension Journal {
                 report.integrityErrors = integrity.flatMap { $0.split(separator: "\n").map(String.init) }
                 return report
             }
+            // Without its tables the checks below cannot run: what is missing is the finding.
+            report.findings = try JournalSchema.missingObjects(db)
+            if !report.findings.isEmpty { return report }
             func note(_ finding: String) {
                 if report.findings.count < maxFindings { report.findings.append(finding) }
             }
@@ -77,8 +82,20 @@ extension Journal {
             }
             closeJob()
 
+            // A creation event written for a job that was never inserted (a unique-key enqueue that inserted
+            // nothing, followed by an event for last_insert_rowid()) would later be taken for that job's history.
             for row in try Row.fetchAll(db, sql: """
-                SELECT jobs.id, jobs.worker_id, workers.stopped_at, workers.id AS registered
+                SELECT job_id, count(*) AS events, min(id) AS first FROM job_events
+                WHERE job_id NOT IN (SELECT id FROM jobs) GROUP BY job_id ORDER BY job_id LIMIT ?
+                """, arguments: [maxFindings]) {
+                let job: Int64 = try row.decode(forColumn: "job_id")
+                let count: Int = try row.decode(forColumn: "events")
+                let first: Int64 = try row.decode(forColumn: "first")
+                note("\(count) event(s) from event \(first) on name job \(job), which does not exist: a program enqueued without following docs/journal.md (its event must be written only for a row it inserted)")
+            }
+
+            for row in try Row.fetchAll(db, sql: """
+                SELECT jobs.id, jobs.worker_id, workers.stopped_at, workers.id AS registered, workers.rowid AS slot
                 FROM jobs LEFT JOIN workers ON workers.id = jobs.worker_id
                 WHERE jobs.state = 'running'
                 """) {
@@ -90,6 +107,8 @@ extension Journal {
                     note("job \(job) is running under worker \(worker!), which is not registered")
                 } else if (try row.decode(Int64?.self, forColumn: "stopped_at")) != nil {
                     note("job \(job) is running under worker \(worker!), which has stopped: run `worker resume` to recover it")
+                } else if let slot: Int64 = try row.decode(forColumn: "slot"), try !liveness.isHeld(slot: slot) {
+                    note("job \(job) is running under worker \(worker!), which is dead (its lock is free): the next `worker run` or `worker resume` recovers it")
                 }
             }
             for row in try Row.fetchAll(db, sql: """

@@ -1,4 +1,5 @@
 import GRDB
+import Synchronization
 
 /// A worker process as it registers itself in the journal.
 public struct WorkerRegistration: Sendable, Equatable {
@@ -31,17 +32,28 @@ public struct WorkerRecord: Sendable, Equatable {
 }
 
 extension Journal {
-    /// Registers a live worker; claims require it.
+    /// Registers a live worker, which claims require, and takes its liveness lock (see `LivenessLocks`) before
+    /// the row becomes visible: a peer that sees the worker sees its lock. The lock is held until `deregister`
+    /// or the death of the process.
     public func register(_ worker: WorkerRegistration) async throws {
         let now = self.now
         try Validation.name(worker.id, what: "worker id")
-        try await transaction("register") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO workers (id, pid, host, process_started_at, started_at, heartbeat_at, version)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [worker.id, Int64(worker.pid), worker.host, worker.processStartedAt, now, now, worker.version])
+        let liveness = self.liveness
+        let slot = Mutex<Int64?>(nil)
+        do {
+            try await transaction("register") { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO workers (id, pid, host, process_started_at, started_at, heartbeat_at, version)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [worker.id, Int64(worker.pid), worker.host, worker.processStartedAt, now, now, worker.version])
+                try liveness.hold(slot: db.lastInsertedRowID)
+                slot.withLock { $0 = db.lastInsertedRowID }
+            }
+        } catch {
+            if let taken = slot.withLock({ $0 }) { liveness.release(slot: taken) }  // the row was rolled back
+            throw error
         }
     }
 
@@ -53,10 +65,11 @@ extension Journal {
         }
     }
 
-    /// Marks a worker stopped. It must hold no running job: interrupt or finish them first.
+    /// Marks a worker stopped and gives its liveness lock back. It must hold no running job: interrupt or finish
+    /// them first.
     public func deregister(worker: String, reason: String) async throws {
         let now = self.now
-        try await transaction("deregister") { db in
+        let slot = try await transaction("deregister") { db -> Int64? in
             let running = try Int.fetchOne(
                 db, sql: "SELECT count(*) FROM jobs WHERE state = 'running' AND worker_id = ?", arguments: [worker]) ?? 0
             if running > 0 {
@@ -67,6 +80,50 @@ extension Journal {
             try db.execute(
                 sql: "UPDATE workers SET stopped_at = ?, stop_reason = ? WHERE id = ? AND stopped_at IS NULL",
                 arguments: [now, reason, worker])
+            return try Int64.fetchOne(db, sql: "SELECT rowid FROM workers WHERE id = ?", arguments: [worker])
+        }
+        if let slot { liveness.release(slot: slot) }
+    }
+
+    /// Workers other than `except` that are registered live or hold running jobs, and whose liveness lock no
+    /// process holds: they are dead, for certain. A worker that holds jobs but has no row never registered, so
+    /// it cannot be alive.
+    public func deadWorkers(except: String?) async throws -> [(id: String, pid: Int32?)] {
+        let liveness = self.liveness
+        return try await read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT holders.id, workers.rowid AS slot, workers.pid
+                FROM (SELECT id FROM workers WHERE stopped_at IS NULL
+                      UNION SELECT worker_id FROM jobs WHERE state = 'running' AND worker_id IS NOT NULL) AS holders
+                LEFT JOIN workers ON workers.id = holders.id
+                ORDER BY holders.id
+                """)
+            var dead: [(id: String, pid: Int32?)] = []
+            for row in rows {
+                let id: String = try row.decode(forColumn: "id")
+                guard id != except else { continue }
+                if let slot: Int64 = try row.decode(forColumn: "slot"), try liveness.isHeld(slot: slot) { continue }
+                dead.append((id: id, pid: try row.decode(Int64?.self, forColumn: "pid").map { Int32(truncatingIfNeeded: $0) }))
+            }
+            return dead
+        }
+    }
+
+    /// How many registered workers are alive (their liveness lock is held), on every host that shares the file.
+    public func liveWorkerCount() async throws -> Int {
+        let liveness = self.liveness
+        return try await read { db in
+            try Int64.fetchAll(db, sql: "SELECT rowid FROM workers WHERE stopped_at IS NULL").filter { try liveness.isHeld(slot: $0) }.count
+        }
+    }
+
+    /// Whether `worker` is registered and its process alive (its liveness lock is held).
+    public func isLive(worker: String) async throws -> Bool {
+        let liveness = self.liveness
+        return try await read { db in
+            guard let slot = try Int64.fetchOne(
+                db, sql: "SELECT rowid FROM workers WHERE id = ? AND stopped_at IS NULL", arguments: [worker]) else { return false }
+            return try liveness.isHeld(slot: slot)
         }
     }
 
@@ -81,7 +138,7 @@ extension Journal {
     /// a crash is recorded), or `dead` once `maxCrashes` workers have died under it, or `cancelled` when an operator
     /// had asked to cancel it (the worker died before acting on it). Marks the worker stopped.
     ///
-    /// The caller must know the worker is dead (its kernel lock is free); this never checks liveness itself.
+    /// The caller must know the worker is dead (`deadWorkers`); this never checks liveness itself.
     public func recoverOrphans(
         of deadWorker: String, by recoverer: String?, reason: String, maxCrashes: Int = 3
     ) async throws -> [Job] {

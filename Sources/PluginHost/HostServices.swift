@@ -4,7 +4,7 @@ import Logging
 import WorkerPluginABI
 
 /// The service table handed to every plugin: process-wide, never freed. Each call finds its job through the
-/// `wp_job_handle`, which is an unretained `JobSession`.
+/// `wp_job_handle`, which is the job's token in `SessionRegistry`.
 enum HostServices {
     // Written once here, then only read, by the host and every plugin.
     nonisolated(unsafe) static let table: UnsafePointer<wp_host_services> = {
@@ -20,8 +20,10 @@ enum HostServices {
         return UnsafePointer(table)
     }()
 
-    static func session(_ handle: OpaquePointer?) -> JobSession? {
-        handle.map { Unmanaged<JobSession>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
+    /// The live job of `handle`; nil (and logged) when the job ended: the caller then returns `WP_NOT_HELD`.
+    static func session(_ handle: OpaquePointer?, _ service: String) -> JobSession? {
+        guard let handle else { return nil }
+        return SessionRegistry.shared.session(UInt(bitPattern: Int(bitPattern: handle)), for: "\(service) called")
     }
 
     /// Maps a journal error to an ABI status, logging what the plugin cannot see.
@@ -38,7 +40,8 @@ enum HostServices {
 }
 
 private let checkpoint: @convention(c) (OpaquePointer?, UnsafePointer<UInt8>?, Int) -> Int32 = { handle, data, length in
-    guard let session = HostServices.session(handle), data != nil || length == 0 else { return WP_INVALID }
+    guard handle != nil, data != nil || length == 0 else { return WP_INVALID }
+    guard let session = HostServices.session(handle, "checkpoint") else { return WP_NOT_HELD }
     do {
         let bytes = data.map { Data(bytes: $0, count: length) } ?? Data()
         try session.journal.checkpointBlocking(job: session.jobID, worker: session.worker, data: bytes)
@@ -51,8 +54,10 @@ private let checkpoint: @convention(c) (OpaquePointer?, UnsafePointer<UInt8>?, I
 private let stepBegin: @convention(c) (
     OpaquePointer?, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<Int>?
 ) -> Int32 = { handle, name, nameLength, result, resultLength in
-    guard let session = HostServices.session(handle), let step = HostServices.text(name, nameLength), !step.isEmpty,
-          let result, let resultLength else { return WP_INVALID }
+    guard handle != nil, let step = HostServices.text(name, nameLength), !step.isEmpty, let result, let resultLength else {
+        return WP_INVALID
+    }
+    guard let session = HostServices.session(handle, "step_begin") else { return WP_NOT_HELD }
     do {
         guard let done = try session.journal.beginStepBlocking(job: session.jobID, worker: session.worker, name: step) else {
             return 0
@@ -68,8 +73,10 @@ private let stepBegin: @convention(c) (
 
 private let stepCommit: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int, UnsafePointer<UInt8>?, Int) -> Int32 = {
     handle, name, nameLength, data, length in
-    guard let session = HostServices.session(handle), let step = HostServices.text(name, nameLength), !step.isEmpty,
-          data != nil || length == 0 else { return WP_INVALID }
+    guard handle != nil, let step = HostServices.text(name, nameLength), !step.isEmpty, data != nil || length == 0 else {
+        return WP_INVALID
+    }
+    guard let session = HostServices.session(handle, "step_commit") else { return WP_NOT_HELD }
     do {
         let bytes = data.map { Data(bytes: $0, count: length) } ?? Data()
         try session.journal.commitStepBlocking(job: session.jobID, worker: session.worker, name: step, result: bytes)
@@ -80,7 +87,7 @@ private let stepCommit: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, I
 }
 
 private let log: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, Int) -> Void = { handle, level, message, length in
-    guard let session = HostServices.session(handle), let text = HostServices.text(message, length) else { return }
+    guard let session = HostServices.session(handle, "log"), let text = HostServices.text(message, length) else { return }
     let mapped: Logger.Level = switch level {
     case WP_LOG_DEBUG: .debug
     case WP_LOG_WARNING: .warning
@@ -91,7 +98,8 @@ private let log: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, I
 }
 
 private let drainState: @convention(c) (OpaquePointer?, UnsafeMutablePointer<Int64>?) -> Int32 = { handle, deadline in
-    guard let session = HostServices.session(handle) else { return WP_INVALID }
+    guard handle != nil else { return WP_INVALID }
+    guard let session = HostServices.session(handle, "drain_state") else { return WP_NOT_HELD }
     let state = session.drain.state
     deadline?.pointee = state.deadlineMicros
     return state.draining ? 1 : 0

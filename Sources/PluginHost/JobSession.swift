@@ -21,6 +21,10 @@ final class JobSession: @unchecked Sendable {  // buffers are written before sta
     let worker: String
     let jobID: Int64
     let handler: String
+    /// The name of the plugin running it, for messages.
+    let plugin: String
+    /// What the plugin holds for this job: its completion context and job handle (see `SessionRegistry`).
+    let token: UInt
     let logger: Logger
     let drain: DrainSignal
     /// Called once with the outcome, on the thread that reports it (in addition to waking `outcome()`).
@@ -29,9 +33,11 @@ final class JobSession: @unchecked Sendable {  // buffers are written before sta
     private let storage: Mutex<[UnsafeSendableRawPointer]> = Mutex([])
     private let state = Mutex<(outcome: PluginOutcome?, waiter: CheckedContinuation<PluginOutcome, Never>?)>((nil, nil))
 
-    init(job: Job, journal: Journal, worker: String, logger: Logger, drain: DrainSignal,
+    init(job: Job, plugin: String, journal: Journal, worker: String, logger: Logger, drain: DrainSignal,
          onEnd: (@Sendable (PluginOutcome) -> Void)? = nil) {
         self.onEnd = onEnd
+        self.plugin = plugin
+        self.token = SessionRegistry.shared.newToken()
         self.journal = journal
         self.worker = worker
         self.jobID = job.id
@@ -52,7 +58,7 @@ final class JobSession: @unchecked Sendable {  // buffers are written before sta
             payload_length: payloadBytes.count,
             checkpoint: checkpointBytes?.baseAddress,
             checkpoint_length: checkpointBytes?.count ?? 0,
-            handle: OpaquePointer(Unmanaged.passUnretained(self).toOpaque())))
+            handle: OpaquePointer(bitPattern: token)))
     }
 
     deinit {
@@ -95,10 +101,11 @@ final class JobSession: @unchecked Sendable {  // buffers are written before sta
     }
 }
 
-/// The plugin's completion callback: the context is a retained `JobSession`, released here.
+/// The plugin's completion callback: the context is the session's token (see `SessionRegistry`). Only the first
+/// call for a job counts; another is ignored and logged.
 let completionCallback: wp_completion = { context, outcome, message, length in
-    guard let context else { return }
-    let session = Unmanaged<JobSession>.fromOpaque(context).takeRetainedValue()
+    let token = UInt(bitPattern: context)
+    guard let session = SessionRegistry.shared.end(token, for: "completion (outcome \(outcome)) called again") else { return }
     let text = HostServices.text(message, length) ?? ""
     switch outcome {
     case WP_OUTCOME_COMPLETED: session.finish(.completed)

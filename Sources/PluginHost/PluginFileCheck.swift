@@ -4,70 +4,49 @@ import Foundation
 /// Checks made on a plugin file before `dlopen`, which runs the library's constructors: after that it is too
 /// late to refuse it.
 enum PluginFileCheck {
-    /// Verifies that `path` is a safe plugin file and returns its SHA-256 (hex). `directory` is the directory the
-    /// plugin was found in (for `--plugins DIR`) or the file's own directory: a symlink may not lead out of it.
-    static func check(_ path: String, directory: String, pins: PluginPins?) throws -> String {
+    /// Opens `path` through `TrustedOpen`, checks the opened file's ELF structure and its pin, and returns its
+    /// descriptor (for `dlopen` of that same file, through `/proc/self/fd`) and SHA-256 (hex). The checks read the
+    /// descriptor, never the path again, so they and the load see the same file.
+    static func check(_ path: String, pins: PluginPins?) throws -> (descriptor: Int32, sha256: String) {
         func refuse(_ reason: String) -> PluginError { PluginError(path: path, reason: reason) }
-        var info = stat()
-        guard lstat(path, &info) == 0 else {
-            throw refuse("cannot read it (\(String(cString: strerror(errno)))): check the path")
-        }
-        var real = path
-        if info.st_mode & S_IFMT == S_IFLNK {
-            guard let resolved = realpath(path, nil) else {
-                throw refuse("it is a symlink that leads nowhere (\(String(cString: strerror(errno))))")
+        let descriptor = try TrustedOpen.file(path)
+        do {
+            let data = try contents(of: descriptor, path: path)
+            if let problem = ELFCheck.problem(in: data) { throw refuse(problem) }
+            let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+            if let pins, let expected = pins.expected(for: path) {
+                guard expected == digest else {
+                    throw refuse("its SHA-256 is \(digest) but \(pins.source) pins \(expected): deploy the pinned file or update the pin")
+                }
+            } else if let pins, pins.requireAll {
+                throw refuse("\(pins.source) has no pin for \((path as NSString).lastPathComponent): add its SHA-256 there")
             }
-            real = String(cString: resolved)
-            free(resolved)
-            let base = (realpath(directory, nil)).map { pointer in
-                defer { free(pointer) }
-                return String(cString: pointer)
-            } ?? directory
-            guard (real as NSString).deletingLastPathComponent == base else {
-                throw refuse("it is a symlink to \(real), outside \(base): copy the plugin into the directory instead")
-            }
-            guard stat(real, &info) == 0 else { throw refuse("cannot read \(real): \(String(cString: strerror(errno)))") }
+            return (descriptor, digest)
+        } catch {
+            close(descriptor)
+            throw error
         }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            throw refuse("it is not a regular file")
-        }
-        try checkOwnerAndMode(info, what: "the file", path: path)
-        let parent = (real as NSString).deletingLastPathComponent
-        var parentInfo = stat()
-        guard stat(parent.isEmpty ? "." : parent, &parentInfo) == 0 else {
-            throw refuse("cannot read its directory \(parent): \(String(cString: strerror(errno)))")
-        }
-        try checkOwnerAndMode(parentInfo, what: "its directory \(parent.isEmpty ? "." : parent)", path: path)
-
-        guard let data = FileManager.default.contents(atPath: real) else {
-            throw refuse("cannot read it: check its permissions")
-        }
-        if let problem = ELFCheck.problem(in: data) { throw refuse(problem) }
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-        if let pins, let expected = pins.expected(for: path) {
-            guard expected == digest else {
-                throw refuse("its SHA-256 is \(digest) but \(pins.source) pins \(expected): deploy the pinned file or update the pin")
-            }
-        } else if let pins, pins.requireAll {
-            throw refuse("\(pins.source) has no pin for \((path as NSString).lastPathComponent): add its SHA-256 there")
-        }
-        return digest
     }
 
-    private static func checkOwnerAndMode(_ info: stat, what: String, path: String) throws {
-        let owner = info.st_uid
-        guard owner == 0 || owner == geteuid() else {
-            throw PluginError(
-                path: path,
-                reason: "\(what) is owned by uid \(owner), neither root nor the worker's user (uid \(geteuid())): chown it")
+    /// Every byte of the open file, read from its start.
+    private static func contents(of descriptor: Int32, path: String) throws -> Data {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            throw PluginError(path: path, reason: "cannot read it: \(String(cString: strerror(errno)))")
         }
-        let writable = info.st_mode & (S_IWGRP | S_IWOTH)
-        guard writable == 0 else {
-            let who = info.st_mode & S_IWOTH != 0 ? "world" : "group"
-            throw PluginError(
-                path: path,
-                reason: "\(what) is \(who)-writable (mode \(String(info.st_mode & 0o7777, radix: 8))): anyone could replace the code it runs; chmod go-w it")
+        var data = Data(count: Int(info.st_size))
+        var offset = 0
+        while offset < data.count {
+            let count = data.withUnsafeMutableBytes { buffer in
+                pread(descriptor, buffer.baseAddress! + offset, buffer.count - offset, off_t(offset))
+            }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                throw PluginError(path: path, reason: "cannot read it (\(count < 0 ? String(cString: strerror(errno)) : "it shrank while read")): check the file")
+            }
+            offset += count
         }
+        return data
     }
 }
 

@@ -26,21 +26,28 @@ public final class PluginHost: @unchecked Sendable {  // `plugins` is filled by 
     /// The `*.so` files of a directory, sorted.
     public static func libraries(in directory: String) throws -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-            throw PluginError(path: directory, reason: "cannot list the plugins directory: check the path")
+            let missing = !FileManager.default.fileExists(atPath: directory)
+            throw PluginError(
+                path: directory, reason: missing ? "no such plugins directory \(directory): check the path" : "cannot list the plugins directory \(directory): check its permissions",
+                kind: missing ? .missing : .refused)
         }
-        return names.filter { $0.hasSuffix(".so") }.sorted().map { "\(directory)/\($0)" }
+        let files = names.filter { $0.hasSuffix(".so") }.sorted().map { "\(directory)/\($0)" }
+        guard !files.isEmpty else {
+            throw PluginError(path: directory, reason: "no plugins in \(directory): it has no *.so file; build the plugins into it or pass --plugin FILE")
+        }
+        return files
     }
 
     /// Checks and loads every file and every `*.so` of every directory. Stops at the first refusal.
     @discardableResult
     public func load(files: [String], directories: [String] = [], pins: PluginPins? = nil) throws -> [LoadedPlugin] {
         var loaded: [LoadedPlugin] = []
-        var sources = files.map { ($0, ($0 as NSString).deletingLastPathComponent) }
+        var sources = files
         for directory in directories {
-            sources += try Self.libraries(in: directory).map { ($0, directory) }
+            sources += try Self.libraries(in: directory)
         }
-        for (path, directory) in sources {
-            let plugin = try Self.open(path, directory: directory, pins: pins)
+        for path in sources {
+            let plugin = try Self.open(path, pins: pins)
             if let clash = Self.clash(of: plugin, with: plugins) { throw clash }
             for handler in plugin.handlers { plugins[handler] = plugin }
             loaded.append(plugin)
@@ -52,19 +59,31 @@ public final class PluginHost: @unchecked Sendable {  // `plugins` is filled by 
         return loaded
     }
 
-    /// Checks and opens one plugin file (no registration).
-    public static func open(_ path: String, directory: String? = nil, pins: PluginPins? = nil) throws -> LoadedPlugin {
-        let dir = directory ?? (path as NSString).deletingLastPathComponent
-        let sha256 = try PluginFileCheck.check(path, directory: dir.isEmpty ? "." : dir, pins: pins)
-        return try PluginLoader.open(path, sha256: sha256, services: HostServices.table)
+    /// Checks and opens one plugin file (no registration): the file checked is the file loaded (see
+    /// `PluginFileCheck`).
+    public static func open(_ path: String, pins: PluginPins? = nil) throws -> LoadedPlugin {
+        let (descriptor, sha256) = try PluginFileCheck.check(path, pins: pins)
+        return try PluginLoader.open(path, descriptor: descriptor, sha256: sha256, services: HostServices.table)
     }
 
     /// The refusal of `plugin` when a handler it provides is one of `providers` already: two plugins may not
     /// provide the same handler.
     public static func clash(of plugin: LoadedPlugin, with providers: [String: LoadedPlugin]) -> PluginError? {
-        guard let handler = plugin.handlers.first(where: { providers[$0] != nil }), let other = providers[handler] else { return nil }
+        clash(path: plugin.path, handlers: plugin.handlers, with: providers.mapValues { ($0.name, $0.path) })
+    }
+
+    /// The refusal of the plugin at `path` providing `handlers` when one of them is already provided by another
+    /// plugin (name and path, by handler).
+    public static func clash(path: String, handlers: [String], with providers: [String: (name: String, path: String)]) -> PluginError? {
+        guard let handler = handlers.first(where: { providers[$0] != nil }), let other = providers[handler] else { return nil }
         return PluginError(
-            path: plugin.path, reason: "handler '\(handler)' is already provided by plugin \(other.name) (\(other.path)): load only one of them")
+            path: path, reason: "handler '\(handler)' is already provided by plugin \(other.name) (\(other.path)): load only one of them")
+    }
+
+    /// Sets what to do with the refusal of a plugin that calls `exit()` while it loads (print it, say); the
+    /// process then ends with 78, never with the plugin's status.
+    public static func onExitWhileLoading(_ handler: @escaping @Sendable (PluginError) -> Void) {
+        PluginLoadGuard.onExitWhileLoading(handler)
     }
 
     /// The plugin stamps to record on claimed jobs, by handler.
@@ -76,12 +95,14 @@ public final class PluginHost: @unchecked Sendable {  // `plugins` is filled by 
         guard let plugin = plugins[job.handler] else {
             throw PluginError(path: job.handler, reason: "no loaded plugin provides handler '\(job.handler)'")
         }
-        let session = JobSession(job: job, journal: journal, worker: worker, logger: logger, drain: drain, onEnd: onEnd)
-        let context = Unmanaged.passRetained(session).toOpaque()  // released by the completion callback
+        let session = JobSession(
+            job: job, plugin: plugin.name, journal: journal, worker: worker, logger: logger, drain: drain, onEnd: onEnd)
+        SessionRegistry.shared.add(session)  // held there until the plugin completes the job
+        let context = UnsafeMutableRawPointer(bitPattern: session.token)
         var run: UnsafeMutableRawPointer?
         let status = plugin.descriptor.pointee.start(plugin.instance, session.job, completionCallback, context, &run)
         guard status == WP_OK else {
-            Unmanaged<JobSession>.fromOpaque(context).release()  // no completion will come
+            _ = SessionRegistry.shared.end(session.token, for: "completion after start() refused the job")
             session.finish(.refused(status: status))
             return JobExecution(session: session, plugin: plugin, run: nil)
         }

@@ -5,9 +5,15 @@ import WorkerToolchain
 /// Opens a checked plugin file and validates its descriptor field by field, the way PostgreSQL checks a
 /// module's magic block: each mismatch is named with both values.
 enum PluginLoader {
-    static func open(_ path: String, sha256: String, services: UnsafePointer<wp_host_services>) throws -> LoadedPlugin {
+    /// Loads the checked file open as `descriptor` (see `PluginFileCheck`): through `/proc/self/fd`, so the file
+    /// loaded is the one checked whatever happened to `path` since. Once loaded, the descriptor is never closed:
+    /// the loader knows the library by that name, and a later plugin opened under the same number would be taken
+    /// for it.
+    static func open(_ path: String, descriptor: Int32, sha256: String, services: UnsafePointer<wp_host_services>) throws -> LoadedPlugin {
         func refuse(_ reason: String) -> PluginError { PluginError(path: path, reason: reason) }
-        guard let library = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+        let loaded = try PluginLoadGuard.loading(path) { dlopen("/proc/self/fd/\(descriptor)", RTLD_NOW | RTLD_LOCAL) }
+        guard let library = loaded else {
+            close(descriptor)
             let detail = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw refuse("dlopen failed: \(detail)")
         }
@@ -66,7 +72,7 @@ enum PluginLoader {
         }
         var instance: UnsafeMutableRawPointer?
         var message = [CChar](repeating: 0, count: 512)
-        let status = create(services, &instance, &message, message.count - 1)
+        let status = try PluginLoadGuard.loading(path) { create(services, &instance, &message, message.count - 1) }
         guard status == WP_OK else {
             message[message.count - 1] = 0  // whatever the plugin wrote, the text ends inside the buffer
             let text = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }

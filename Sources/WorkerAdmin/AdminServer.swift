@@ -90,6 +90,8 @@ public struct AdminServer: Sidecar {
         router.get("metrics") { [journal, readiness, registry, depthGauges, logger] _, _ in
             do {
                 depthGauges.update(try await journal.depth())
+                depthGauges.updateOldest(try await journal.oldestQueuedAge())
+                depthGauges.updateLive(try await journal.liveWorkerCount())
             } catch {
                 logger.warning("metrics: cannot read queue depths: \(error)")  // the rest of the metrics still count
             }

@@ -75,8 +75,11 @@ public actor Dispatcher {
     /// once settled.
     private var settleGap: Duration? = .milliseconds(1)
     private(set) var claimedCount = 0
-    private(set) var finishedCount = 0
-    /// Commits of the loop (finish-and-claim rounds): `finishedCount / rounds` is the jobs each commit carried.
+    /// Outcomes recorded, by the state each job went to (`interrupted` included: it is not finished).
+    private var outcomes: [JobState: Int] = [:]
+    /// Why an `exitWhenIdle` worker ended with jobs it cannot run still waiting (exit 78), or nil.
+    public private(set) var stranded: WorkerError?
+    /// Commits of the loop (finish-and-claim rounds): outcomes over rounds is the jobs each commit carried.
     public private(set) var rounds = 0
 
     /// A dispatcher for `worker`, registered in `journal`, running jobs through `host` (its plugins loaded).
@@ -203,14 +206,28 @@ public actor Dispatcher {
 
     /// A short line for supervisors (sd_notify's STATUS): the mode, slots in use and jobs finished.
     public func summary() -> String {
-        "\(mode.name): \(inflight.count) of \(options.concurrency) running, \(finishedCount) finished"
+        "\(mode.name): \(inflight.count) of \(options.concurrency) running, \(outcomes[.completed, default: 0]) completed"
     }
 
     /// One line about what the worker is doing (USR1).
     public func status() -> String {
         let jobs = inflight.values.sorted { $0.job.id < $1.job.id }
             .map { "\($0.job.id) \($0.job.handler) \(milliseconds(ContinuousClock.now - $0.started))" }
-        return "status: \(mode.name), \(inflight.count) of \(options.concurrency) running, \(reserve.count) claimed ahead [\(jobs.joined(separator: "; "))], \(claimedCount) claimed, \(finishedCount) finished in \(rounds) round(s)"
+        return "status: \(mode.name), \(inflight.count) of \(options.concurrency) running [\(jobs.joined(separator: "; "))], \(reserve.count) claimed ahead; \(report())"
+    }
+
+    /// What this worker did: jobs claimed, outcomes by state, commits. The last line a worker logs.
+    public func report() -> String {
+        let order: [JobState] = [.completed, .retrying, .dead, .cancelled, .interrupted]
+        let recorded = order.compactMap { state in outcomes[state].map { "\($0) \(state.rawValue)" } }
+        return "\(claimedCount) claimed, \(recorded.isEmpty ? "no outcome recorded" : recorded.joined(separator: ", ")) in \(rounds) round(s)"
+    }
+
+    /// The plugins running jobs now, with their jobs (`c-fixture: job 3, 4`), for naming a plugin that misbehaved.
+    public func runningPlugins() -> String {
+        Dictionary(grouping: inflight.values, by: \.execution.pluginName).sorted { $0.key < $1.key }
+            .map { plugin, runs in "\(plugin): job \(runs.map { String($0.job.id) }.sorted().joined(separator: ", "))" }
+            .joined(separator: "; ")
     }
 
     /// Logs once per handler that queued jobs wait for a handler no loaded plugin provides.
@@ -381,7 +398,7 @@ public actor Dispatcher {
             let elapsed = ContinuousClock.now - item.started
             switch result {
             case .success(let state):
-                finishedCount += 1
+                outcomes[state, default: 0] += 1
                 metrics.ran(job, for: elapsed)
                 metrics.count(Self.counted(item.outcome), job)
                 logger.info("job \(job.id) \(job.handler) running -> \(state.rawValue) after \(milliseconds(elapsed))\(Self.detail(item.outcome))",
@@ -441,12 +458,25 @@ public actor Dispatcher {
         return false
     }
 
+    /// Whether nothing this worker can run is left (`exitWhenIdle`). Jobs of handlers it has not loaded do not
+    /// keep it alive; when some of them wait, `stranded` names them and the worker ends with exit 78.
     private func isIdle() async throws -> Bool {
         guard ended.isEmpty else { return false }
         if let only = options.onlyJobs {
             return try await journal.unfinishedCount(of: Array(only)) == 0
         }
-        return try await journal.activeJobCount() == 0
+        guard try await journal.activeJobCount() > 0 else { return true }
+        let active = try await journal.activeJobsByHandler(queues: options.queues)
+        let loaded = Set(handlers)
+        if active.contains(where: { loaded.contains($0.handler) }) { return false }
+        let waiting = active.filter { $0.waiting > 0 }
+        if !waiting.isEmpty {
+            let names = waiting.map { "'\($0.handler)' (\($0.waiting))" }.joined(separator: ", ")
+            stranded = WorkerError(
+                .config,
+                "nothing left to run, but \(waiting.reduce(0) { $0 + $1.waiting }) job(s) wait for handlers no loaded plugin provides: \(names); load the plugins that provide them, or cancel those jobs")
+        }
+        return true
     }
 
     /// Whether the idle loop is woken by other processes' commits (the watch armed); false: it polls instead.

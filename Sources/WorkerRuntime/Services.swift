@@ -26,13 +26,15 @@ struct HeartbeatService: Service {
     let journal: Journal
     let dispatcher: Dispatcher
     let host: PluginHost
-    let lockDirectory: String
     let options: WorkerOptions
     let readiness: Readiness
     let supervisor: SupervisorNotifications?
     let metrics: JobMetrics
     /// Where a failure that stopped the worker is kept, for `WorkerProcess` to end with it.
     let failure: Failure
+    /// How the worker handles its signals, as it was once the plugins were loaded: put back at each beat when a
+    /// plugin's job changed it (see `restoreSignalHandling`).
+    let signalHandling: SignalState
     let logger: Logger
 
     /// The heartbeat's period: `heartbeatInterval`, or less so that systemd's watchdog gets two pings per period.
@@ -47,8 +49,9 @@ struct HeartbeatService: Service {
                 var ticks = 0
                 while true {
                     try await Task.sleep(for: interval)
+                    await restoreSignalHandling()
                     do {
-                        if let problem = journal.fileProblem() { throw WorkerError(.io, problem) }
+                        if let problem = await journal.storageProblem() { throw WorkerError(.io, problem) }
                         try await tick(reportMissing: ticks % 60 == 0)
                     } catch let error as JournalError where error.code == .busy {
                         // Another process held the write lock past the busy timeout: try again next beat
@@ -73,13 +76,23 @@ struct HeartbeatService: Service {
         }
     }
 
+    /// A plugin's job may set TERM to SIG_IGN or install its own handler (plugins run in the worker's process):
+    /// the worker would then ignore TERM until SIGKILL. Each beat compares the dispositions of the signals the
+    /// worker handles with what they were at the start and puts them back, naming the plugins running jobs.
+    private func restoreSignalHandling() async {
+        guard let change = signalHandling.change(to: .current()) else { return }
+        signalHandling.restore()
+        let running = await dispatcher.runningPlugins()
+        logger.error("a plugin changed \(change) (\(running.isEmpty ? "no job running now" : "running now: \(running)")): put back so that TERM still drains the worker; fix the plugin")
+    }
+
     private func tick(reportMissing: Bool) async throws {
         let worker = dispatcher.worker
         try await journal.heartbeat(worker: worker)
         await supervisor?.beat()  // the journal took the heartbeat and the dispatcher answers: the watchdog's ping
         guard readiness.booted else { return }  // boot recovery is still under way
         let recovered = try await Recovery.recoverDead(
-            journal: journal, lockDirectory: lockDirectory, recoverer: worker, maxCrashes: options.maxCrashes, logger: logger,
+            journal: journal, recoverer: worker, maxCrashes: options.maxCrashes, logger: logger,
             metrics: metrics)
         if recovered.contains(where: { !$0.jobs.isEmpty }) { await dispatcher.nudge() }
         let requests = try await journal.cancelRequests(worker: worker)

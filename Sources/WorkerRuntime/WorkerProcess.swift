@@ -5,7 +5,7 @@ import PluginHost
 import ServiceLifecycle
 import UnixSignals
 
-/// One `worker run` (or `worker resume`): registers the worker under a kernel lock, recovers dead workers' jobs
+/// One `worker run` (or `worker resume`): registers the worker (the journal holds its liveness lock), recovers dead workers' jobs
 /// before taking new work, runs the dispatcher, heartbeat and signal services in one ServiceGroup, and
 /// deregisters when the drain is done.
 public struct WorkerProcess: Sendable {
@@ -13,14 +13,12 @@ public struct WorkerProcess: Sendable {
     public let host: PluginHost
     public let options: WorkerOptions
     public let logger: Logger
-    public let lockDirectory: String
 
-    public init(journal: Journal, host: PluginHost, options: WorkerOptions, logger: Logger, lockDirectory: String) {
+    public init(journal: Journal, host: PluginHost, options: WorkerOptions, logger: Logger) {
         self.journal = journal
         self.host = host
         self.options = options
         self.logger = logger
-        self.lockDirectory = lockDirectory
     }
 
     /// The signals the worker handles. Install them first thing, so that an early TERM is not fatal.
@@ -50,8 +48,7 @@ public struct WorkerProcess: Sendable {
         worker: String, signals: TrappedSignals, sidecars: [any Sidecar] = [], notifier: SystemdNotifier? = nil,
         readiness: Readiness = Readiness(), metrics: JobMetrics = .disabled, onReady: @escaping @Sendable () -> Void = {}
     ) async throws {
-        let lock = try WorkerLock(directory: lockDirectory, worker: worker)
-        defer { lock.release() }
+        let signalHandling = SignalState.current()  // the plugins are loaded: what must hold from now on
         try await journal.register(WorkerRegistration(
             id: worker, pid: getpid(), host: ProcessInfo.processInfo.hostName, processStartedAt: Self.processStartTime(),
             version: "worker"))
@@ -62,10 +59,10 @@ public struct WorkerProcess: Sendable {
         let supervisor = notifier.map { SupervisorNotifications(notifier: $0, readiness: readiness, dispatcher: dispatcher, logger: logger) }
         journal.onNewWork { Task { await dispatcher.nudge() } }  // enqueues in this process wake it at once
         let failure = Failure()
-        let boot: @Sendable () async throws -> Void = { [journal, host, options, lockDirectory, logger] in
+        let boot: @Sendable () async throws -> Void = { [journal, host, options, logger] in
             for sidecar in sidecars { try await sidecar.started() }
             let recovered = try await Recovery.recoverDead(
-                journal: journal, lockDirectory: lockDirectory, recoverer: worker, maxCrashes: options.maxCrashes,
+                journal: journal, recoverer: worker, maxCrashes: options.maxCrashes,
                 logger: logger, metrics: metrics)
             let jobs = recovered.reduce(0) { $0 + $1.jobs.count }
             logger.notice("ready: \(host.plugins.count) handler(s), concurrency \(options.concurrency), recovered \(jobs) job(s) of \(recovered.count) dead worker(s)")
@@ -78,8 +75,9 @@ public struct WorkerProcess: Sendable {
             services: sidecars.map { .init(service: $0) } + [
                 .init(service: DispatcherService(dispatcher: dispatcher, boot: boot), successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: HeartbeatService(
-                    journal: journal, dispatcher: dispatcher, host: host, lockDirectory: lockDirectory, options: options,
-                    readiness: readiness, supervisor: supervisor, metrics: metrics, failure: failure, logger: logger)),
+                    journal: journal, dispatcher: dispatcher, host: host, options: options,
+                    readiness: readiness, supervisor: supervisor, metrics: metrics, failure: failure,
+                    signalHandling: signalHandling, logger: logger)),
                 .init(service: SignalService(signals: signals.signals, quiet: signals.quiet, dispatcher: dispatcher, logger: logger)),
             ] + (options.pruneCompletedOlderThan.map { age in
                 [.init(service: PruneService(
@@ -102,8 +100,9 @@ public struct WorkerProcess: Sendable {
             throw error
         }
         try await journal.deregister(worker: worker, reason: "stopped")
-        let status = await dispatcher.status()
-        logger.notice("stopped: \(status)")
+        let report = await dispatcher.report()
+        logger.notice("stopped: \(report)")
+        if let stranded = await dispatcher.stranded { throw stranded }
     }
 }
 

@@ -32,6 +32,26 @@ public struct PluginFixtures: Sendable {
         return output
     }
 
+    // MARK: Misbehaving plugins and their attackers (issue 11, plugins)
+
+    /// Compiles the C fixture with a constructor that creates `marker`: if that file ever exists, the plugin's
+    /// code ran.
+    public func markingPlugin(_ name: String, marker: String, defines: [String] = []) async throws -> String {
+        try await cPlugin(name, defines: defines + ["CONSTRUCTOR_MARKER=\"\(marker)\""])
+    }
+
+    /// Compiles `Tests/PluginHostTests/Fixtures/swap_dirs.c`: `swap_dirs DIR A B` exchanges the entries A and B
+    /// of DIR with renameat2(RENAME_EXCHANGE) until killed, as the attacker of issue 11 did.
+    public func swapper() async throws -> String {
+        let output = directory.file("swap_dirs")
+        let source = Self.sourceRoot.appendingPathComponent("Tests/PluginHostTests/Fixtures/swap_dirs.c").path
+        let result = try await runProcess("/usr/bin/env", ["cc", "-O1", source, "-o", output])
+        guard result.status == 0 else { throw FixtureError(message: "cc failed: \(result.stderr)") }
+        return output
+    }
+
+    // MARK: -
+
     /// Writes `text` to `name`.
     public func file(_ name: String, text: String) throws -> String {
         let path = directory.file(name)

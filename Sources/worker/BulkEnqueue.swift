@@ -17,6 +17,13 @@ struct BulkEnqueue {
         let progress = Progress()
         defer { progress.finish() }
         batch.reserveCapacity(batchSize)
+        let sourceName = source == "-" ? "standard input" : source
+
+        /// What a failure leaves enqueued: the batches committed before it.
+        func kept() -> String {
+            guard committed > 0, let first = lineNumbers.first else { return "nothing was enqueued" }
+            return "the \(committed) jobs before line \(first) were enqueued, nothing from that line on"
+        }
 
         func flushBatch() async throws {
             guard !batch.isEmpty else { return }
@@ -27,11 +34,8 @@ struct BulkEnqueue {
                 }
             } catch let error as JournalError {
                 let line = error.batchIndex.map { lineNumbers[$0] }
-                let place = line.map { "line \($0) of \(source == "-" ? "standard input" : source): " } ?? ""
-                let kept = committed == 0
-                    ? "nothing was enqueued"
-                    : "the \(committed) jobs before line \(lineNumbers[0]) were enqueued, nothing from that line on"
-                throw JournalError(error.code, "\(place)\(error.message); \(kept)")
+                let place = line.map { "line \($0) of \(sourceName): " } ?? ""
+                throw JournalError(error.code, "\(place)\(error.message); \(kept())")
             }
             committed += batch.count
             progress.update("enqueued \(committed) job(s)")
@@ -40,6 +44,11 @@ struct BulkEnqueue {
         }
 
         while let (number, line) = try reader.next() {
+            if case .invalidUTF8(let problem) = line {
+                if lineNumbers.isEmpty { lineNumbers.append(number) }  // for kept(): nothing from this line on
+                throw CLIError(.dataError, "line \(number) of \(sourceName) is not valid UTF-8 (\(problem)): fix its encoding; \(kept())")
+            }
+            guard case .text(let line) = line else { continue }
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             var job = template
@@ -87,8 +96,14 @@ final class LineReader {
         if ownsFile { fclose(file) }
     }
 
+    /// A line read: its text, or what makes it not UTF-8.
+    enum Line {
+        case text(String)
+        case invalidUTF8(String)
+    }
+
     /// The next line (1-based number, text without its line break), or nil at the end.
-    func next() throws -> (Int, String)? {
+    func next() throws -> (Int, Line)? {
         let length = getline(&buffer, &capacity, file)
         guard length >= 0, let buffer else {
             if ferror(file) != 0 { throw CLIError(.ioError, "error reading payloads: \(String(cString: strerror(errno)))") }
@@ -97,9 +112,11 @@ final class LineReader {
         number += 1
         var count = length
         while count > 0 && (buffer[count - 1] == 0x0A || buffer[count - 1] == 0x0D) { count -= 1 }
-        let text = buffer.withMemoryRebound(to: UInt8.self, capacity: count) {
-            String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
+        return buffer.withMemoryRebound(to: UInt8.self, capacity: count) {
+            let bytes = UnsafeBufferPointer(start: $0, count: count)
+            // The standard library's validating decode is the fast path; the offset is looked for only on failure.
+            if let text = String(validating: bytes, as: UTF8.self) { return (number, .text(text)) }
+            return (number, .invalidUTF8(UTF8Check.problem(in: bytes) ?? "invalid bytes"))
         }
-        return (number, text)
     }
 }

@@ -8,7 +8,7 @@ struct RetryCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Argument(help: "The job id.")
+    @Argument(help: "The job id.", transform: Ranges.jobID.argument)
     var id: Int64
 
     @Flag(help: "Print the job object as JSON.")
@@ -27,7 +27,7 @@ struct CancelCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Argument(help: "The job id.")
+    @Argument(help: "The job id.", transform: Ranges.jobID.argument)
     var id: Int64
 
     @Flag(help: "Print the job object as JSON.")

@@ -15,7 +15,7 @@ struct DatabaseOptions: ParsableArguments {
         valueName: "full|normal"))
     var synchronous: JournalOptions.Synchronous?
 
-    @Option(help: "Seconds to wait for another process's lock before failing with exit 75. Default: $WORKER_BUSY_TIMEOUT, else 5.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for another process's lock before failing with exit 75 (\(Ranges.busyTimeout.bounds)). Default: $WORKER_BUSY_TIMEOUT, else 5.", transform: Ranges.busyTimeout.argument)
     var busyTimeout: Double?
 
     /// The database path after the flag and the environment.
@@ -35,13 +35,7 @@ struct DatabaseOptions: ParsableArguments {
             }
             options.synchronous = parsed
         }
-        if let busyTimeout {
-            guard busyTimeout >= 0 else { throw CLIError(.usage, "--busy-timeout is \(busyTimeout): pass 0 or more seconds") }
-            options.busyTimeoutSeconds = busyTimeout
-        } else if let value = env["WORKER_BUSY_TIMEOUT"], !value.isEmpty {
-            guard let seconds = Double(value), seconds >= 0 else {
-                throw CLIError(.config, "WORKER_BUSY_TIMEOUT is '\(value)': set it to a number of seconds")
-            }
+        if let seconds = try busyTimeout ?? Ranges.busyTimeout.environment("WORKER_BUSY_TIMEOUT") {
             options.busyTimeoutSeconds = seconds
         }
         options.logger = Logger(label: "worker.journal")

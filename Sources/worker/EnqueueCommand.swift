@@ -20,28 +20,28 @@ struct EnqueueCommand: AsyncParsableCommand {
         valueName: "FILE|-"))
     var payloadsFrom: String?
 
-    @Option(help: "Jobs per transaction with --payloads-from.")
+    @Option(parsing: .unconditional, help: "Jobs per transaction with --payloads-from (\(Ranges.batchSize.bounds)).", transform: Ranges.batchSize.argument)
     var batchSize: Int = 10_000
 
     @Option(help: "The queue.")
     var queue: String = "default"
 
-    @Option(help: "Higher runs first.")
+    @Option(parsing: .unconditional, help: "Higher runs first: \(Ranges.priority.bounds) (e.g. --priority -5).", transform: Ranges.priority.argument)
     var priority: Int = 0
 
-    @Option(help: "Start no earlier than this many seconds from now (the job is scheduled).")
+    @Option(parsing: .unconditional, help: "Start no earlier than this many seconds from now (the job is scheduled): \(Ranges.delay.bounds) (100 years).", transform: Ranges.delay.argument)
     var delay: Double?
 
     @Option(help: "Start no earlier than this time, ISO 8601 (e.g. 2026-11-22T10:00:00Z).")
     var at: String?
 
-    @Option(help: "Attempts before the job ends dead. Default 25.")
+    @Option(parsing: .unconditional, help: "Attempts before the job ends dead: \(Ranges.maxAttempts.bounds). Default 25.", transform: Ranges.maxAttempts.argument)
     var maxAttempts: Int?
 
     @Option(name: .customLong("key"), help: "Unique key: while an unfinished job has it, return that job and enqueue nothing.")
     var uniqueKey: String?
 
-    @Option(help: "The largest payload accepted, in bytes. Default: $WORKER_MAX_PAYLOAD_BYTES, else 1048576 (1 MiB).")
+    @Option(parsing: .unconditional, help: "The largest payload accepted, in bytes (\(Ranges.maxPayloadBytes.bounds)). Default: $WORKER_MAX_PAYLOAD_BYTES, else 1048576 (1 MiB).", transform: Ranges.maxPayloadBytes.argument)
     var maxPayloadBytes: Int?
 
     @Flag(help: "Print the job object (with --payloads-from: a summary object) as JSON.")
@@ -54,17 +54,8 @@ struct EnqueueCommand: AsyncParsableCommand {
         if delay != nil && at != nil {
             throw ValidationError("--delay and --at exclude each other: pass one")
         }
-        if let delay, !(delay >= 0 && delay.isFinite) {
-            throw ValidationError("--delay is \(delay): pass 0 or more seconds")
-        }
         if uniqueKey != nil && payloadsFrom != nil {
             throw ValidationError("--key cannot be used with --payloads-from: one key would name every job")
-        }
-        if batchSize < 1 {
-            throw ValidationError("--batch-size is \(batchSize): pass 1 or more")
-        }
-        if let maxPayloadBytes, maxPayloadBytes < 1 {
-            throw ValidationError("--max-payload-bytes is \(maxPayloadBytes): pass 1 or more")
         }
     }
 
@@ -98,16 +89,16 @@ struct EnqueueCommand: AsyncParsableCommand {
         guard let date = ISO8601.parse(at) else {
             throw CLIError(.usage, "--at '\(at)' is not an ISO 8601 time: use e.g. 2026-11-22T10:00:00Z")
         }
+        // Checked before converting to microseconds, which would trap far enough out.
+        guard (0..<253_402_300_800).contains(date.timeIntervalSince1970) else {
+            throw CLIError(.usage, "--at '\(at)' is out of range: pass a time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z")
+        }
         return date.micros
     }
 
     private func payloadLimit() throws -> Int? {
         if let maxPayloadBytes { return maxPayloadBytes }
-        guard let value = ProcessInfo.processInfo.environment["WORKER_MAX_PAYLOAD_BYTES"], !value.isEmpty else { return nil }
-        guard let bytes = Int(value), bytes >= 1 else {
-            throw CLIError(.config, "WORKER_MAX_PAYLOAD_BYTES is '\(value)': set it to a number of bytes")
-        }
-        return bytes
+        return try Ranges.maxPayloadBytes.environment("WORKER_MAX_PAYLOAD_BYTES")
     }
 }
 

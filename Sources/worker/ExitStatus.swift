@@ -20,7 +20,7 @@ enum ExitStatus: Int32 {
         case .databaseMissing: self = .noInput
         case .readOnly, .notADatabase, .corrupt, .diskFull, .io: self = .ioError
         case .busy, .notHeld, .workerNotRegistered: self = .tempFailure
-        case .schemaTooNew: self = .config
+        case .schemaTooNew, .notAJournal: self = .config
         default: self = .software
         }
     }

@@ -17,15 +17,11 @@ struct JobsCommand: AsyncParsableCommand {
     @Option(help: "Only jobs of this queue.")
     var queue: String?
 
-    @Option(help: "At most this many jobs.")
+    @Option(parsing: .unconditional, help: "At most this many jobs (\(Ranges.limit.bounds)).", transform: Ranges.limit.argument)
     var limit: Int = 100
 
     @Flag(help: "Print a JSON array of job objects.")
     var json = false
-
-    func validate() throws {
-        if limit < 0 { throw ValidationError("--limit is \(limit): pass 0 or more") }
-    }
 
     func run() async throws {
         let journal = try database.open()
@@ -51,7 +47,7 @@ struct JobCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Argument(help: "The job id.")
+    @Argument(help: "The job id.", transform: Ranges.jobID.argument)
     var id: Int64
 
     @Flag(help: "Print the job object with an `events` array as JSON.")

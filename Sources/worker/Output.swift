@@ -1,11 +1,14 @@
 import Foundation
+import Journal
 
 /// Buffered standard output: one write per 64 KiB, flushed before exit.
 enum Output {
     nonisolated(unsafe) private static var buffer: [UInt8] = []  // only the main command task writes here
 
+    /// Writes `text` and a line break. Control characters in it are escaped (`ControlEscaping`): whatever data
+    /// a line quotes, it stays one line and cannot drive the terminal. JSON lines have none left to escape.
     static func line(_ text: String) {
-        buffer.append(contentsOf: text.utf8)
+        buffer.append(contentsOf: ControlEscaping.escape(text).utf8)
         buffer.append(UInt8(ascii: "\n"))
         if buffer.count >= 1 << 16 { flush() }
     }
@@ -52,9 +55,7 @@ indirect enum JSON {
         case .int(let value): out += String(value)
         case .bool(let value): out += value ? "true" : "false"
         case .null: out += "null"
-        case .raw(let text):
-            // Valid JSON has line breaks only as whitespace, so they can become spaces: one line per value.
-            out += text.contains(where: \.isNewline) ? String(text.map { $0.isNewline ? " " : $0 }) : text
+        case .raw(let text): JSON.oneLine(text, into: &out)
         case .array(let items):
             out += "["
             for (index, item) in items.enumerated() {
@@ -83,17 +84,41 @@ indirect enum JSON {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += String(format: "\\u%04x", scalar.value)
+            case _ where ControlEscaping.needsEscape(scalar): out += unicodeEscape(scalar)
             default: out.unicodeScalars.append(scalar)
             }
         }
         out += "\""
     }
+
+    /// Valid JSON text as one line with no raw control character, meaning the same: line breaks outside strings
+    /// (whitespace there) become spaces; inside strings, characters `ControlEscaping` escapes become `\uXXXX`.
+    static func oneLine(_ text: String, into out: inout String) {
+        guard text.unicodeScalars.contains(where: ControlEscaping.needsEscape) else {
+            out += text
+            return
+        }
+        var strings = JSONStringTracker()
+        for scalar in text.unicodeScalars {
+            let inString = strings.isInString(scalar.value)
+            if ControlEscaping.needsEscape(scalar) {
+                // Outside strings only whitespace (TAB, LF, CR) can be there in valid JSON: a space means the same.
+                out += inString ? unicodeEscape(scalar) : " "
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+
+    private static func unicodeEscape(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16)
+        return "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
 }
 
 /// Left-aligned columns for terminal tables.
 func table(_ header: [String], _ rows: [[String]]) -> [String] {
+    let rows = rows.map { $0.map(ControlEscaping.escape) }  // widths of what is shown
     var widths = header.map(\.count)
     for row in rows {
         for (index, cell) in row.enumerated() where index < widths.count {

@@ -1,54 +1,121 @@
 import Foundation
+import PluginHost
+import Subprocess
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Loading a plugin runs its code (its initialisers, then its `create`): one that crashes there would take the
-/// worker down before it could say which plugin it was, and a supervisor would restart it into the same crash.
-/// So `run` and `resume` first load each plugin in a child process (`worker plugins check FILE`): if the child
-/// dies of a signal, the worker names the plugin and exits 78 before it registers or touches a job. Any other
-/// problem is left to the loading that follows, which reports it in full. Costs one short process per plugin.
+/// Loading a plugin runs its code (its initialisers, then its `create`): one that crashes or ends the process
+/// there would take the worker down before it could say which plugin it was, and a supervisor would restart it
+/// into the same end. So every plugin is first loaded in a child process (`worker plugins preflight FILE`, hidden),
+/// by `worker plugins check` (which reports only what the children found) and by `run` and `resume` (before they
+/// register or touch a job).
+///
+/// The child's ending is not trusted: only a result line it prints last, after the plugin loaded and was
+/// checked, followed by exit status 0, is success. Any other end (the plugin called `exit` or `_exit`, crashed,
+/// was killed) is a refusal naming the plugin and how the child ended. Costs one short process per plugin.
 enum PluginPreflight {
-    static func check(_ files: [String]) throws {
-        for file in files {
-            if let signal = try crashSignal(loading: file) {
-                let name = String(cString: strsignal(signal))
-                throw CLIError(
-                    .config,
-                    "plugin \(file) crashed while loading (signal \(signal), \(name), in its initialisers or create()): fix it or leave it out; no job was touched")
+    /// What a child reports about a plugin it loaded.
+    struct Report {
+        let path: String
+        let name: String
+        let version: String
+        let sha256: String
+        let toolchain: String
+        let handlers: [String]
+    }
+
+    /// The prefix of the child's result line.
+    static let marker = "worker-plugin-preflight: "
+    /// The most output a child may write (the plugin's own noise included) before it is refused.
+    static let outputLimit = 4 << 20
+
+    /// Loads each file in a child of its own; the first refusal is thrown.
+    static func check(_ files: [String], pins: String?) async throws {
+        for file in files { _ = try await load(file, pins: pins) }
+    }
+
+    /// Loads `file` in a child process and returns what it found, or throws its `PluginError`.
+    static func load(_ file: String, pins: String?) async throws -> Report {
+        func refuse(_ reason: String) -> PluginError { PluginError(path: file, reason: reason) }
+        let result: ExecutionResult<Void, BytesOutput, DiscardedOutput>
+        do {
+            result = try await Subprocess.run(
+                .path("/proc/self/exe"),
+                arguments: Arguments(["plugins", "preflight", file] + (pins.map { ["--pins", $0] } ?? [])),
+                environment: .inherit.updating(["NOTIFY_SOCKET": nil]),  // the child must not speak to systemd for the worker
+                output: .bytes(limit: outputLimit))
+        } catch let error as SubprocessError where error.code == .outputLimitExceeded {
+            throw refuse("it wrote more than \(outputLimit >> 20) MiB to standard output while loading: make it quiet")
+        } catch {
+            throw CLIError(.software, "cannot start a process to check plugin \(file): \(error)")
+        }
+        let lines = String(decoding: result.standardOutput, as: UTF8.self).split(separator: "\n")
+        switch result.terminationStatus {
+        case .exited(0):
+            if let last = lines.last, last.hasPrefix(marker) {
+                return try parse(String(last.dropFirst(marker.count)), file: file)
             }
+            throw refuse("it ended the process with status 0 before it finished loading (in its initialisers or create(), e.g. by calling _exit): fix it or leave it out")
+        case .exited(let code):
+            throw refuse("it ended the process with status \(code) while loading (in its initialisers or create()): fix it or leave it out")
+        case .signaled(let signal):
+            throw refuse("it crashed while loading (signal \(signal), \(String(cString: strsignal(signal))), in its initialisers or create()): fix it or leave it out")
         }
     }
 
-    /// The signal that killed a child loading `file`, or nil when the child exited.
-    private static func crashSignal(loading file: String) throws -> Int32? {
-        let executable = "/proc/self/exe"
-        let arguments = [executable, "plugins", "check", file]
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0)
-        var environment = ProcessInfo.processInfo.environment
-        environment["NOTIFY_SOCKET"] = nil  // the child must not speak to systemd for the worker
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
+    /// Reads the child's result line.
+    private static func parse(_ text: String, file: String) throws -> Report {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw PluginError(path: file, reason: "its check printed an unreadable result: \(text.prefix(200))")
         }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-        guard spawned == 0 else {
-            throw CLIError(.software, "cannot start a process to check plugin \(file): \(String(cString: strerror(spawned)))")
+        if let reason = object["rejected"] as? String {
+            throw PluginError(path: file, reason: reason, kind: object["missing"] as? Bool == true ? .missing : .refused)
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { return nil }
+        guard let name = object["name"] as? String, let version = object["version"] as? String,
+              let sha256 = object["sha256"] as? String, let toolchain = object["toolchain"] as? String,
+              let handlers = object["handlers"] as? [String] else {
+            throw PluginError(path: file, reason: "its check printed an incomplete result: \(text.prefix(200))")
         }
-        // Only the signals of a crash: a TERM sent to the whole process group meanwhile is not the plugin's fault.
-        let signal = status & 0x7F
-        return [SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE, SIGTRAP, SIGSYS].contains(signal) ? signal : nil
+        return Report(path: file, name: name, version: version, sha256: sha256, toolchain: toolchain, handlers: handlers)
     }
+
+    /// The child's side: loads `file` in this process and prints the result line last, then ends at once (no
+    /// exit handlers, no library destructors: what they do is not the check's business).
+    static func runChild(_ file: String, pins: String?) -> Never {
+        PluginHost.onExitWhileLoading { error in
+            emit(rejection(error))  // exit() called by the plugin while loading: a refusal, reported like any other
+            _exit(0)
+        }
+        let result: JSON
+        do {
+            let plugin = try PluginHost.open(file, pins: try pins.map(PluginPins.init(file:)))
+            result = .object([
+                ("path", .string(plugin.path)), ("name", .string(plugin.name)), ("version", .string(plugin.version)),
+                ("sha256", .string(plugin.sha256)), ("toolchain", .string(plugin.toolchain)),
+                ("handlers", .array(plugin.handlers.map(JSON.string))),
+            ])
+        } catch let error as PluginError {
+            result = rejection(error)
+        } catch {
+            result = rejection(PluginError(path: file, reason: "\(error)"))
+        }
+        emit(result)
+        _exit(0)
+    }
+
+    private static func rejection(_ error: PluginError) -> JSON {
+        .object([("path", .string(error.path)), ("rejected", .string(error.reason)), ("missing", .bool(error.kind == .missing))])
+    }
+
+    private static func emit(_ result: JSON) {
+        let line = "\n\(marker)\(result.text)\n"  // on a line of its own, whatever the plugin printed before
+        _ = line.withCString { write(STDOUT_FILENO, $0, strlen($0)) }
+    }
+}
+
+extension PluginError {
+    /// The exit status for this refusal: 66 for a file that is not there, 78 otherwise.
+    var status: ExitStatus { kind == .missing ? .noInput : .config }
 }

@@ -4,13 +4,14 @@ import PluginHost
 
 struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "plugins", abstract: "Work with plugins.", subcommands: [PluginsCheckCommand.self])
+        commandName: "plugins", abstract: "Work with plugins.", subcommands: [PluginsCheckCommand.self, PluginsPreflightCommand.self])
 }
 
 struct PluginsCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Check and load plugin files without running any job: prints each plugin's name, version, SHA-256 and handlers; exit 78 when one is rejected.")
+        abstract: "Check and load plugin files without running any job: prints each plugin's name, version, SHA-256 and handlers; exit 78 when one is rejected, 66 when one is missing.",
+        discussion: "Each file is loaded in a child process of its own: a plugin that crashes or ends the process while it loads is reported like any other refusal.")
 
     @Argument(help: "Plugin files (.so).")
     var files: [String]
@@ -26,20 +27,19 @@ struct PluginsCheckCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let pinned: PluginPins?
         do {
-            pinned = try pins.map(PluginPins.init(file:))
+            _ = try pins.map(PluginPins.init(file:))  // a bad pins file is one error, not one per plugin
         } catch let error as PluginError {
             throw CLIError(.config, error.description)
         }
-        var accepted: [LoadedPlugin] = []
+        var accepted: [PluginPreflight.Report] = []
         var rejected: [PluginError] = []
-        var providers: [String: LoadedPlugin] = [:]
+        var providers: [String: (name: String, path: String)] = [:]
         for file in files {
             do {
-                let plugin = try PluginHost.open(file, pins: pinned)
-                if let clash = PluginHost.clash(of: plugin, with: providers) { throw clash }
-                for handler in plugin.handlers { providers[handler] = plugin }
+                let plugin = try await PluginPreflight.load(file, pins: pins)
+                if let clash = PluginHost.clash(path: plugin.path, handlers: plugin.handlers, with: providers) { throw clash }
+                for handler in plugin.handlers { providers[handler] = (plugin.name, plugin.path) }
                 accepted.append(plugin)
             } catch let error as PluginError {
                 rejected.append(error)
@@ -61,9 +61,28 @@ struct PluginsCheckCommand: AsyncParsableCommand {
         guard rejected.isEmpty else {
             Output.flush()
             for error in rejected.dropLast() {
-                FileHandle.standardError.write(Data("worker: error: \(error.description)\n".utf8))
+                FileHandle.standardError.write(Data("worker: error: \(ControlEscaping.escape(error.description))\n".utf8))
             }
-            throw CLIError(.config, rejected.last!.description)
+            // Missing files alone are missing input (66); any refusal makes it a configuration error (78).
+            let status: ExitStatus = rejected.allSatisfy { $0.kind == .missing } ? .noInput : .config
+            throw CLIError(status, rejected.last!.description)
         }
+    }
+}
+
+/// Loads one plugin file in this process and prints the result as the last line: the child `PluginPreflight`
+/// starts. Not for people: `worker plugins check` is.
+struct PluginsPreflightCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "preflight", abstract: "Load one plugin file in this process (the child of a check).", shouldDisplay: false)
+
+    @Argument(help: "The plugin file.")
+    var file: String
+
+    @Option(help: "A pins file (sha256sum format).")
+    var pins: String?
+
+    func run() throws {
+        PluginPreflight.runChild(file, pins: pins)
     }
 }

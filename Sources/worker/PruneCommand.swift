@@ -11,7 +11,7 @@ struct PruneCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Option(help: ArgumentHelp("Completed jobs that finished longer ago than this (e.g. 30d, 12h, 90m, 3600).", valueName: "AGE"), transform: Age.parse)
+    @Option(parsing: .unconditional, help: ArgumentHelp("Completed jobs that finished longer ago than this (e.g. 30d, 12h, 90m, 3600).", valueName: "AGE"), transform: Age.parse)
     var completedOlderThan: Age
 
     @Flag(help: "Only count what would be deleted.")

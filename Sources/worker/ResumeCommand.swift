@@ -25,8 +25,7 @@ struct ResumeCommand: AsyncParsableCommand {
     func run() async throws {
         let signals = await EarlySignals.take()
         let journal = try database.open()
-        let lockDirectory = WorkerLock.directory(for: journal.path)
-        let plan = try await RecoveryPlan.make(journal: journal, lockDirectory: lockDirectory)
+        let plan = try await RecoveryPlan.make(journal: journal)
         if json {
             Output.line(plan.json.text)
         } else {
@@ -38,7 +37,7 @@ struct ResumeCommand: AsyncParsableCommand {
         let worker = WorkerProcess.newWorkerID()
         let logger = Logger(label: "worker")
         let host = PluginHost(journal: journal, worker: worker, logger: logger)
-        try runtime.loadPlugins(into: host)
+        try await runtime.loadPlugins(into: host)
         var ids = plan.jobs.map(\.id)
         let missing = Set(plan.jobs.map(\.handler)).subtracting(host.plugins.keys).sorted()
         if !missing.isEmpty {
@@ -52,14 +51,14 @@ struct ResumeCommand: AsyncParsableCommand {
         guard !ids.isEmpty else {
             // Nothing to run here, but the dead workers' jobs still become interrupted, to wait for their plugin.
             _ = try await Recovery.recoverDead(
-                journal: journal, lockDirectory: lockDirectory, recoverer: nil, maxCrashes: WorkerOptions().maxCrashes,
+                journal: journal, recoverer: nil, maxCrashes: WorkerOptions().maxCrashes,
                 logger: logger)
             return
         }
         var options = try runtime.workerOptions()
         options.onlyJobs = Set(ids)
         options.exitWhenIdle = true
-        let process = WorkerProcess(journal: journal, host: host, options: options, logger: logger, lockDirectory: lockDirectory)
+        let process = WorkerProcess(journal: journal, host: host, options: options, logger: logger)
         let progress = Progress()
         let shown = Task { [ids] in  // on a terminal: how many of the resumed jobs are done
             while !Task.isCancelled {
@@ -95,8 +94,8 @@ struct RecoveryPlan {
 
     var jobs: [Job] { dead.flatMap(\.jobs) + interrupted }
 
-    static func make(journal: Journal, lockDirectory: String) async throws -> RecoveryPlan {
-        let deadWorkers = try await Recovery.deadWorkers(journal: journal, lockDirectory: lockDirectory, except: nil)
+    static func make(journal: Journal) async throws -> RecoveryPlan {
+        let deadWorkers = try await journal.deadWorkers(except: nil)
         let running = deadWorkers.isEmpty ? [] : try await journal.jobs(JobFilter(state: .running, limit: Int.max))
         let held = Dictionary(grouping: running) { $0.workerID ?? "" }
         let dead = deadWorkers.map { Dead(worker: $0.id, pid: $0.pid, jobs: held[$0.id] ?? []) }

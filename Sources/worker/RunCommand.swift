@@ -8,15 +8,15 @@ import WorkerRuntime
 
 /// Options `worker run` and `worker resume` share.
 struct RuntimeOptions: ParsableArguments {
-    @Option(help: "Jobs run at once.")
+    @Option(parsing: .unconditional, help: "Jobs run at once: \(Ranges.concurrency.bounds).", transform: Ranges.concurrency.argument)
     var concurrency: Int = 10
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Jobs claimed ahead of free slots, started as soon as a slot frees: auto (as many as start within two commits, at most 20 per slot; none for long jobs) or a number (0: none).",
-        valueName: "auto|N"))
+        valueName: "auto|N"), transform: Prefetch.parse)
     var prefetch: Prefetch = .auto
 
-    @Option(help: "Seconds in-flight jobs get to finish after TERM/INT before they are cancelled and marked interrupted. Default: $WORKER_DRAIN_TIMEOUT, else 7 (the worker then exits within 10 s of TERM).")
+    @Option(parsing: .unconditional, help: "Seconds in-flight jobs get to finish after TERM/INT before they are cancelled and marked interrupted (\(Ranges.drainTimeout.bounds)). Default: $WORKER_DRAIN_TIMEOUT, else 7 (the worker then exits within 10 s of TERM).", transform: Ranges.drainTimeout.argument)
     var drainTimeout: Double?
 
     @Option(help: "A plugin file to load (repeatable).")
@@ -31,40 +31,39 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Log lines as text or json. Default: $WORKER_LOG_FORMAT, else text.")
     var logFormat: String?
 
-    func validate() throws {
-        if concurrency < 1 { throw ValidationError("--concurrency is \(concurrency): pass 1 or more") }
-        if case .fixed(let count) = prefetch, count > 10_000 {
-            throw ValidationError("--prefetch is \(count): pass auto or a number from 0 to 10000")
-        }
-        if let drainTimeout, !(drainTimeout >= 0 && drainTimeout.isFinite) {
-            throw ValidationError("--drain-timeout is \(drainTimeout): pass 0 or more seconds")
-        }
-    }
-
     func workerOptions() throws -> WorkerOptions {
         var options = WorkerOptions()
         options.concurrency = concurrency
         options.prefetch = prefetch
-        if let drainTimeout {
-            options.drainTimeout = .seconds(drainTimeout)
-        } else if let value = ProcessInfo.processInfo.environment["WORKER_DRAIN_TIMEOUT"], !value.isEmpty {
-            guard let seconds = Double(value), seconds >= 0, seconds.isFinite else {
-                throw CLIError(.config, "WORKER_DRAIN_TIMEOUT is '\(value)': set it to a number of seconds")
-            }
+        if let seconds = try drainTimeout ?? Ranges.drainTimeout.environment("WORKER_DRAIN_TIMEOUT") {
             options.drainTimeout = .seconds(seconds)
         }
         return options
     }
 
-    /// Loads the plugins; a rejected one ends the command with exit 78 and one line naming it. Each is first
-    /// loaded in a child process (see `PluginPreflight`), so that one that crashes while it loads is named too.
-    func loadPlugins(into host: PluginHost) throws {
+    /// Loads the plugins; a rejected one ends the command with exit 78 (66 for a missing file) and one line naming
+    /// it, before the worker registers or touches a job. Each is first loaded in a child process (see
+    /// `PluginPreflight`), so that one that crashes or ends the process while it loads is named too.
+    func loadPlugins(into host: PluginHost) async throws {
         if plugin.isEmpty && plugins == nil {
             throw CLIError(.config, "no plugins to run jobs with: pass --plugin FILE or --plugins DIR (e.g. --plugins .build/release)")
         }
-        try PluginPreflight.check(plugin + (try plugins.map(PluginHost.libraries(in:)) ?? []))
+        let files: [String]
+        do {
+            files = plugin + (try plugins.map(PluginHost.libraries(in:)) ?? [])  // a directory without plugins is refused
+        } catch let error as PluginError {
+            throw CLIError(error.status, error.reason)  // the reason names the directory
+        }
         let pins = try pluginPins.map(PluginPins.init(file:))
-        try host.load(files: plugin, directories: plugins.map { [$0] } ?? [], pins: pins)
+        do {
+            try await PluginPreflight.check(files, pins: pluginPins)
+        } catch let error as PluginError {
+            throw CLIError(error.status, "\(error.description); no job was touched")
+        }
+        PluginHost.onExitWhileLoading { error in
+            FileHandle.standardError.write(Data("worker: error: \(error.description); no job was touched\n".utf8))
+        }
+        try host.load(files: files, pins: pins)
     }
 }
 
@@ -82,12 +81,12 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Exit 0 once no job is queued, running, retrying or interrupted (scheduled jobs do not count).")
     var exitWhenIdle = false
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Serve /healthz, /readyz and /metrics (Prometheus) here; a bare port listens on loopback. Default: off.",
-        valueName: "HOST:PORT"))
+        valueName: "HOST:PORT"), transform: AdminAddress.parse)
     var admin: AdminAddress?
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Delete completed jobs that finished longer ago than this, at start and every hour (e.g. 7d, 12h, 90m).",
         valueName: "AGE"), transform: Age.parse)
     var pruneCompletedOlderThan: Age?
@@ -102,29 +101,19 @@ struct RunCommand: AsyncParsableCommand {
         let worker = WorkerProcess.newWorkerID()
         let logger = Logger(label: "worker")
         let host = PluginHost(journal: journal, worker: worker, logger: logger)
-        try runtime.loadPlugins(into: host)
-        let process = WorkerProcess(
-            journal: journal, host: host, options: options, logger: logger,
-            lockDirectory: WorkerLock.directory(for: journal.path))
+        try await runtime.loadPlugins(into: host)
+        let process = WorkerProcess(journal: journal, host: host, options: options, logger: logger)
         try await Supervision(admin: admin, journal: journal, logger: logger).run(process, worker: worker, signals: signals)
     }
 }
 
-extension Prefetch: ExpressibleByArgument {
-    public init?(argument: String) {
-        if argument == "auto" {
-            self = .auto
-        } else if let count = Int(argument), count >= 0 {
-            self = .fixed(count)
-        } else {
-            return nil
+extension Prefetch {
+    /// For `@Option(transform:)`: `auto` or a number of jobs in `Ranges.prefetch`.
+    static func parse(_ argument: String) throws -> Prefetch {
+        if argument == "auto" { return .auto }
+        guard let count = Ranges.prefetch.value(argument) else {
+            throw ValidationError("pass auto or \(Ranges.prefetch.expected)")
         }
-    }
-
-    public var defaultValueDescription: String {
-        switch self {
-        case .auto: "auto"
-        case .fixed(let count): "\(count)"
-        }
+        return .fixed(count)
     }
 }

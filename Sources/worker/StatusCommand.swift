@@ -16,8 +16,10 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let journal = try database.open()
         let overview = try await journal.overview()
-        let lockDirectory = WorkerLock.directory(for: journal.path)
-        let dead = Set(overview.workers.map(\.registration.id).filter { WorkerLock.isDead(directory: lockDirectory, worker: $0) })
+        var dead = Set<String>()
+        for worker in overview.workers where try await !journal.isLive(worker: worker.registration.id) {
+            dead.insert(worker.registration.id)
+        }
         if json {
             Output.line(Self.json(overview, dead: dead).text)
         } else {
@@ -94,6 +96,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     /// Columns padded to their widest cell; columns `rightFrom..<rightTo` right-aligned (numbers).
     static func align(_ rows: [[String]], rightFrom: Int, rightTo: Int = .max) -> [String] {
+        let rows = rows.map { $0.map(ControlEscaping.escape) }  // widths of what is shown
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { column, cell in

@@ -39,13 +39,18 @@ struct Supervision {
     }
 }
 
-extension AdminAddress: ExpressibleByArgument {
-    public init?(argument: String) {
-        self.init(argument)
+extension AdminAddress {
+    /// For `@Option(transform:)`: the error names the forms and the port range.
+    static func parse(_ argument: String) throws -> AdminAddress {
+        guard let address = AdminAddress(argument) else {
+            throw ValidationError("pass HOST:PORT, [IPv6]:PORT or a bare PORT (loopback), the port from 0 to 65535, e.g. 127.0.0.1:9090")
+        }
+        return address
     }
 }
 
-/// A length of time on the command line: `90` or `90s`, `15m`, `12h`, `30d`, `2w`, or several, as `1h30m`.
+/// A length of time on the command line: `90` or `90s`, `15m`, `12h`, `30d`, `2w`, or several, as `1h30m`;
+/// at most 100 years (`Ranges.hundredYears` seconds).
 struct Age: CustomStringConvertible {
     let duration: Duration
     let description: String
@@ -71,7 +76,7 @@ struct Age: CustomStringConvertible {
             guard let value = Int64(digits), seconds == 0 else { return nil }  // a bare number: seconds
             seconds = value
         }
-        guard !argument.isEmpty, seconds < Int64.max / 1_000_000 else { return nil }
+        guard !argument.isEmpty, seconds <= Ranges.hundredYears else { return nil }
         duration = .seconds(seconds)
         description = argument
     }
@@ -79,7 +84,7 @@ struct Age: CustomStringConvertible {
     /// For `@Option(transform:)`: the error names the forms that work.
     static func parse(_ argument: String) throws -> Age {
         guard let age = Age(argument: argument) else {
-            throw ValidationError("'\(argument)' is not an age: pass a number with a unit, e.g. 30d, 12h, 90m, 1h30m, or plain seconds")
+            throw ValidationError("pass an age from 0 to 100 years (\(Ranges.hundredYears) s) as a number with a unit, e.g. 30d, 12h, 90m, 1h30m, or plain seconds")
         }
         return age
     }

@@ -30,6 +30,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 EarlySignals.trapped = await WorkerProcess.trapSignals()
                 _ = early_signals_replay()
             }
+            try UTF8Check.checkArguments()
+            try UTF8Check.checkEnvironment()
             try bootstrapLogging()
             if let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-"),
                !subcommandNames.contains(first), first != "help" {
@@ -47,7 +49,7 @@ struct WorkerCommand: AsyncParsableCommand {
         } catch let error as CLIError {
             status = report(error.message, error.status)
         } catch let error as PluginError {
-            status = report(error.description, .config)
+            status = report(error.description, error.status)
         } catch let error as WorkerError {
             status = report(error.message, ExitStatus(error))
         } catch {
@@ -56,8 +58,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 print(fullMessage(for: error))
                 status = .success
             } else {
-                let message = self.message(for: error)
-                    .split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid arguments"
+                let message = oneLine(self.message(for: error))
                 status = report("\(message) (see '\(helpCommand()) --help')", ExitStatus(rawValue: code.rawValue) ?? .usage)
             }
         }
@@ -87,7 +88,7 @@ struct WorkerCommand: AsyncParsableCommand {
             case .json:
                 return JSONLogHandler(label: label, logLevel: level)
             case .text:
-                var handler = StreamLogHandler.standardError(label: label)
+                var handler = StreamLogHandler(label: label, stream: TextLogStream())
                 handler.logLevel = level
                 return handler
             }
@@ -112,9 +113,19 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.subcommands.compactMap { $0.configuration.commandName }
     }
 
+    /// ArgumentParser's message as one line: its first line, with a list of valid values (lines of `  - value`,
+    /// as for `--state`) joined after it.
+    private static func oneLine(_ message: String) -> String {
+        let lines = message.split(whereSeparator: \.isNewline)
+        guard let first = lines.first else { return "invalid arguments" }
+        let values = lines.dropFirst().filter { $0.hasPrefix("  - ") }.map { $0.dropFirst(4) }
+        guard !values.isEmpty else { return String(first) }
+        return "\(first) \(values.joined(separator: ", "))."
+    }
+
     private static func report(_ message: String, _ status: ExitStatus) -> ExitStatus {
         Output.flush()
-        FileHandle.standardError.write(Data("worker: error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("worker: error: \(ControlEscaping.escape(message))\n".utf8))
         return status
     }
 }

@@ -92,6 +92,10 @@ import Testing
     @Test(arguments: [
         ("", "{}", JournalError.Code.invalidArgument),
         ("has space", "{}", .invalidArgument),
+        ("no\u{A0}break", "{}", .invalidArgument),
+        ("noop\u{200B}", "{}", .invalidArgument),
+        ("right\u{202E}left", "{}", .invalidArgument),
+        ("line\u{2028}break", "{}", .invalidArgument),
         ("noop", "", .invalidPayload),
         ("noop", "{", .invalidPayload),
         ("noop", "{'single': 1}", .invalidPayload),
@@ -119,6 +123,30 @@ import Testing
         #expect(try await fixture.journal.enqueue(NewJob(handler: "noop", payload: fits)).created)
         let code = await journalErrorCode { _ = try await fixture.journal.enqueue(NewJob(handler: "noop", payload: fits + " ")) }
         #expect(code == .payloadTooLarge)
+    }
+
+    @Test func nestingDeeperThan1000LevelsIsRefusedAsSuchWhateverTheStringsHold() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let brackets = "\"" + String(repeating: "[{\\\"", count: 2000) + "\""  // brackets and escaped quotes in a string
+        let deepest = String(repeating: "[", count: 1000) + brackets + String(repeating: "]", count: 1000)
+        #expect(try await fixture.journal.enqueue(NewJob(handler: "noop", payload: deepest)).created)
+        let tooDeep = "[" + deepest + "]"
+        do {
+            _ = try await fixture.journal.enqueue(NewJob(handler: "noop", payload: tooDeep))
+            Issue.record("a payload nested 1001 levels deep was accepted")
+        } catch let error as JournalError {
+            #expect(error.code == .invalidPayload)
+            #expect(error.description == "payload is nested deeper than 1000 levels: flatten it, or store it elsewhere and pass a reference")
+        }
+        // Alone, a job is not "job 1 of the batch"; in a batch, the error says which job.
+        do {
+            _ = try await fixture.journal.enqueue(batch: [NewJob(handler: "noop"), NewJob(handler: "noop", payload: tooDeep)])
+            Issue.record("a payload nested 1001 levels deep was accepted")
+        } catch let error as JournalError {
+            #expect(error.batchIndex == 1)
+        }
+        #expect(try await fixture.journal.stats()[.queued] == 1)
     }
 
     @Test func maxAttemptsBelowOneIsRefused() async throws {

@@ -26,6 +26,21 @@ import Testing
         #expect(report.findings == ["job \(id) is completed but its last event says queued"])
     }
 
+    @Test func aRunningJobOfADeadWorkerIsFoundAndOneOfALiveWorkerIsNot() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let live = try await fixture.job(in: .running)  // held by w1, registered through the fixture's journal
+        let orphan = try await fixture.enqueue()
+        do {  // w2 claims the job, then its journal (and its liveness lock) goes: a worker killed mid-job
+            let other = try Journal(path: fixture.journal.path)
+            try await other.register(WorkerRegistration(id: "w2", pid: 4343, host: "test", processStartedAt: nil, version: "t"))
+            #expect(try await other.claim(ClaimRequest(worker: "w2", limit: 1)).map(\.id) == [orphan])
+        }
+        let findings = try await fixture.journal.verify().findings
+        #expect(findings == ["job \(orphan) is running under worker w2, which is dead (its lock is free): the next `worker run` or `worker resume` recovers it"])
+        #expect(!findings.contains { $0.contains("job \(live) ") })
+    }
+
     @Test func aRunningJobOfAStoppedWorkerIsFound() async throws {
         let fixture = try await Fixture()
         defer { fixture.remove() }

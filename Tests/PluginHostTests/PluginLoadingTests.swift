@@ -57,7 +57,7 @@ import WorkerTestKit
         #expect(Self.refusal(truncated)?.contains("the file is truncated or damaged") == true, "\(Self.refusal(truncated) ?? "accepted")")
         let cut = try fixtures.copy(PluginFixtures.examples, to: "cut.so", limit: 40)
         #expect(Self.refusal(cut)?.contains("no ELF header") == true)
-        #expect(Self.refusal(fixtures.directory.file("missing.so"))?.contains("cannot read it") == true)
+        #expect(Self.refusal(fixtures.directory.file("missing.so"))?.contains("missing.so does not exist: check the path") == true)
     }
 
     @Test func writableFilesAndDirectoriesAreRefused() async throws {
@@ -86,6 +86,32 @@ import WorkerTestKit
         let localLink = fixtures.directory.file("local.so")
         try FileManager.default.createSymbolicLink(atPath: localLink, withDestinationPath: inside)
         #expect(Self.refusal(localLink) == nil)
+    }
+
+    @Test func ancestorsAreCheckedAndSymlinksOnTheWayFollowedThroughCheckedDirectories() async throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let path = try await fixtures.cPlugin("c.so")
+        // A world-writable directory on the way is refused unless it is sticky (as /tmp is).
+        let link = fixtures.directory.file("via")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: fixtures.directory.path)
+        #expect(Self.refusal(link + "/c.so") == nil, "\(Self.refusal(link + "/c.so") ?? "")")
+        #expect(Self.refusal(fixtures.directory.path + "/../" + (fixtures.directory.path as NSString).lastPathComponent + "/c.so") == nil)
+        let middle = fixtures.directory.file("open")
+        try FileManager.default.createDirectory(atPath: middle + "/inner", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: path, toPath: middle + "/inner/c.so")
+        chmod(middle, 0o777)
+        #expect(Self.refusal(middle + "/inner/c.so")?.contains("its directory \(middle) is world-writable (mode 777)") == true)
+        chmod(middle, 0o1777)
+        #expect(Self.refusal(middle + "/inner/c.so") == nil, "a sticky directory is like /tmp: \(Self.refusal(middle + "/inner/c.so") ?? "")")
+        chmod(middle, 0o775)
+        #expect(Self.refusal(middle + "/inner/c.so")?.contains("its directory \(middle) is group-writable") == true)
+        chmod(middle, 0o755)
+        // A FIFO named like a plugin is refused without blocking the open.
+        let fifo = fixtures.directory.file("fifo.so")
+        mkfifo(fifo, 0o644)
+        #expect(Self.refusal(fifo)?.contains("not a regular file") == true)
+        #expect(Self.refusal(fixtures.directory.file("none/c.so"))?.contains("does not exist") == true)
     }
 
     @Test func aPinnedHashMustMatch() async throws {

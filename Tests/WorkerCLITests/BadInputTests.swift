@@ -11,7 +11,7 @@ import WorkerTestKit
         (["enqueue", "noop", "--delay", "5", "--at", "2030-01-01T00:00:00Z"], 64, "exclude each other"),
         (["enqueue", "noop", "--at", "tomorrow"], 64, "ISO 8601"),
         (["enqueue", "noop", "--delay", "-1"], 64, "--delay"),
-        (["enqueue", "noop", "--max-attempts", "0"], 64, "max attempts"),
+        (["enqueue", "noop", "--max-attempts", "0"], 64, "--max-attempts"),
         (["enqueue", "noop", "--payloads-from", "/nonexistent/file.jsonl"], 66, "/nonexistent/file.jsonl"),
         (["job", "12345"], 65, "no job with id 12345"),
         (["retry", "12345"], 65, "no job with id 12345"),
@@ -19,6 +19,12 @@ import WorkerTestKit
         (["jobs", "--state", "sleeping"], 64, "sleeping"),
         (["frobnicate"], 64, "frobnicate"),
         (["enqueue", "noop", "--synchronous", "sometimes"], 64, "sometimes"),
+        (["jobs", "--state", "bogus"], 64, "scheduled, queued, running, retrying, interrupted, completed, dead, cancelled"),
+        (["enqueue", "noop", "--queue", ""], 64, "queue name is empty: pass a queue name such as default"),
+        (["enqueue", "noop", "--payload", String(repeating: "[", count: 1001) + String(repeating: "]", count: 1001)], 65,
+         "payload is nested deeper than 1000 levels"),
+        (["enqueue", "noop", "--payload", "{\"a\": " + String(repeating: "{\"b\": ", count: 5000) + "1" + String(repeating: "}", count: 5001)], 65,
+         "payload is nested deeper than 1000 levels"),
     ])
     func badInputGetsOneLineAndItsExitCodeAndWritesNothing(arguments: [String], status: Int32, mentioning: String) async throws {
         let cli = try CLIFixture()
@@ -26,6 +32,64 @@ import WorkerTestKit
         try await cli.ok(["migrate"])
         expectFailure(try await cli.worker(arguments), status: status, mentioning: mentioning)
         #expect((try await cli.json(["stats", "--json"]) as? [String: Int])?.values.reduce(0, +) == 0)
+    }
+
+    @Test func aSingleEnqueueIsNotCalledAJobOfABatchAndAnEmptyQueueGetsNoHandlerHint() async throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        for arguments in [["enqueue", "noop", "--payload", "{bad"], ["enqueue", "noop", "--queue", ""], ["enqueue", "noop", "--key", ""]] {
+            let result = try await cli.worker(arguments)
+            #expect(result.status == 64 || result.status == 65)
+            #expect(!result.stderr.contains("of the batch"), "\(arguments): \(result.stderr)")
+            #expect(!result.stderr.contains("e.g. noop"), "\(arguments): \(result.stderr)")
+        }
+        // A bulk enqueue names the line instead.
+        let bulk = try await cli.worker(["enqueue", "noop", "--payloads-from", "-"], stdin: "{}\n{bad\n")
+        expectFailure(bulk, status: 65, mentioning: "line 2 of standard input: payload is not valid JSON")
+        #expect(!bulk.stderr.contains("of the batch"))
+    }
+
+    @Test func deepButAllowedJSONIsEnqueued() async throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        let deep = String(repeating: "[", count: 1000) + #""[[[ not nesting ]]]""# + String(repeating: "]", count: 1000)
+        #expect(try await cli.ok(["enqueue", "noop", "--payload", deep]) == "1")
+        let tooDeep = String(repeating: "[", count: 1001) + String(repeating: "]", count: 1001)
+        let bulk = try await cli.worker(["enqueue", "noop", "--payloads-from", "-"], stdin: "{}\n\(tooDeep)\n")
+        expectFailure(bulk, status: 65, mentioning: "line 2 of standard input: payload is nested deeper than 1000 levels")
+    }
+
+    @Test func invalidUTF8IsRefusedWithItsOffsetNeverReplaced() async throws {
+        let cli = try CLIFixture()
+        defer { cli.remove() }
+        try await cli.ok(["migrate"])
+        let worker = ProductBinary.path("worker")
+        // Arguments reach the worker through the shell: Foundation's Process takes only valid Unicode.
+        func shell(_ script: String) async throws -> ProcessResult {
+            try await runProcess("/bin/sh", ["-c", script], environment: ["W": worker, "DB": cli.db])
+        }
+        expectFailure(try await shell(#"exec "$W" enqueue noop --db "$DB" --payload "$(printf '{"a": "\377x"}')""#),
+                      status: 65, mentioning: "the value of --payload is not valid UTF-8 (byte 0xFF at offset 7)")
+        expectFailure(try await shell(#"exec "$W" enqueue noop --db "$DB" --payload="$(printf '["\300\257"]')""#),
+                      status: 65, mentioning: "the value of --payload is not valid UTF-8 (byte 0xC0 at offset 2)")
+        expectFailure(try await shell(#"exec "$W" enqueue noop --db "$DB" --key "$(printf 'k\355\240\200')""#),
+                      status: 64, mentioning: "the value of --key is not valid UTF-8 (byte 0xED at offset 1)")
+        expectFailure(try await shell(#"exec "$W" enqueue "$(printf 'no\377op')" --db "$DB""#),
+                      status: 64, mentioning: "argument 2 is not valid UTF-8 (byte 0xFF at offset 2)")
+        expectFailure(try await shell(#"WORKER_DB="$(printf '/tmp/w\377.sqlite3')" exec "$W" stats"#),
+                      status: 78, mentioning: "WORKER_DB is not valid UTF-8 (byte 0xFF at offset 6)")
+
+        // In a payloads file and on standard input: the line and the offset, nothing of the batch enqueued.
+        let file = cli.directory.file("payloads.jsonl")
+        try Data("{\"n\": 1}\n{\"n\": \"\u{E9}".utf8 + [0xE9] + Data("\"}\n{\"n\": 3}\n".utf8)).write(to: URL(fileURLWithPath: file))
+        expectFailure(try await cli.worker(["enqueue", "noop", "--payloads-from", file]), status: 65,
+                      mentioning: "line 2 of \(file) is not valid UTF-8 (byte 0xE9 at offset 9)")
+        let stdin = try await shell(#"exec "$W" enqueue noop --db "$DB" --payloads-from - --batch-size 1 < "$F""#.replacingOccurrences(of: "$F", with: file))
+        #expect(stdin.status == 65 && stdin.stdout == "1\n" && stdin.stderrLines == [
+            "worker: error: line 2 of standard input is not valid UTF-8 (byte 0xE9 at offset 9): fix its encoding; the 1 jobs before line 2 were enqueued, nothing from that line on",
+        ], "\(stdin)")
+        let jobs = try #require(try await cli.json(["jobs", "--json"]) as? [[String: Any]])
+        #expect(jobs.count == 1 && (jobs.first?["payload"] as? [String: Int]) == ["n": 1])
     }
 
     @Test func aMissingDatabaseDirectoryIsNamed() async throws {
@@ -170,8 +234,9 @@ import WorkerTestKit
             sleep 1
             kill -TERM $pid; wait $pid; echo "worker=$?"
             rm \(mnt)/fill
-            \(worker) journal verify --db \(db) > /dev/null; echo "verify=$?"
+            \(worker) journal verify --db \(db) > \(dir.file("verify.out")); echo "verify=$?"
             \(worker) run --db \(db) --plugin \(PluginFixtures.examples) --exit-when-idle > /dev/null 2>&1; echo "rerun=$?"
+            \(worker) journal verify --db \(db) > /dev/null; echo "reverify=$?"
             \(worker) stats --json --db \(db)
             """)
         let out = result.stdout
@@ -185,8 +250,12 @@ import WorkerTestKit
         } else {
             #expect(out.contains("worker=0"), "\(out) \(workerLog.suffix(800))")
         }
-        #expect(out.contains("verify=0"), "\(out)")
+        // Sound, except (after exit 74) for the job the dead worker still holds, which the next start recovers.
+        let findings = try String(contentsOfFile: dir.file("verify.out"), encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("finding: ") }
+        #expect(out.contains("verify=0") || (out.contains("verify=65") && out.contains("worker=74") && findings.count == 1
+            && findings.allSatisfy { $0.contains("which is dead (its lock is free)") }), "\(out) \(findings)")
         #expect(out.contains("rerun=0"), "\(out)")
+        #expect(out.contains("reverify=0"), "\(out)")
         #expect(out.contains(#""running":0"#) && out.contains(#""completed":1"#), "\(out)")
     }
 }

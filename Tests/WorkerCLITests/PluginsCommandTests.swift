@@ -64,7 +64,7 @@ import WorkerTestKit
         let job = try await cli.ok(["enqueue", "noop"])
         let result = try await cli.worker([command, "--plugin", PluginFixtures.examples, "--plugin", crashing])
         #expect(result.status == 78, "\(result.stderr)")
-        #expect(result.stderrLines == ["worker: error: plugin \(crashing) crashed while loading (signal \(SIGABRT), Aborted, in its initialisers or create()): fix it or leave it out; no job was touched"], "\(result.stderr)")
+        #expect(result.stderrLines == ["worker: error: plugin \(crashing) rejected: it crashed while loading (signal \(SIGABRT), Aborted, in its initialisers or create()): fix it or leave it out; no job was touched"], "\(result.stderr)")
         let stored = try #require(try await cli.json(["job", job, "--json"]) as? [String: Any])
         #expect(stored["state"] as? String == "queued")
         let status = try #require(try await cli.json(["status", "--json"]) as? [String: Any])

@@ -14,7 +14,7 @@ import WorkerTestKit
         #expect(unlink(fixture.db) == 0)  // SQLite goes on writing to the deleted file: only a check can tell
         let exit = await worker.waitForExit(timeout: .seconds(30))
         #expect(exit?.status == 74, "\(worker.log)")
-        #expect(worker.log.contains("worker: error: the database file \(fixture.db) was deleted while the worker ran"), "\(worker.log)")
+        #expect(worker.log.contains("worker: error: the database file \(fixture.db) was deleted while this process had it open"), "\(worker.log)")
     }
 
     @Test func aDatabaseReplacedUnderARunningWorkerStopsItWithExit74AndTheNewFileIsUntouched() async throws {
@@ -29,7 +29,7 @@ import WorkerTestKit
         #expect(rename(other, fixture.db) == 0)
         let exit = await worker.waitForExit(timeout: .seconds(30))
         #expect(exit?.status == 74, "\(worker.log)")
-        #expect(worker.log.contains("was replaced by another file while the worker ran"), "\(worker.log)")
+        #expect(worker.log.contains("was replaced by another file while this process had it open"), "\(worker.log)")
         // The worker wrote nothing into the file that took the old one's place.
         let now = try Journal(path: fixture.db)
         #expect(try await now.stats()[.queued] == 1)

@@ -4,11 +4,11 @@ import Testing
 import WorkerTestKit
 
 @Suite struct ResumeCommandTests {
-    /// Leaves jobs `running` under a worker that was killed.
-    static func crashWithJobsHeld(_ fixture: RunFixture, count: Int) async throws -> [Int64] {
+    /// Leaves jobs `running` under a worker that was killed. The jobs sleep `ms`: long enough that the kill comes
+    /// first, however slow a loaded machine makes this test (a resumed job sleeps only what is left).
+    static func crashWithJobsHeld(_ fixture: RunFixture, count: Int, ms: Int = 5000) async throws -> [Int64] {
         var ids: [Int64] = []
-        // Long enough that the kill always comes first, however slow a loaded machine makes this test.
-        for _ in 0..<count { ids.append(try await fixture.enqueue("sleep", #"{"ms": 5000}"#)) }
+        for _ in 0..<count { ids.append(try await fixture.enqueue("sleep", #"{"ms": \#(ms)}"#)) }
         let doomed = try await fixture.start(log: "doomed.log")
         #expect(await doomed.waitForLog("job \(ids.last!) sleep started"))
         for id in ids {  // a checkpoint landed for each
@@ -23,7 +23,7 @@ import WorkerTestKit
     @Test func dryRunPrintsThePlanAndChangesNothing() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
-        let ids = try await Self.crashWithJobsHeld(fixture, count: 2)
+        let ids = try await Self.crashWithJobsHeld(fixture, count: 2, ms: 600_000)  // never resumed here
         let result = try await runProcess(ProductBinary.path("worker"), ["resume", "--dry-run", "--db", fixture.db])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("recovery plan: 2 job(s) to resume"))
@@ -49,15 +49,19 @@ import WorkerTestKit
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let id = try await fixture.enqueue("not-provided")
-        try await fixture.journal.register(WorkerRegistration(id: "ghost", pid: 999_999, host: "t", processStartedAt: nil, version: "t"))
-        _ = try await fixture.journal.claim(ClaimRequest(worker: "ghost", limit: 1))  // held by a worker with no lock: dead
+        do {  // a worker that claims the job, then goes (and with its journal, its liveness lock): dead
+            let ghost = try Journal(path: fixture.db)
+            try await ghost.register(WorkerRegistration(id: "ghost", pid: 999_999, host: "t", processStartedAt: nil, version: "t"))
+            _ = try await ghost.claim(ClaimRequest(worker: "ghost", limit: 1))
+        }
+        #expect(try await fixture.journal.deadWorkers(except: nil).map(\.id) == ["ghost"])
         let refused = try await runProcess(ProductBinary.path("worker"), ["resume", "--db", fixture.db] + fixture.pluginArguments)
         #expect(refused.status == 78)
         #expect(refused.stderrLines.last?.contains("no loaded plugin provides handler 'not-provided'") == true, "\(refused.stderr)")
         #expect(try await fixture.journal.job(id).state == .running)
         let skipped = try await runProcess(ProductBinary.path("worker"), ["resume", "--skip-missing", "--db", fixture.db] + fixture.pluginArguments)
         #expect(skipped.status == 0, "\(skipped.stderr)")
-        #expect(try await fixture.journal.job(id).state == .interrupted)  // recovered, left waiting for its plugin
+        #expect(try await fixture.journal.job(id).state == .interrupted, "\(skipped.stdout) \(skipped.stderr)")  // recovered, left waiting for its plugin
     }
 
     @Test func aRejectedPluginStopsRunWithExit78() async throws {
@@ -67,7 +71,7 @@ import WorkerTestKit
         try "text".write(toFile: bogus, atomically: true, encoding: .utf8)
         let result = try await runProcess(ProductBinary.path("worker"), ["run", "--db", fixture.db, "--plugin", bogus])
         #expect(result.status == 78)
-        #expect(result.stderrLines.last == "worker: error: plugin \(bogus) rejected: it is not a shared library (no ELF header): build it as a .dynamic library product")
+        #expect(result.stderrLines.last == "worker: error: plugin \(bogus) rejected: it is not a shared library (no ELF header): build it as a .dynamic library product; no job was touched")
         let none = try await runProcess(ProductBinary.path("worker"), ["run", "--db", fixture.db])
         #expect(none.status == 78)
     }

@@ -1,0 +1,56 @@
+import Foundation
+import GRDB
+
+/// What makes a SQLite database a worker journal, checked before anything is written to it.
+enum JournalSchema {
+    /// Refuses a database that holds tables of another program: the worker would otherwise switch it to WAL
+    /// mode and write its schema into it. An empty database, or one a worker is migrating right now (its
+    /// `grdb_migrations` table only), is the worker's to create.
+    static func refuseForeign(_ db: Database, path: String) throws {
+        let tables = try String.fetchAll(db, sql: """
+            SELECT name FROM sqlite_master
+            WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'grdb_migrations'
+            ORDER BY name
+            """)
+        guard !tables.isEmpty else { return }
+        let hasMigrations = try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'grdb_migrations')") ?? false
+        if hasMigrations {
+            let applied = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+            if applied.contains(where: { name in EmbeddedMigrations.all.contains { $0.name == name } }) { return }
+        }
+        let shown = tables.prefix(5).map(printable).joined(separator: ", ") + (tables.count > 5 ? " and \(tables.count - 5) more" : "")
+        throw JournalError(
+            .notAJournal,
+            "\(path) is a SQLite database of another program (tables \(shown)), not a worker journal: point --db at a worker database or a new file; it was left untouched")
+    }
+
+    /// The tables, indexes and triggers the migrations create, by kind ("table", "index", "trigger") and name.
+    static let expectedObjects: [(kind: String, name: String)] = {
+        let pattern = try! NSRegularExpression(  // a literal pattern: cannot fail
+            pattern: #"CREATE\s+(?:UNIQUE\s+)?(TABLE|INDEX|TRIGGER)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)"#, options: [.caseInsensitive])
+        var objects: [(kind: String, name: String)] = []
+        for migration in EmbeddedMigrations.all {
+            let sql = migration.sql as NSString
+            for match in pattern.matches(in: migration.sql, range: NSRange(location: 0, length: sql.length)) {
+                objects.append((sql.substring(with: match.range(at: 1)).lowercased(), sql.substring(with: match.range(at: 2))))
+            }
+        }
+        return objects
+    }()
+
+    /// One finding per table, index or trigger of the journal's schema that the database lacks.
+    static func missingObjects(_ db: Database) throws -> [String] {
+        let present = Set(try Row.fetchAll(db, sql: "SELECT type, name FROM sqlite_master").map {
+            "\(try $0.decode(String.self, forColumn: "type")) \(try $0.decode(String.self, forColumn: "name"))"
+        })
+        return expectedObjects.filter { !present.contains("\($0.kind) \($0.name)") }.map {
+            "the journal's \($0.kind) \($0.name) is missing (the schema was changed outside the worker): restore the database from a backup"
+        }
+    }
+
+    /// `text` with control characters shown as `?`, for names read from a file we do not trust.
+    private static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }))
+    }
+}
