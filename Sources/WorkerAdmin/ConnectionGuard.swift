@@ -18,8 +18,8 @@ struct GuardedHTTP1Channel: ServerChildChannel {
         let admitted = table.admit(channel)
         if admitted {
             channel.closeFuture.whenComplete { [table] _ in table.remove(channel) }
-            // A refused connection is closed below, before it could matter to a child process; the scan is
-            // skipped for it so that a flood costs little.
+            // A refused connection is not marked: it is closed right below, and the scan costs a look at every
+            // open descriptor (a child started in between would hold only that one connection, not the port).
             if let local = channel.localAddress?.port, let peer = channel.remoteAddress?.port {
                 CloseOnExec.markSockets(localPort: local, peerPort: peer)
             }

@@ -10,7 +10,8 @@ public final class RunningWorker: Sendable {
     /// `WORKER_DB` and `WORKER_CRASH_AT` are not inherited from the test's environment, and Swift's crash report is
     /// off unless `environment` sets `SWIFT_BACKTRACE` (see `ChildProcess.testEnvironment`). It leads a process group
     /// of its own: a worker that crashed starts swift-backtrace, which has been seen to hang (the worker then
-    /// never exits); killing the group when the worker overstays ends both, instead of orphaning the helper.
+    /// never exits); killing the group when the worker overstays `waitForExit` ends both, instead of orphaning
+    /// the helper.
     public init(_ arguments: [String], logPath: String, environment: [String: String] = [:], executable: String? = nil) async throws {
         self.logPath = logPath
         var overrides = ChildProcess.testEnvironment
@@ -28,10 +29,14 @@ public final class RunningWorker: Sendable {
     /// Whether the process still runs.
     public var isAlive: Bool { process.isAlive }
 
-    /// Sends a signal (nothing once it ended). SIGKILL goes to its whole process group, as a supervisor's would
-    /// (systemd kills the unit's cgroup).
+    /// Sends a signal to the worker alone (nothing once it ended): a child it forked lives on.
     public func signal(_ signal: Int32) {
-        if signal == SIGKILL { process.killGroup() } else { process.signal(signal) }
+        process.signal(signal)
+    }
+
+    /// SIGKILL for the worker and everything in its process group, as a supervisor kills a unit's cgroup.
+    public func killGroup() {
+        process.killGroup()
     }
 
     /// Everything logged so far.

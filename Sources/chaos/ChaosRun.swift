@@ -79,7 +79,7 @@ struct ChaosRun {
         guard let worker = slots[slot] else { return }
         let how = ["KILL", "TERM", "TERM×2"][Int.random(in: 0..<3, using: &random)]
         switch how {
-        case "KILL": worker.signal(SIGKILL)
+        case "KILL": worker.killGroup()  // as a supervisor does; also ends a swift-backtrace a crash left hanging
         case "TERM": worker.signal(SIGTERM)
         default:
             worker.signal(SIGTERM)

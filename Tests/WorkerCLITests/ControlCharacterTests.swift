@@ -57,7 +57,7 @@ import WorkerTestKit
         // No plugin provides the handler: the worker logs that its jobs stay queued, naming it.
         let log = cli.directory.file("run.log")
         let worker = try await startProcess(ProductBinary.path("worker"), ["run", "--db", cli.db, "--plugin", PluginFixtures.examples], outputPath: log)
-        defer { if worker.isAlive { worker.signal(SIGKILL) } }
+        defer { worker.signal(SIGKILL) }
         var text = ""
         let deadline = ContinuousClock.now + .seconds(120)  // only against a hang; the line comes within a second
         while !text.contains("stay queued") {
@@ -66,7 +66,7 @@ import WorkerTestKit
             text = (try? String(contentsOfFile: log + ".err", encoding: .utf8)) ?? ""
         }
         worker.signal(SIGTERM)
-        #expect(await worker.waitForExit() != nil)
+        #expect(await worker.waitForExit(timeout: .seconds(60)) != nil)
         text = try String(contentsOfFile: log + ".err", encoding: .utf8)
         #expect(text.contains(#"jobs for handler 'h\u{1B}[2J\u{7}\njob 99 completed' stay queued"#), "\(text)")
         expectNoRawControls(text, "text log")
