@@ -96,9 +96,7 @@ struct WorkerCommand: AsyncParsableCommand {
             case .json:
                 return JSONLogHandler(label: label, logLevel: level)
             case .text:
-                var handler = StreamLogHandler(label: label, stream: TextLogStream())
-                handler.logLevel = level
-                return handler
+                return TextLogHandler(label: label, logLevel: level)
             }
         }
     }
