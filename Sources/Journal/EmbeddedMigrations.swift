@@ -106,5 +106,14 @@ CREATE TABLE job_steps (
 -- the whole history.
 CREATE INDEX jobs_dead ON jobs (queue) WHERE state = 'dead';
 """####),
+        ("0003_served_handlers", ####"""
+-- The handlers workers have served on this journal, recorded when a worker registers, so that enqueueing for
+-- a handler no worker has ever served (a typo) can be warned about.
+CREATE TABLE served_handlers (
+    handler         TEXT    PRIMARY KEY,
+    first_served_at INTEGER NOT NULL,
+    last_served_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+"""####),
     ]
 }

@@ -131,6 +131,12 @@ struct EnqueueContext: Sendable {
         var results: [Enqueued] = []
         results.reserveCapacity(jobs.count)
         for (index, job) in jobs.enumerated() {
+            // A held key is looked up first: an insert that the key's index then ignores would still use up an id
+            // (AUTOINCREMENT counts it).
+            if let key = job.uniqueKey, let holder = try Self.unfinishedHolder(of: key, db: db) {
+                results.append(Enqueued(id: holder, created: false))
+                continue
+            }
             let runAt = job.runAt ?? now
             let inserted: Int64?
             do {
@@ -158,13 +164,17 @@ struct EnqueueContext: Sendable {
     }
 
     private static func holder(of key: String?, db: Database, index: Int) throws -> Int64 {
-        let existing = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT id FROM jobs WHERE unique_key = ? AND unique_key IS NOT NULL AND state <> 'completed' AND state <> 'dead' AND state <> 'cancelled'"),
-            arguments: [key])
-        guard let existing else {
+        guard let key, let existing = try unfinishedHolder(of: key, db: db) else {
             throw JournalError(.internalError, "insert ignored without a unique key match", batchIndex: index)
         }
         return existing
+    }
+
+    /// The unfinished job that holds `key`, through the key's partial unique index.
+    private static func unfinishedHolder(of key: String, db: Database) throws -> Int64? {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT id FROM jobs WHERE unique_key = ? AND unique_key IS NOT NULL AND state <> 'completed' AND state <> 'dead' AND state <> 'cancelled'"),
+            arguments: [key])
     }
 }
 

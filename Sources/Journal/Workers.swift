@@ -10,14 +10,17 @@ public struct WorkerRegistration: Sendable, Equatable {
     /// The kernel's start time of `pid` (clock ticks since boot on Linux), to tell a reused pid apart.
     public var processStartedAt: Int64?
     public var version: String
+    /// The handlers its plugins provide, recorded in `served_handlers`.
+    public var handlers: [String]
 
     /// A registration.
-    public init(id: String, pid: Int32, host: String, processStartedAt: Int64?, version: String) {
+    public init(id: String, pid: Int32, host: String, processStartedAt: Int64?, version: String, handlers: [String] = []) {
         self.id = id
         self.pid = pid
         self.host = host
         self.processStartedAt = processStartedAt
         self.version = version
+        self.handlers = handlers
     }
 }
 
@@ -50,6 +53,14 @@ extension Journal {
                     arguments: [worker.id, Int64(worker.pid), worker.host, worker.processStartedAt, now, now, worker.version])
                 try liveness.hold(slot: db.lastInsertedRowID)
                 slot.withLock { $0 = db.lastInsertedRowID }
+                for handler in worker.handlers {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO served_handlers (handler, first_served_at, last_served_at) VALUES (?, ?, ?)
+                            ON CONFLICT (handler) DO UPDATE SET last_served_at = excluded.last_served_at
+                            """,
+                        arguments: [handler, now, now])
+                }
             }
         } catch {
             if let taken = slot.withLock({ $0 }) { liveness.release(slot: taken) }  // the row was rolled back
@@ -114,6 +125,17 @@ extension Journal {
         let liveness = self.liveness
         return try await read { db in
             try Int64.fetchAll(db, sql: "SELECT rowid FROM workers WHERE stopped_at IS NULL").filter { try liveness.isHeld(slot: $0) }.count
+        }
+    }
+
+    /// Those of `handlers` that no worker has ever served on this journal, or nil when no worker has served any
+    /// handler yet (a new journal: nothing to compare with).
+    public func unservedHandlers(among handlers: [String]) async throws -> [String]? {
+        try await read { db in
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM served_handlers)") == true else { return nil }
+            return try Set(handlers).sorted().filter { handler in
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM served_handlers WHERE handler = ?)", arguments: [handler]) != true
+            }
         }
     }
 

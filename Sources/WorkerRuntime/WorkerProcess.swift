@@ -51,7 +51,7 @@ public struct WorkerProcess: Sendable {
         let signalHandling = SignalState.current()  // the plugins are loaded: what must hold from now on
         try await journal.register(WorkerRegistration(
             id: worker, pid: getpid(), host: ProcessInfo.processInfo.hostName, processStartedAt: Self.processStartTime(),
-            version: "worker"))
+            version: "worker", handlers: Array(host.plugins.keys).sorted()))
         var logger = self.logger
         logger[metadataKey: "worker"] = "\(worker)"
         let dispatcher = Dispatcher(

@@ -70,6 +70,7 @@ struct EnqueueCommand: AsyncParsableCommand {
             maxAttempts: maxAttempts, uniqueKey: uniqueKey)
         if let source = payloadsFrom {
             try await BulkEnqueue(journal: journal, template: template, batchSize: batchSize, json: json).run(source: source)
+            try await warnIfUnserved(journal)
             return
         }
         let (job, created) = try await journal.enqueue(template)
@@ -78,7 +79,19 @@ struct EnqueueCommand: AsyncParsableCommand {
             Output.line(JSON.object(members + [("created", .bool(created))]).text)
         } else {
             Output.line(String(job.id))
+            if !created, let uniqueKey {
+                Output.note("key '\(uniqueKey)' is held by unfinished job \(job.id) (\(job.state.rawValue)): nothing was enqueued")
+            }
         }
+        if created { try await warnIfUnserved(journal) }
+    }
+
+    /// Enqueueing still works for a handler no worker has served on this journal (a newer deploy may bring its
+    /// plugin), but it is often a typo: say so on standard error. A journal no worker has run on says nothing.
+    private func warnIfUnserved(_ journal: Journal) async throws {
+        guard let unserved = try await journal.unservedHandlers(among: [handler]), !unserved.isEmpty else { return }
+        Output.warning(
+            "no worker has served handler '\(handler)' on this journal: the job waits until a worker whose plugins provide it runs (a typo? `worker status` lists the workers)")
     }
 
     private func startTime() throws -> Micros? {

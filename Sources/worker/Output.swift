@@ -7,6 +7,18 @@ enum Output {
 
     /// Writes `text` and a line break. Control characters in it are escaped (`ControlEscaping`): whatever data
     /// a line quotes, it stays one line and cannot drive the terminal. JSON lines have none left to escape.
+    /// `worker: note: TEXT` on standard error (after what standard output holds so far).
+    static func note(_ text: String) {
+        flush()
+        FileHandle.standardError.write(Data("worker: note: \(ControlEscaping.escape(text))\n".utf8))
+    }
+
+    /// `worker: warning: TEXT` on standard error (after what standard output holds so far).
+    static func warning(_ text: String) {
+        flush()
+        FileHandle.standardError.write(Data("worker: warning: \(ControlEscaping.escape(text))\n".utf8))
+    }
+
     static func line(_ text: String) {
         buffer.append(contentsOf: ControlEscaping.escape(text).utf8)
         buffer.append(UInt8(ascii: "\n"))
