@@ -77,7 +77,8 @@ import WorkerTestKit
     @Test func aTermDuringAFloodDrainsAsUsual() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
-        let long = try await fixture.enqueue("sleep", #"{"ms": 3000}"#)
+        // Long enough to outlast opening the flood on a loaded machine: the waiting jobs must still be waiting at the TERM.
+        let long = try await fixture.enqueue("sleep", #"{"ms": 10000}"#)
         let waiting = try await (0..<5).asyncMap { _ in try await fixture.enqueue("noop", #"{"n": 1}"#) }
         let worker = try await fixture.start(["--admin", "127.0.0.1:0", "--drain-timeout", "60", "--concurrency", "1", "--prefetch", "0"])
         let port = try #require(await AdminEndpointTests.port(of: worker), "\(worker.log)")
