@@ -7,9 +7,11 @@ import WorkerTestKit
 /// closed by the server, the connections it holds stay capped (so do its descriptors), /healthz answers
 /// throughout, jobs run, and a TERM drains as usual. Judged by outcomes with generous budgets, not by timing.
 @Suite struct AdminFloodTests {
-    /// The most connections the endpoint holds (`AdminLimits.standard`: 256 at most) plus slack for the
-    /// descriptors a worker opens and closes on its own (journal, WAL, plugins, /proc reads).
-    static let descriptorSlack = 32
+    /// Slack over the most connections the endpoint holds (`cap`) for the descriptors a worker opens and closes
+    /// on its own (journal, WAL, plugins, /proc reads). Connections accepted past the cap live a moment before they are closed (accepts come in bursts per event
+    /// loop), and the worker opens a few descriptors of its own meanwhile: seen up to 87 over the cap on an idle
+    /// machine. Without the cap the count grew past 700 and 2,500.
+    static let descriptorSlack = 128
     static let cap = 256
 
     /// Starts `worker run --admin 127.0.0.1:0` with `extra` and waits until it is ready; the worker and its port.
