@@ -5,15 +5,10 @@ import Logging
 /// One JSON object per log line on standard error (`--log-format json`), for log shippers: `time` (UTC, with
 /// microseconds), `level`, `label`, `message`, then the metadata; a value that is a whole number (a job id, a
 /// count, a pid) is a JSON number.
-struct JSONLogHandler: LogHandler {
+struct JSONLogHandler: LineLogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
 
     func log(event: LogEvent) {
         var members: [(String, JSON)] = [
@@ -22,10 +17,7 @@ struct JSONLogHandler: LogHandler {
             ("label", .string(label)),
             ("message", .string("\(event.message)")),
         ]
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
-            members.append((key, Self.json("\(value)")))
-        }
+        for (key, value) in lineMetadata(event) { members.append((key, Self.json(value))) }
         FileHandle.standardError.write(Data((JSON.object(members).text + "\n").utf8))
     }
 }

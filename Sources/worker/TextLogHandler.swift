@@ -5,22 +5,14 @@ import Logging
 /// Text log lines (`--log-format text`, the default) in the shape log collectors parse: the time in UTC with
 /// milliseconds, the level, the message, then the metadata as `key=value` pairs (logfmt), values with a space,
 /// a quote or an `=` in double quotes. Written through `TextLogStream`, which escapes control characters.
-struct TextLogHandler: LogHandler {
+struct TextLogHandler: LineLogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
     func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         var line = "\(Self.timestamp()) \(event.level.rawValue) \(event.message)"
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
-            line += " \(key)=\(Self.logfmt("\(value)"))"
-        }
+        for (key, value) in lineMetadata(event) { line += " \(key)=\(Self.logfmt(value))" }
         var stream = TextLogStream()
         stream.write(line)
     }
