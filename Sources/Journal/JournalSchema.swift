@@ -19,7 +19,7 @@ enum JournalSchema {
             let applied = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
             if applied.contains(where: { name in EmbeddedMigrations.all.contains { $0.name == name } }) { return }
         }
-        let shown = tables.prefix(5).map(printable).joined(separator: ", ") + (tables.count > 5 ? " and \(tables.count - 5) more" : "")
+        let shown = tables.prefix(5).joined(separator: ", ") + (tables.count > 5 ? " and \(tables.count - 5) more" : "")
         throw JournalError(
             .notAJournal,
             "\(path) is a SQLite database of another program (tables \(shown)), not a worker journal: point --db at a worker database or a new file; it was left untouched")
@@ -47,10 +47,5 @@ enum JournalSchema {
         return expectedObjects.filter { !present.contains("\($0.kind) \($0.name)") }.map {
             "the journal's \($0.kind) \($0.name) is missing (the schema was changed outside the worker): restore the database from a backup"
         }
-    }
-
-    /// `text` with control characters shown as `?`, for names read from a file we do not trust.
-    private static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }))
     }
 }

@@ -23,35 +23,35 @@ final class DepthGauges: Sendable {
         helpText: "1 while recovery is done and intake is open (as /readyz)") }
 
     private let registry: PrometheusCollectorRegistry
-    /// Every queue and state reported so far: one that emptied is reported as 0, not left at its last count.
+    /// Every series (metric name and label values) reported so far: one that emptied is reported as 0, not left
+    /// at its last value.
     private let seen = Mutex<Set<[String]>>([])
-    /// Every queue whose oldest queued age was reported so far, likewise.
-    private let seenQueues = Mutex<Set<String>>([])
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
     }
 
     func update(_ depths: [QueueDepth]) {
-        var now: [[String]: Int] = [:]
-        for depth in depths { now[[depth.queue, depth.state.rawValue]] = depth.count }
-        let all = seen.withLock { seen in
-            seen.formUnion(now.keys)
-            return seen
-        }
-        for key in all {
-            registry.makeGauge(descriptor: Self.depth, labels: [("queue", key[0]), ("state", key[1])])
-                .set(to: Double(now[key] ?? 0))
-        }
+        var now: [[String]: Double] = [:]
+        for depth in depths { now[[depth.queue, depth.state.rawValue]] = Double(depth.count) }
+        set(Self.depth, labels: ["queue", "state"], now)
     }
 
     func updateOldest(_ ages: [String: Double]) {
-        let all = seenQueues.withLock { seen in
-            seen.formUnion(ages.keys)
-            return seen
+        set(Self.oldest, labels: ["queue"], Dictionary(uniqueKeysWithValues: ages.map { ([$0.key], $0.value) }))
+    }
+
+    /// Sets the gauge `descriptor` of every series in `values` (label values, in the order of `labels`), and 0 for
+    /// each series reported before that `values` no longer has.
+    private func set(_ descriptor: MetricNameDescriptor, labels: [String], _ values: [[String]: Double]) {
+        let name = descriptor.metricName
+        let all = seen.withLock { seen in
+            seen.formUnion(values.keys.map { [name] + $0 })
+            return seen.filter { $0.first == name }
         }
-        for queue in all {
-            registry.makeGauge(descriptor: Self.oldest, labels: [("queue", queue)]).set(to: ages[queue] ?? 0)
+        for series in all {
+            let key = Array(series.dropFirst())
+            registry.makeGauge(descriptor: descriptor, labels: Array(zip(labels, key))).set(to: values[key] ?? 0)
         }
     }
 
