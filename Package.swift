@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Journal", targets: ["Journal"]),
         .library(name: "WorkerPlugin", targets: ["WorkerPlugin"]),
         .library(name: "ExamplePlugins", type: .dynamic, targets: ["ExamplePlugins"]),
+        .library(name: "TestPlugins", type: .dynamic, targets: ["TestPlugins"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -66,6 +67,13 @@ let package = Package(
             name: "ExamplePlugins",
             dependencies: ["WorkerPlugin"],
             path: "plugins/ExamplePlugins",
+            swiftSettings: strict
+        ),
+        // Handlers only the test suites use (what a handler sees of a drain), one dynamic library.
+        .target(
+            name: "TestPlugins",
+            dependencies: ["WorkerPlugin"],
+            path: "Sources/TestSupport/TestPlugins",
             swiftSettings: strict
         ),
         // The worker loop, drain, recovery at boot, supervisor integration.
@@ -165,6 +173,7 @@ let package = Package(
             dependencies: [
                 "Journal", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
