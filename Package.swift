@@ -104,6 +104,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The composition root of `run` and `resume`: the worker id, plugin checks and loading, sd_notify, the
+        // metrics registry and the admin endpoint, assembled once.
+        .target(
+            name: "WorkerApp",
+            dependencies: [
+                "Journal", "PluginHost", "WorkerAdmin", "WorkerRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: strict
+        ),
         // Records TERM/INT/QUIT/USR1/TSTP from before `main` until the worker's own handlers are in place.
         .target(name: "EarlySignalTrap"),
         .executableTarget(
@@ -113,10 +125,10 @@ let package = Package(
                 "Journal",
                 "PluginHost",
                 "WorkerAdmin",
+                "WorkerApp",
                 "WorkerRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strict
         ),
