@@ -32,11 +32,6 @@ public struct JobFilter: Sendable, Equatable {
         self.after = after
     }
 
-    /// Whether it selects by anything (state, handler, queue, age or text), not only pages.
-    public var selects: Bool {
-        state != nil || handler != nil || queue != nil || createdSince != nil || search != nil
-    }
-
     /// The selecting terms (not the cursor, order or limit), ANDed, each on `jobs.` columns. Equality on handler,
     /// queue or a state keeps to an index (0005_job_lookup_indexes, the partial state indexes); the time and the
     /// text only filter the rows those select.
