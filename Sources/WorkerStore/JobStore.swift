@@ -84,6 +84,11 @@ public protocol JobStore: Sendable {
     func retry(job id: Int64) async throws -> Job
     /// Cancels a job not yet finished; a running one gets a cancel request.
     func cancel(job id: Int64) async throws -> CancelResult
+    /// Which jobs matching `filter` `change` would act on and which it would skip; changes nothing.
+    func plan(_ change: BulkChange, _ filter: JobFilter) async throws -> BulkPlan
+    /// Carries out `plan` in short transactions, each job checked again under the write lock (one that moved on
+    /// meanwhile is skipped); `reason` goes into every job's event.
+    func apply(_ plan: BulkPlan, reason: String, progress: (Int) -> Void) async throws -> BulkResult
     /// Deletes up to `limit` completed jobs that finished before `cutoff`; returns how many.
     func pruneCompleted(finishedBefore cutoff: Micros, limit: Int) async throws -> Int
     /// How many completed jobs finished before `cutoff`.
@@ -93,6 +98,9 @@ public protocol JobStore: Sendable {
 
     func job(_ id: Int64) async throws -> Job
     func jobs(_ filter: JobFilter) async throws -> [Job]
+    /// A page of the jobs `filter` selects, with the cursor of the next: keyset pagination, so a page costs its
+    /// size, not its distance from the first.
+    func jobPage(_ filter: JobFilter) async throws -> JobPage
     /// The journal history of a job, oldest first.
     func events(job id: Int64) async throws -> [JobEvent]
     func steps(job id: Int64) async throws -> [StepRecord]

@@ -88,19 +88,35 @@ public struct ClaimRequest: Sendable, Equatable {
     }
 }
 
-/// Which jobs `jobs(_:)` lists.
+/// Which jobs `jobs(_:)` lists, and which a bulk retry or cancel acts on.
 public struct JobFilter: Sendable, Equatable {
     public var state: JobState?
     public var handler: String?
     public var queue: String?
-    /// At most this many, oldest first. Default 100.
+    /// Only jobs created at or after this time.
+    public var createdSince: Micros?
+    /// Only jobs whose payload (its JSON text as stored) or last error contains this text, case-sensitively.
+    public var search: String?
+    /// At most this many. Default 100.
     public var limit: Int
+    /// Newest (highest id) first instead of oldest first.
+    public var newestFirst: Bool
+    /// The keyset cursor: only ids above it (below it when `newestFirst`), i.e. the page after the one that
+    /// ended with this id.
+    public var after: Int64?
 
     /// A filter; nil fields match everything.
-    public init(state: JobState? = nil, handler: String? = nil, queue: String? = nil, limit: Int = 100) {
+    public init(
+        state: JobState? = nil, handler: String? = nil, queue: String? = nil, createdSince: Micros? = nil,
+        search: String? = nil, limit: Int = 100, newestFirst: Bool = false, after: Int64? = nil
+    ) {
         self.state = state
         self.handler = handler
         self.queue = queue
+        self.createdSince = createdSince
+        self.search = search
         self.limit = limit
+        self.newestFirst = newestFirst
+        self.after = after
     }
 }
