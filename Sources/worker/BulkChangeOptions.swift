@@ -1,5 +1,4 @@
 import ArgumentParser
-import Journal
 import WorkerStore
 
 /// `retry` and `cancel` over a filter instead of a job id: counted and refused unless `--yes`, listed with
@@ -30,7 +29,7 @@ struct BulkChangeOptions: ParsableArguments {
 
     /// Plans the change over the filter, then lists it (`--dry-run`), refuses it (no `--yes`: exit 64 naming the
     /// count) or carries it out.
-    func run(_ change: BulkChange, journal: Journal, json: Bool) async throws {
+    func run(_ change: BulkChange, journal: any JobStore, json: Bool) async throws {
         let plan = try await journal.plan(change, selection.filter())
         let done = change == .retry ? "retried" : "cancelled"
         let requestedIDs = plan.accepted.filter { $0.state == .running }.map(\.id)

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Journal
 import WorkerStore
 
 struct RetryCommand: AsyncParsableCommand {
@@ -76,7 +75,7 @@ struct MigrateCommand: AsyncParsableCommand {
         if json {
             Output.line(JSON.array(applied.map(JSON.string)).text)
         } else {
-            Output.line("\(journal.path): schema up to date (\(applied.joined(separator: ", ")))")
+            Output.line("\(journal.location): schema up to date (\(applied.joined(separator: ", ")))")
         }
     }
 }

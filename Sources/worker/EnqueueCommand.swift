@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Journal
 import WorkerStore
 
 struct EnqueueCommand: AsyncParsableCommand {
@@ -89,7 +88,7 @@ struct EnqueueCommand: AsyncParsableCommand {
 
     /// Enqueueing still works for a handler no worker has served on this journal (a newer deploy may bring its
     /// plugin), but it is often a typo: say so on standard error. A journal no worker has run on says nothing.
-    private func warnIfUnserved(_ journal: Journal) async throws {
+    private func warnIfUnserved(_ journal: any JobStore) async throws {
         guard let unserved = try await journal.unservedHandlers(among: [handler]), !unserved.isEmpty else { return }
         Output.warning(
             "no worker has served handler '\(handler)' on this journal: the job waits until a worker whose plugins provide it runs (a typo? `worker status` lists the workers)")

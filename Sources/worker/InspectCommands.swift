@@ -1,5 +1,4 @@
 import ArgumentParser
-import Journal
 import WorkerStore
 
 extension JobState: ExpressibleByArgument {}

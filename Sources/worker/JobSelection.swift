@@ -1,5 +1,4 @@
 import ArgumentParser
-import Journal
 import WorkerStore
 
 /// The flags that select jobs, shared by `jobs` (to list them) and `retry`/`cancel` (to change them in bulk).

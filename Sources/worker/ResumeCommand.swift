@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Journal
 import WorkerStore
 import WorkerApp
 

@@ -1,7 +1,6 @@
 import ArgumentParser
 import EarlySignalTrap
 import Foundation
-import Journal
 import WorkerStore
 import Logging
 import PluginHost
