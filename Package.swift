@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "chaos", targets: ["chaos"]),
         .library(name: "Journal", targets: ["Journal"]),
         .library(name: "ExamplePlugins", type: .dynamic, targets: ["ExamplePlugins"]),
+        .library(name: "TestPlugins", type: .dynamic, targets: ["TestPlugins"]),
     ],
     dependencies: [
         // The plugin SDK (WorkerPlugin, WorkerPluginABI, WorkerToolchain): a package of its own without
@@ -63,6 +64,13 @@ let package = Package(
             path: "plugins/ExamplePlugins",
             swiftSettings: strict
         ),
+        // Handlers only the test suites use (what a handler sees of a drain), one dynamic library.
+        .target(
+            name: "TestPlugins",
+            dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
+            path: "Sources/TestSupport/TestPlugins",
+            swiftSettings: strict
+        ),
         // The worker loop, drain, recovery at boot, supervisor integration.
         .target(
             name: "WorkerRuntime",
@@ -91,6 +99,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The composition root of `run` and `resume`: the worker id, plugin checks and loading, sd_notify, the
+        // metrics registry and the admin endpoint, assembled once.
+        .target(
+            name: "WorkerApp",
+            dependencies: [
+                "Journal", "PluginHost", "WorkerAdmin", "WorkerRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: strict
+        ),
         // Records TERM/INT/QUIT/USR1/TSTP from before `main` until the worker's own handlers are in place.
         .target(name: "EarlySignalTrap"),
         .executableTarget(
@@ -100,10 +120,10 @@ let package = Package(
                 "Journal",
                 "PluginHost",
                 "WorkerAdmin",
+                "WorkerApp",
                 "WorkerRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strict
         ),
@@ -160,6 +180,7 @@ let package = Package(
             dependencies: [
                 "Journal", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

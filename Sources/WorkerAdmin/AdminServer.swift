@@ -45,6 +45,10 @@ public struct AdminServer: Sidecar {
         depthGauges = DepthGauges(registry: registry)
     }
 
+    public var role: String { "the admin endpoint" }
+
+    public var isStarted: Bool { gate.isOpen }
+
     public func started() async throws {
         try await gate.wait()
     }

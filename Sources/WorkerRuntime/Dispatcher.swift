@@ -1,41 +1,19 @@
-import Foundation
 import Journal
 import Logging
 import PluginHost
-import Synchronization
-
-/// How the worker is asked to stop taking work.
-public enum StopRequest: Sendable, Equatable {
-    /// Stop intake, let in-flight jobs finish until the drain deadline, then cancel them.
-    case drain(reason: String)
-    /// Stop intake and cancel in-flight jobs now (second TERM/INT, QUIT).
-    case immediate(reason: String)
-    /// Stop intake, keep in-flight jobs running (TSTP).
-    case quiet
-}
 
 /// The worker loop: claims jobs up to the concurrency, hands them to their plugins, and records how they end
-/// in group commits. Drains on request. State lives in this actor; jobs run on their own executors.
+/// in group commits. Drains on request. Its parts, each testable alone: `DrainState` (stop requests and the one
+/// drain deadline), `Reserve` (jobs claimed ahead, the suspect), `IdleWaiter` (waiting without spinning) and
+/// `OutcomeBatch` / `OutcomeLedger` (what ended, what was recorded). State lives in this actor; jobs run on
+/// their own executors.
 public actor Dispatcher {
-    enum Mode: Equatable {
-        case running
-        case quiet
-        case draining(deadline: ContinuousClock.Instant, reason: String)
-        /// Cancelled everything; jobs still running at `graceEnd` are recorded interrupted without waiting.
-        case stopping(graceEnd: ContinuousClock.Instant, reason: String)
-    }
-
     struct Running {
         let job: Job
         let execution: JobExecution
         let started: ContinuousClock.Instant
         /// Why it was cancelled, when it was: decides interrupted (drain) or cancelled (operator).
-        var cancelReason: CancelReason?
-    }
-
-    enum CancelReason {
-        case drain(String)
-        case operatorRequest
+        var cancelReason: OutcomeBatch.CancelReason?
     }
 
     let journal: Journal
@@ -45,47 +23,31 @@ public actor Dispatcher {
     let stamps: [String: PluginStamp]
     let options: WorkerOptions
     let logger: Logger
+    let clock: RuntimeClock
     /// Where the worker is in its life, for supervisors: stop requests move it on.
     public let readiness: Readiness
-    let metrics: JobMetrics
     /// This worker's id in the journal.
     public let worker: String
-    private var mode = Mode.running
+    private var drain: DrainState
+    private var reserve: Reserve
+    private var idle: IdleWaiter
+    private var batch = OutcomeBatch()
+    private var ledger: OutcomeLedger
     private var inflight: [Int64: Running] = [:]
-    private var ended: [(job: Job, outcome: JobOutcome, started: ContinuousClock.Instant)] = []
-    /// When the oldest outcome in `ended` arrived.
-    private var endedSince: ContinuousClock.Instant?
-    private var lastDataVersion: Int64?
-    private var nextRunAt: Micros?
     private var missingReported: Set<String> = []
-    /// Jobs claimed ahead (`prefetch`), started as slots free up.
-    private var reserve: [Job] = []
-    private var sizer = ReserveSizer()
-    /// A job under which a worker died, running alone: nothing else is claimed until it ends.
-    private var suspect: Int64?
     /// Outcomes reported by plugins, waiting for the loop to take them.
     private let arrivals = Arrivals()
     private var nudged = false
     /// A stop request came since the loop last waited (its wake-up may have been taken by a round's commit).
     private var stopChanged = false
     private let waker = Waker()
-    /// Wakes the idle loop when another process commits (nil: poll every `pollInterval` instead); made by `run()`.
-    private var peerCommits: PeerCommitWatch?
-    /// While idle: the gap before the next look, while a commit seen being written may still be settling; nil
-    /// once settled.
-    private var settleGap: Duration? = .milliseconds(1)
-    private(set) var claimedCount = 0
-    /// Outcomes recorded, by the state each job went to (`interrupted` included: it is not finished).
-    private var outcomes: [JobState: Int] = [:]
     /// Why an `exitWhenIdle` worker ended with jobs it cannot run still waiting (exit 78), or nil.
     public private(set) var stranded: WorkerError?
-    /// Commits of the loop (finish-and-claim rounds): outcomes over rounds is the jobs each commit carried.
-    public private(set) var rounds = 0
 
     /// A dispatcher for `worker`, registered in `journal`, running jobs through `host` (its plugins loaded).
     public init(
         journal: Journal, host: PluginHost, worker: String, options: WorkerOptions, logger: Logger,
-        readiness: Readiness = Readiness(), metrics: JobMetrics = .disabled
+        readiness: Readiness = Readiness(), metrics: JobMetrics = .disabled, clock: RuntimeClock = .system
     ) {
         self.journal = journal
         self.host = host
@@ -95,48 +57,49 @@ public actor Dispatcher {
         self.options = options
         self.logger = logger
         self.readiness = readiness
-        self.metrics = metrics
+        self.clock = clock
+        drain = DrainState(drainTimeout: options.drainTimeout, cancelGrace: options.cancelGrace)
+        reserve = Reserve(prefetch: options.prefetch, concurrency: options.concurrency)
+        idle = IdleWaiter(peerCommits: nil, pollInterval: options.pollInterval, idleRecheck: options.idleRecheck)
+        ledger = OutcomeLedger(logger: logger, metrics: metrics)
     }
+
+    /// Commits of the loop (finish-and-claim rounds).
+    public var rounds: Int { ledger.rounds }
 
     /// Runs until a drain completes, or (with `exitWhenIdle`) until no job is left. Every job this worker
     /// claimed is recorded as completed, failed, cancelled or interrupted before it returns.
     public func run() async throws {
-        peerCommits = PeerCommitWatch(walPath: PeerCommitWatch.walPath(ofDatabase: journal.path), waker: waker)
-        if peerCommits == nil {
+        let watch = PeerCommitWatch(walPath: PeerCommitWatch.walPath(ofDatabase: journal.path), waker: waker)
+        if watch == nil {
             logger.notice("inotify is not available: looking for other processes' commits every \(options.pollInterval) while idle")
         }
-        defer { peerCommits = nil }  // closes the watch
+        idle = IdleWaiter(peerCommits: watch, pollInterval: options.pollInterval, idleRecheck: options.idleRecheck)
+        defer { idle.close() }
         var shouldClaim = true
         loop: while true {
             collectArrivals()
-            if mode != .running { try await commitEnded() }
-            let now = ContinuousClock.now
-            switch mode {
-            case .running:
-                let free = suspect == nil ? options.concurrency - inflight.count + reservePlan.count - reserve.count : 0
-                var worthClaiming = (shouldClaim && free > 0) || !ended.isEmpty
+            if !drain.isRunning { try await commitEnded() }
+            if drain.isRunning {
+                let free = reserve.wanted(running: inflight.count)
+                var worthClaiming = (shouldClaim && free > 0) || !batch.isEmpty
                 if !worthClaiming && free > 0 { worthClaiming = try await somethingNew() }
                 if worthClaiming {
                     // One transaction records what ended and claims what fits in the freed slots.
                     let claimed = try await exchange()
                     if claimed == 0 && free > 0 {
-                        nextRunAt = try await journal.nextRunAt()  // nothing ready: when will something be?
+                        idle.nextRunAt = try await journal.nextRunAt()  // nothing ready: when will something be?
                     }
                 }
                 if options.exitWhenIdle, inflight.isEmpty, reserve.isEmpty, try await isIdle() { break loop }
-            case .quiet:
-                break
-            case .draining(let deadline, let reason):
+            } else if drain.mode != .quiet {
                 if inflight.isEmpty { break loop }
-                if now >= deadline {
-                    cancelAll(.drain("\(reason): drain deadline passed"))
-                    mode = .stopping(graceEnd: now + options.cancelGrace, reason: "\(reason): drain deadline passed")
-                    readiness.enter(.stopping, exitBy: now + options.cancelGrace + Self.finalisation)
+                let now = clock.now()
+                if let change = drain.passDeadline(at: now) {
+                    apply(change)
                     continue loop
                 }
-            case .stopping(let graceEnd, let reason):
-                if inflight.isEmpty { break loop }
-                if now >= graceEnd {
+                if let reason = drain.graceOver(at: now) {
                     abandonRunning(reason: reason)
                     break loop
                 }
@@ -148,34 +111,25 @@ public actor Dispatcher {
 
     /// Stops intake as requested (see `StopRequest`).
     public func stop(_ request: StopRequest) {
-        let now = ContinuousClock.now
-        switch (request, mode) {
-        case (.quiet, .running):
-            mode = .quiet
-            readiness.enter(.quiet)
-            releaseReserve("quiet")
+        guard let change = drain.request(request, at: clock.now()) else { return }
+        apply(change)
+        switch request {
+        case .quiet:
             logger.notice("quiet: intake stopped, \(inflight.count) job(s) keep running")
-        case (.drain(let reason), .running), (.drain(let reason), .quiet):
-            let deadline = now + options.drainTimeout
-            mode = .draining(deadline: deadline, reason: reason)
-            readiness.enter(.draining, exitBy: deadline + options.cancelGrace + Self.finalisation)
-            releaseReserve(reason)
-            host.drain.begin(deadlineMicros: WallClock.system.now() + micros(options.drainTimeout))
+        case .drain(let reason) where change.cancel == nil:
             logger.notice("draining (\(reason)): intake stopped, \(inflight.count) job(s) have \(milliseconds(options.drainTimeout)) to finish")
-        case (.immediate(let reason), _), (.drain(let reason), .draining):
-            if case .stopping = mode { return }
-            releaseReserve(reason)
-            host.drain.begin(deadlineMicros: WallClock.system.now())
-            cancelAll(.drain(reason))
-            let grace = min(options.cancelGrace, .milliseconds(500))
-            mode = .stopping(graceEnd: now + grace, reason: reason)
-            readiness.enter(.stopping, exitBy: now + grace + Self.finalisation)
+        case .drain(let reason), .immediate(let reason):
             logger.notice("stopping now (\(reason)): \(inflight.count) job(s) cancelled")
-        default:
-            return
         }
         stopChanged = true
         waker.wake()
+    }
+
+    /// Drains unless a stop is already under way: for a shutdown that did not come from a signal (the service
+    /// group shutting down), which must not cut short a drain in progress.
+    public func drainUnlessStopping(reason: String) {
+        guard drain.isRunning || drain.mode == .quiet else { return }
+        stop(.drain(reason: reason))
     }
 
     /// Looks for work now (jobs this process made claimable, e.g. by recovering a dead peer's).
@@ -187,9 +141,8 @@ public actor Dispatcher {
     /// Cancels the running jobs an operator asked to cancel.
     public func cancelRequested(_ ids: [Int64]) {
         for id in ids {
-            if let index = reserve.firstIndex(where: { $0.id == id }) {  // claimed ahead, not started: never start it
-                let job = reserve.remove(at: index)
-                ended.append((job, .cancelled(reason: "by operator"), .now))
+            if let job = reserve.remove(id) {  // claimed ahead, not started: never start it
+                batch.add(job, .cancelled(reason: "by operator"), started: clock.now(), at: clock.now())
                 logger.notice("job \(id) \(job.handler): cancelled by an operator before it started")
                 continue
             }
@@ -201,27 +154,21 @@ public actor Dispatcher {
         }
     }
 
-    /// What the process may still need after the grace to commit what is left and exit, as told to supervisors.
-    static let finalisation = Duration.seconds(1)
-
     /// A short line for supervisors (sd_notify's STATUS): the mode, slots in use and jobs finished.
     public func summary() -> String {
-        "\(mode.name): \(inflight.count) of \(options.concurrency) running, \(outcomes[.completed, default: 0]) completed"
+        "\(drain.name): \(inflight.count) of \(options.concurrency) running, \(ledger.recorded[.completed, default: 0]) completed"
     }
 
     /// One line about what the worker is doing (USR1).
     public func status() -> String {
+        let now = clock.now()
         let jobs = inflight.values.sorted { $0.job.id < $1.job.id }
-            .map { "\($0.job.id) \($0.job.handler) \(milliseconds(ContinuousClock.now - $0.started))" }
-        return "status: \(mode.name), \(inflight.count) of \(options.concurrency) running [\(jobs.joined(separator: "; "))], \(reserve.count) claimed ahead; \(report())"
+            .map { "\($0.job.id) \($0.job.handler) \(milliseconds(now - $0.started))" }
+        return "status: \(drain.name), \(inflight.count) of \(options.concurrency) running [\(jobs.joined(separator: "; "))], \(reserve.count) claimed ahead; \(report())"
     }
 
     /// What this worker did: jobs claimed, outcomes by state, commits. The last line a worker logs.
-    public func report() -> String {
-        let order: [JobState] = [.completed, .retrying, .dead, .cancelled, .interrupted]
-        let recorded = order.compactMap { state in outcomes[state].map { "\($0) \(state.rawValue)" } }
-        return "\(claimedCount) claimed, \(recorded.isEmpty ? "no outcome recorded" : recorded.joined(separator: ", ")) in \(rounds) round(s)"
-    }
+    public func report() -> String { ledger.report }
 
     /// The plugins running jobs now, with their jobs (`c-fixture: job 3, 4`), for naming a plugin that misbehaved.
     public func runningPlugins() -> String {
@@ -240,55 +187,54 @@ public actor Dispatcher {
 
     // MARK: - The loop's steps
 
+    /// Carries out a change of the drain state: supervisors, plugins, the reserve, the jobs in flight.
+    private func apply(_ change: DrainState.Change) {
+        readiness.enter(change.phase, exitBy: change.exitBy)
+        if let reason = change.release { releaseReserve(reason) }
+        if let deadline = change.pluginDeadline {
+            host.drain.begin(deadlineMicros: clock.wallTime(of: deadline))  // the one deadline, converted once
+        }
+        if let reason = change.cancel { cancelAll(.drain(reason)) }
+    }
+
     private func exchange() async throws -> Int {
-        let batch = takeEnded()
-        let free = suspect == nil ? options.concurrency - inflight.count : 0
-        let plan = reservePlan
+        let ended = takeEnded()
+        let sizes = reserve.claimSizes(running: inflight.count)
         var request = ClaimRequest(
-            worker: worker, limit: max(0, free - reserve.count),  // for the free slots: any handler
+            worker: worker, limit: sizes.now,  // for the free slots: any handler
             queues: options.queues, handlers: handlers, plugins: stamps,
             ids: options.onlyJobs.map { Array($0) }, isolateSuspects: true,
             busy: !inflight.isEmpty || !reserve.isEmpty)
-        request.ahead = max(0, plan.count - max(0, reserve.count - free))  // for the reserve: short jobs only
-        request.aheadHandlers = plan.handlers
+        request.ahead = sizes.ahead  // for the reserve: short jobs only
+        request.aheadHandlers = sizes.aheadHandlers
         // While the round commits (an fsync), jobs claimed ahead keep starting as slots free up: the next round
         // then carries what ended meanwhile, so the commits and the jobs overlap instead of taking turns.
         let committed = Flag()
-        rounds += 1
-        let began = ContinuousClock.now
-        async let round = Self.commit(journal, batch.map { ($0.job.id, $0.outcome) }, request, committed, waker)
+        ledger.roundBegan()
+        let began = clock.now()
+        async let round = Self.commit(journal, ended.map { ($0.job.id, $0.outcome) }, request, committed, waker)
         while !committed.isSet {
             await waker.wait()  // the commit wakes it when it ends
             collectArrivals()
         }
         let (results, jobs) = try await round
-        sizer.committed(seconds: seconds(ContinuousClock.now - began))
-        log(batch, results)
+        reserve.committed(seconds: seconds(clock.now() - began))
+        ledger.record(ended, results, at: clock.now())
         if !jobs.isEmpty { FaultInjection.point("after-claim") }
-        if let first = jobs.first, first.crashes > 0, first.state == .running, jobs.count == 1, request.isolateSuspects {
-            suspect = first.id
-            logger.notice("job \(first.id) \(first.handler): a worker died under it \(first.crashes) time(s); running it alone")
+        if let suspect = reserve.add(jobs, isolatingSuspects: request.isolateSuspects) {
+            logger.notice("job \(suspect.id) \(suspect.handler): a worker died under it \(suspect.crashes) time(s); running it alone")
         }
-        reserve += jobs
-        if let stopped = mode.stopReason {
+        if let stopped = drain.stopReason {
             releaseReserve(stopped)  // a stop came while the round committed: give its claims back at once
         }
         try startReserved()
-        releaseNoLongerShort()
-        return jobs.count
-    }
-
-    /// Gives back claimed-ahead jobs whose handler is no longer short enough to be claimed ahead (its jobs got
-    /// longer): held here they would wait for a slot that an idle peer could give them sooner.
-    private func releaseNoLongerShort() {
-        guard suspect == nil, !reserve.isEmpty, let short = reservePlan.handlers.map(Set.init) else { return }
-        let slow = reserve.filter { !short.contains($0.handler) }
-        guard !slow.isEmpty else { return }
-        reserve.removeAll { !short.contains($0.handler) }
+        let slow = reserve.releaseNoLongerShort()
         for job in slow {
-            ended.append((job, .interrupted(reason: "given back unstarted: its handler's jobs now take too long to claim ahead"), .now))
+            batch.add(job, .interrupted(reason: "given back unstarted: its handler's jobs now take too long to claim ahead"),
+                      started: clock.now(), at: clock.now())
         }
-        logger.info("gave back \(slow.count) claimed-ahead job(s) whose handler's jobs now take longer")
+        if !slow.isEmpty { logger.info("gave back \(slow.count) claimed-ahead job(s) whose handler's jobs now take longer") }
+        return jobs.count
     }
 
     private nonisolated static func commit(
@@ -304,17 +250,17 @@ public actor Dispatcher {
     /// Starts claimed jobs while slots are free. Runs whenever a job ends, so a slot is refilled at once, while
     /// the commit of what ended is still to come.
     private func startReserved() throws {
-        while mode == .running, inflight.count < options.concurrency, !reserve.isEmpty {
-            try start(reserve.removeFirst())
+        while drain.isRunning, inflight.count < options.concurrency, let job = reserve.next() {
+            try start(job)
         }
     }
 
     /// Gives back claimed jobs that never started (a drain or quiet began): interrupted, attempt returned.
     private func releaseReserve(_ reason: String) {
-        for job in reserve {
-            ended.append((job, .interrupted(reason: "\(reason): not started yet"), .now))
+        let now = clock.now()
+        for job in reserve.releaseAll() {
+            batch.add(job, .interrupted(reason: "\(reason): not started yet"), started: now, at: now)
         }
-        reserve.removeAll()
     }
 
     private func start(_ job: Job) throws {
@@ -328,12 +274,11 @@ public actor Dispatcher {
             arrivals.append(id, outcome)
             waker.wake()
         }
-        inflight[job.id] = Running(job: job, execution: execution, started: .now, cancelReason: nil)
-        claimedCount += 1
-        metrics.count(.started, job)
+        inflight[job.id] = Running(job: job, execution: execution, started: clock.now(), cancelReason: nil)
+        ledger.started(job)
     }
 
-    /// Moves the outcomes plugins reported into `ended`.
+    /// Moves the outcomes plugins reported into the batch, and refills the freed slots.
     private func collectArrivals() {
         for (id, outcome) in arrivals.take() {
             jobEnded(id, outcome)
@@ -345,88 +290,30 @@ public actor Dispatcher {
         }
     }
 
-    /// What to hold claimed ahead now: nothing while a suspect runs alone.
-    private var reservePlan: ReservePlan {
-        suspect == nil ? sizer.plan(options.prefetch, concurrency: options.concurrency) : .none
-    }
-
     private func jobEnded(_ id: Int64, _ outcome: PluginOutcome) {
         guard let running = inflight.removeValue(forKey: id) else { return }  // already recorded as abandoned
-        sizer.jobRan(running.job.handler, seconds: seconds(ContinuousClock.now - running.started))
-        if suspect == id { suspect = nil }
+        let now = clock.now()
+        reserve.jobEnded(id, handler: running.job.handler, seconds: seconds(now - running.started))
         running.execution.release()
-        let recorded: JobOutcome
-        switch outcome {
-        case .completed:
-            recorded = .completed
-        case .failed(let message, let permanent):
-            recorded = .failed(error: message, retryable: !permanent)
-        case .refused(let status):
-            recorded = .failed(error: "the plugin refused to start the job (status \(status))", retryable: true)
-        case .cancelled:
-            switch running.cancelReason {
-            case .drain(let reason): recorded = .interrupted(reason: reason)
-            case .operatorRequest: recorded = .cancelled(reason: "by operator")
-            case nil: recorded = .failed(error: "the handler cancelled itself", retryable: true)
-            }
-        }
-        if ended.isEmpty { endedSince = .now }
-        ended.append((running.job, recorded, running.started))
+        batch.add(running.job, OutcomeBatch.outcome(of: outcome, cancelled: running.cancelReason), started: running.started, at: now)
     }
 
-    private func takeEnded() -> [(job: Job, outcome: JobOutcome, started: ContinuousClock.Instant)] {
-        let batch = ended
-        ended.removeAll()
-        endedSince = nil
-        if !batch.isEmpty {
-            FaultInjection.point(mode == .running || mode == .quiet ? "before-commit" : "drain-finalize")
+    private func takeEnded() -> [EndedJob] {
+        let ended = batch.take()
+        if !ended.isEmpty {
+            FaultInjection.point(drain.isRunning || drain.mode == .quiet ? "before-commit" : "drain-finalize")
         }
-        return batch
+        return ended
     }
 
     private func commitEnded() async throws {
-        guard !ended.isEmpty else { return }
-        let batch = takeEnded()
-        log(batch, try await journal.finish(batch: batch.map { ($0.job.id, $0.outcome) }, worker: worker))
+        guard !batch.isEmpty else { return }
+        let ended = takeEnded()
+        let results = try await journal.finish(batch: ended.map { ($0.job.id, $0.outcome) }, worker: worker)
+        ledger.record(ended, results, at: clock.now())
     }
 
-    private func log(
-        _ batch: [(job: Job, outcome: JobOutcome, started: ContinuousClock.Instant)], _ results: [Result<JobState, JournalError>]
-    ) {
-        for (item, result) in zip(batch, results) {
-            let job = item.job
-            let elapsed = ContinuousClock.now - item.started
-            switch result {
-            case .success(let state):
-                outcomes[state, default: 0] += 1
-                metrics.ran(job, for: elapsed)
-                metrics.count(Self.counted(item.outcome), job)
-                logger.info("job \(job.id) \(job.handler) running -> \(state.rawValue) after \(milliseconds(elapsed))\(Self.detail(item.outcome))",
-                            metadata: ["job": "\(job.id)"])
-            case .failure(let error):
-                logger.warning("job \(job.id) \(job.handler): result not recorded: \(error)", metadata: ["job": "\(job.id)"])
-            }
-        }
-    }
-
-    private static func counted(_ outcome: JobOutcome) -> JobMetrics.Event {
-        switch outcome {
-        case .completed: .completed
-        case .failed: .failed
-        case .interrupted: .interrupted
-        case .cancelled: .cancelled
-        }
-    }
-
-    private static func detail(_ outcome: JobOutcome) -> String {
-        switch outcome {
-        case .completed: ""
-        case .failed(let error, _): ": \(error)"
-        case .interrupted(let reason), .cancelled(let reason): ": \(reason)"
-        }
-    }
-
-    private func cancelAll(_ reason: CancelReason) {
+    private func cancelAll(_ reason: OutcomeBatch.CancelReason) {
         for (id, var running) in inflight where running.cancelReason == nil {
             running.cancelReason = reason
             inflight[id] = running
@@ -436,9 +323,10 @@ public actor Dispatcher {
 
     /// Jobs that did not return within the grace: recorded interrupted now; their threads die with the process.
     private func abandonRunning(reason: String) {
+        let now = clock.now()
         for (_, running) in inflight.sorted(by: { $0.key < $1.key }) {
             logger.warning("job \(running.job.id) \(running.job.handler) did not stop within the grace period")
-            ended.append((running.job, .interrupted(reason: "\(reason); the handler did not stop in time"), running.started))
+            batch.add(running.job, .interrupted(reason: "\(reason); the handler did not stop in time"), started: running.started, at: now)
         }
         inflight.removeAll()
     }
@@ -446,22 +334,15 @@ public actor Dispatcher {
     /// Whether another process committed since the last look, or a scheduled job is due.
     private func somethingNew() async throws -> Bool {
         let version = try await journal.dataVersion()
-        defer { lastDataVersion = version }
-        if version != lastDataVersion {
-            nextRunAt = try await journal.nextRunAt()
-            return true
-        }
-        if let due = nextRunAt, due <= WallClock.system.now() {
-            nextRunAt = try await journal.nextRunAt()
-            return true
-        }
-        return false
+        guard idle.somethingNew(dataVersion: version, now: clock.wall.now()) else { return false }
+        idle.nextRunAt = try await journal.nextRunAt()
+        return true
     }
 
     /// Whether nothing this worker can run is left (`exitWhenIdle`). Jobs of handlers it has not loaded do not
     /// keep it alive; when some of them wait, `stranded` names them and the worker ends with exit 78.
     private func isIdle() async throws -> Bool {
-        guard ended.isEmpty else { return false }
+        guard batch.isEmpty else { return false }
         if let only = options.onlyJobs {
             return try await journal.unfinishedCount(of: Array(only)) == 0
         }
@@ -479,125 +360,36 @@ public actor Dispatcher {
         return true
     }
 
-    /// Whether the idle loop is woken by other processes' commits (the watch armed); false: it polls instead.
-    private func watchForPeerCommits() -> Bool {
-        guard let watch = peerCommits else { return false }
-        if watch.arm() { return true }
-        logger.notice("cannot watch \(watch.path) for other processes' commits: looking every \(options.pollInterval) while idle")
-        peerCommits = nil
-        return false
-    }
-
-    /// Busy or stopping: its own commits must not wake the loop; writes made meanwhile are looked for over the
-    /// settling series once it is idle again.
-    private func stopWatchingForPeerCommits() {
-        peerCommits?.disarm()
-        settleGap = .milliseconds(1)
-    }
-
     /// Waits for a job to end, a stop request, or the next poll; returns whether a claim is worth trying.
     /// When a job ends while others run, waits up to `groupCommitWindow` more so that the outcomes of jobs ending
     /// together are committed (and their slots refilled) in one transaction.
     private func waitForWork() async -> Bool {
-        var timeout: Duration
-        let idle = mode == .running && inflight.isEmpty && ended.isEmpty && !nudged && !stopChanged && watchForPeerCommits()
-        if !idle { stopWatchingForPeerCommits() }
-        switch mode {
-        case .running where idle:
-            // Idle (nothing to commit either): the loop looks at `data_version` after each wait. The watch fires
-            // as a commit is written, which readers see only once its fsync is done: after a write, and after
-            // being busy (writes then went unwatched), the looks come 1, 2, 4 … 256 ms apart; then only a new
-            // write, the recheck or a due time ends the wait.
-            if peerCommits?.takeFired() == true { settleGap = .milliseconds(1) }
-            timeout = settleGap ?? options.idleRecheck
-            if let gap = settleGap { settleGap = gap < .milliseconds(256) ? gap * 2 : nil }
-            if let due = nextRunAt {  // a scheduled or retrying job starts on time
-                timeout = min(timeout, .microseconds(max(0, due - WallClock.system.now())))
-            }
-        case .running: timeout = inflight.isEmpty ? options.pollInterval : .milliseconds(100)
-        case .quiet: timeout = .milliseconds(100)
-        case .draining(let deadline, _): timeout = max(.zero, min(deadline - .now, .milliseconds(100)))
-        case .stopping(let graceEnd, _): timeout = max(.zero, min(graceEnd - .now, .milliseconds(50)))
-        }
+        let idling = drain.isRunning && inflight.isEmpty && batch.isEmpty && !nudged && !stopChanged && idle.arm(logger: logger)
+        if !idling { idle.disarm() }
+        let timeout: Duration =
+            if let limit = drain.waitLimit(at: clock.now()) { limit }
+            else if idling { idle.idleTimeout(now: clock.wall.now()) }
+            else { inflight.isEmpty ? options.pollInterval : .milliseconds(100) }
         collectArrivals()
-        let before = ended.count
+        let before = batch.count
         if stopChanged {
             stopChanged = false
             return false  // a stop came: the loop acts on it now
         }
-        if mode != .running || (ended.isEmpty && !nudged) {  // else work came while the last round committed
-            await waker.wait(timeout: timeout)
+        if !drain.isRunning || (batch.isEmpty && !nudged) {  // else work came while the last round committed
+            await waker.wait(timeout: timeout, clock: clock)
             collectArrivals()
         }
-        if mode == .running, let since = endedSince, !inflight.isEmpty {
+        if drain.isRunning, let since = batch.since, !inflight.isEmpty {
             // Jobs ending together share one commit: gather until the oldest outcome waited `groupCommitWindow`
             // (outcomes gathered during the last commit waited long enough already).
             let windowEnd = since + options.groupCommitWindow
-            while mode == .running, !inflight.isEmpty, ContinuousClock.now < windowEnd {
-                await waker.wait(timeout: windowEnd - .now)
+            while drain.isRunning, !inflight.isEmpty, clock.now() < windowEnd {
+                await waker.wait(timeout: windowEnd - clock.now(), clock: clock)
                 collectArrivals()
             }
         }
         defer { nudged = false }
-        return nudged || ended.count > before
-    }
-}
-
-extension Dispatcher.Mode {
-    /// Why intake stopped, when it did.
-    var stopReason: String? {
-        switch self {
-        case .running: nil
-        case .quiet: "quiet"
-        case .draining(_, let reason), .stopping(_, let reason): reason
-        }
-    }
-
-    var name: String {
-        switch self {
-        case .running: "running"
-        case .quiet: "quiet"
-        case .draining: "draining"
-        case .stopping: "stopping"
-        }
-    }
-}
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
-func micros(_ duration: Duration) -> Micros {
-    duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
-}
-
-/// A duration for log lines: "2.6 ms", "1450 ms".
-func milliseconds(_ duration: Duration) -> String {
-    let ms = Double(micros(duration)) / 1000
-    return ms < 100 ? String(format: "%.1f ms", ms) : String(format: "%.0f ms", ms)
-}
-
-/// A one-way switch, set from another task.
-final class Flag: Sendable {
-    private let value = Mutex(false)
-
-    var isSet: Bool { value.withLock { $0 } }
-
-    func set() { value.withLock { $0 = true } }
-}
-
-/// Outcomes handed over by plugin threads, taken by the dispatcher loop.
-final class Arrivals: Sendable {
-    private let list = Mutex<[(Int64, PluginOutcome)]>([])
-
-    func append(_ id: Int64, _ outcome: PluginOutcome) {
-        list.withLock { $0.append((id, outcome)) }
-    }
-
-    func take() -> [(Int64, PluginOutcome)] {
-        list.withLock { list in
-            defer { list.removeAll(keepingCapacity: true) }
-            return list
-        }
+        return nudged || batch.count > before
     }
 }

@@ -8,6 +8,9 @@ import Synchronization
 import UnixSignals
 
 /// The worker loop as a service: when it returns (drained, or idle with `--exit-when-idle`) the group ends.
+/// Every way the group can end drains it first: a graceful shutdown drains (unless a stop is under way), and a
+/// cancellation stops at once; either way the jobs in flight are recorded `interrupted`, with the reason, and no
+/// crash is counted against them.
 struct DispatcherService: Service {
     let dispatcher: Dispatcher
     /// Waits for the sidecars, recovers what dead workers held and opens intake.
@@ -15,8 +18,42 @@ struct DispatcherService: Service {
 
     func run() async throws {
         try await boot()  // also after an early TERM: recovery takes no new work, and the drain then ends at once
-        try await dispatcher.run()
+        // The loop runs in a task of its own: the journal's writes honour cancellation, and a loop cancelled with
+        // the group could record nothing, leaving its jobs to the next boot's recovery as if the worker crashed.
+        let loop = Task { [dispatcher] in try await dispatcher.run() }
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await loop.value
+            } onGracefulShutdown: { [dispatcher] in
+                Task { await dispatcher.drainUnlessStopping(reason: "the worker is shutting down") }
+            }
+        } onCancel: { [dispatcher] in
+            Task { await dispatcher.stop(.immediate(reason: "the worker's services were cancelled")) }
+        }
         dispatcher.readiness.enter(.stopping)  // idle with --exit-when-idle, or drained: not ready while exiting
+    }
+}
+
+/// A sidecar as a service of the worker's group. A sidecar that fails after it started (the admin endpoint's
+/// server, say) does not take the jobs down with it: the failure is recorded, the worker drains (in-flight jobs
+/// end `interrupted` with the failure as the reason) and then exits with the failure.
+struct SidecarService: Service {
+    let sidecar: any Sidecar
+    let dispatcher: Dispatcher
+    let failure: Failure
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await sidecar.run()
+        } catch {
+            guard sidecar.isStarted, !Task.isCancelled else { throw error }  // at boot: no job was touched
+            logger.error("\(sidecar.role) failed: \(error); draining")
+            failure.record(error)
+            await dispatcher.drainUnlessStopping(reason: "\(sidecar.role) failed")
+            // Returning now would end the group before the drain is done: wait for the shutdown it brings.
+            try? await gracefulShutdown()
+        }
     }
 }
 

@@ -2,8 +2,13 @@ import ServiceLifecycle
 import Synchronization
 
 /// A service that runs beside the dispatcher in the worker's ServiceGroup (the admin endpoint), and must be up
-/// before the worker recovers or takes work: if it cannot start, the worker stops before touching a job.
+/// before the worker recovers or takes work: if it cannot start, the worker stops before touching a job. If it
+/// fails once up, the worker drains and exits with its failure.
 public protocol Sidecar: Service {
+    /// What it is, for log lines and the reason recorded on jobs a failure of it interrupts ("the admin endpoint").
+    var role: String { get }
+    /// Whether it came up (`started()` returned).
+    var isStarted: Bool { get }
     /// Returns once the service is up; throws why it could not start.
     func started() async throws
 }

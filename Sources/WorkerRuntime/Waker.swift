@@ -16,10 +16,10 @@ final class Waker: Sendable {
         waiter?.resume()
     }
 
-    /// Returns at the next wake-up, or after `timeout`.
-    func wait(timeout: Duration) async {
+    /// Returns at the next wake-up, or after `timeout` on `clock`.
+    func wait(timeout: Duration, clock: RuntimeClock = .system) async {
         let timer = Task { [self] in
-            try? await Task.sleep(for: timeout)
+            await clock.sleep(timeout)
             if !Task.isCancelled { wake() }
         }
         await wait()

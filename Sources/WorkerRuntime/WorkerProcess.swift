@@ -42,11 +42,12 @@ public struct WorkerProcess: Sendable {
     }
 
     /// Runs the worker until it is drained or idle. Sidecars (the admin endpoint) start first and run beside the
-    /// dispatcher until the end; recovery waits for them. `onReady` is called once recovery is done and intake
+    /// dispatcher until the end; recovery waits for them. Without `signals` (tests) no signal is handled. `onReady` is called once recovery is done and intake
     /// opens, as is sd_notify's READY=1 when `notifier` is given.
     public func run(
-        worker: String, signals: TrappedSignals, sidecars: [any Sidecar] = [], notifier: SystemdNotifier? = nil,
-        readiness: Readiness = Readiness(), metrics: JobMetrics = .disabled, onReady: @escaping @Sendable () -> Void = {}
+        worker: String, signals: TrappedSignals?, sidecars: [any Sidecar] = [], notifier: SystemdNotifier? = nil,
+        readiness: Readiness = Readiness(), metrics: JobMetrics = .disabled, clock: RuntimeClock = .system,
+        onReady: @escaping @Sendable () -> Void = {}
     ) async throws {
         let signalHandling = SignalState.current()  // the plugins are loaded: what must hold from now on
         try await journal.register(WorkerRegistration(
@@ -55,7 +56,8 @@ public struct WorkerProcess: Sendable {
         var logger = self.logger
         logger[metadataKey: "worker"] = "\(worker)"
         let dispatcher = Dispatcher(
-            journal: journal, host: host, worker: worker, options: options, logger: logger, readiness: readiness, metrics: metrics)
+            journal: journal, host: host, worker: worker, options: options, logger: logger, readiness: readiness, metrics: metrics,
+            clock: clock)
         let supervisor = notifier.map { SupervisorNotifications(notifier: $0, readiness: readiness, dispatcher: dispatcher, logger: logger) }
         journal.onNewWork { Task { await dispatcher.nudge() } }  // enqueues in this process wake it at once
         let failure = Failure()
@@ -69,21 +71,27 @@ public struct WorkerProcess: Sendable {
             readiness.bootDone()
             onReady()
         }
-        // Sidecars come first: a group shuts its services down in reverse order, so they stay up to the end
-        // (`/readyz` answers 503 through the whole drain).
+        // A group shuts its services down in reverse order, each after the one before it returned. Sidecars come
+        // first, so they stay up to the end (`/readyz` answers 503 through the whole drain); the dispatcher comes
+        // last, so a shutdown drains it while the signals and the heartbeat are still served.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = sidecars.map {
+            .init(service: SidecarService(sidecar: $0, dispatcher: dispatcher, failure: failure, logger: logger))
+        }
+        services.append(.init(service: HeartbeatService(
+            journal: journal, dispatcher: dispatcher, host: host, options: options,
+            readiness: readiness, supervisor: supervisor, metrics: metrics, failure: failure,
+            signalHandling: signalHandling, logger: logger)))
+        if let signals {
+            services.append(.init(service: SignalService(signals: signals.signals, quiet: signals.quiet, dispatcher: dispatcher, logger: logger)))
+        }
+        if let age = options.pruneCompletedOlderThan {
+            services.append(.init(service: PruneService(
+                journal: journal, age: age, interval: options.pruneInterval, readiness: readiness, logger: logger)))
+        }
+        services.append(.init(
+            service: DispatcherService(dispatcher: dispatcher, boot: boot), successTerminationBehavior: .gracefullyShutdownGroup))
         var configuration = ServiceGroupConfiguration(
-            services: sidecars.map { .init(service: $0) } + [
-                .init(service: DispatcherService(dispatcher: dispatcher, boot: boot), successTerminationBehavior: .gracefullyShutdownGroup),
-                .init(service: HeartbeatService(
-                    journal: journal, dispatcher: dispatcher, host: host, options: options,
-                    readiness: readiness, supervisor: supervisor, metrics: metrics, failure: failure,
-                    signalHandling: signalHandling, logger: logger)),
-                .init(service: SignalService(signals: signals.signals, quiet: signals.quiet, dispatcher: dispatcher, logger: logger)),
-            ] + (options.pruneCompletedOlderThan.map { age in
-                [.init(service: PruneService(
-                    journal: journal, age: age, interval: options.pruneInterval, readiness: readiness, logger: logger))]
-            } ?? []),
-            logger: Logger(label: "worker.services", factory: { _ in SwiftLogNoOpLogHandler() }))
+            services: services, logger: Logger(label: "worker.services", factory: { _ in SwiftLogNoOpLogHandler() }))
         // The group shuts down once the drain is done: what is left (a stuck admin client, say) gets 2 s, then it
         // is cancelled, so the worker still exits within its drain + 2 s.
         configuration.maximumGracefulShutdownDuration = .seconds(2)

@@ -18,6 +18,9 @@ public struct PluginFixtures: Sendable {
     /// The ExamplePlugins library `swift build` produced.
     public static var examples: String { ProductBinary.path("libExamplePlugins.so") }
 
+    /// The plugin of handlers only tests use (`drain_probe`).
+    public static var testPlugins: String { ProductBinary.path("libTestPlugins.so") }
+
     /// Compiles the C fixture with `defines` into `name`.
     public func cPlugin(_ name: String, defines: [String] = []) async throws -> String {
         let output = directory.file(name)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PluginHost
+import WorkerApp
 
 struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -83,6 +84,6 @@ struct PluginsPreflightCommand: ParsableCommand {
     var pins: String?
 
     func run() throws {
-        PluginPreflight.runChild(file, pins: pins)
+        PreflightChild.run(file, pins: pins)
     }
 }

@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
 import Journal
-import Logging
-import PluginHost
-import WorkerRuntime
+import WorkerApp
 
 struct ResumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,31 +32,22 @@ struct ResumeCommand: AsyncParsableCommand {
         if dryRun { return }
         Output.flush()
 
-        let worker = WorkerProcess.newWorkerID()
-        let logger = Logger(label: "worker")
-        let host = PluginHost(journal: journal, worker: worker, logger: logger)
-        try await runtime.loadPlugins(into: host)
+        let launch = try await runtime.launch(journal: journal, options: try runtime.workerOptions())
         var ids = plan.jobs.map(\.id)
-        let missing = Set(plan.jobs.map(\.handler)).subtracting(host.plugins.keys).sorted()
+        let missing = Set(plan.jobs.map(\.handler)).subtracting(launch.handlers).sorted()
         if !missing.isEmpty {
             guard skipMissing else {
                 throw CLIError(
                     .config,
                     "no loaded plugin provides handler\(missing.count > 1 ? "s" : "") \(missing.map { "'\($0)'" }.joined(separator: ", ")): load the plugin, or pass --skip-missing to leave those jobs waiting")
             }
-            ids = plan.jobs.filter { host.plugins[$0.handler] != nil }.map(\.id)
+            ids = plan.jobs.filter { launch.handlers.contains($0.handler) }.map(\.id)
         }
         guard !ids.isEmpty else {
             // Nothing to run here, but the dead workers' jobs still become interrupted, to wait for their plugin.
-            _ = try await Recovery.recoverDead(
-                journal: journal, recoverer: nil, maxCrashes: WorkerOptions().maxCrashes,
-                logger: logger)
+            try await launch.recoverWithoutRunning()
             return
         }
-        var options = try runtime.workerOptions()
-        options.onlyJobs = Set(ids)
-        options.exitWhenIdle = true
-        let process = WorkerProcess(journal: journal, host: host, options: options, logger: logger)
         let progress = Progress()
         let shown = Task { [ids] in  // on a terminal: how many of the resumed jobs are done
             while !Task.isCancelled {
@@ -67,41 +56,21 @@ struct ResumeCommand: AsyncParsableCommand {
                 try? await Task.sleep(for: .milliseconds(250))
             }
         }
+        defer { progress.finish() }
         do {
-            try await Supervision(admin: nil, journal: journal, logger: logger).run(process, worker: worker, signals: signals)
+            try await launch.run(signals: signals, onlyJobs: Set(ids))
         } catch {
             shown.cancel()
             await shown.value
-            progress.finish()
             throw error
         }
         shown.cancel()
         await shown.value  // no line after the last one
-        progress.finish()
     }
 }
 
-/// What `worker resume` found: jobs held by dead workers, and interrupted jobs.
-struct RecoveryPlan {
-    struct Dead {
-        let worker: String
-        let pid: Int32?
-        let jobs: [Job]
-    }
-
-    let dead: [Dead]
-    let interrupted: [Job]
-
-    var jobs: [Job] { dead.flatMap(\.jobs) + interrupted }
-
-    static func make(journal: Journal) async throws -> RecoveryPlan {
-        let deadWorkers = try await journal.deadWorkers(except: nil)
-        let running = deadWorkers.isEmpty ? [] : try await journal.jobs(JobFilter(state: .running, limit: Int.max))
-        let held = Dictionary(grouping: running) { $0.workerID ?? "" }
-        let dead = deadWorkers.map { Dead(worker: $0.id, pid: $0.pid, jobs: held[$0.id] ?? []) }
-        let interrupted = try await journal.jobs(JobFilter(state: .interrupted, limit: Int.max))
-        return RecoveryPlan(dead: dead, interrupted: interrupted)
-    }
+/// How `worker resume` shows its plan.
+extension RecoveryPlan {
 
     var lines: [String] {
         var lines = ["recovery plan: \(jobs.count) job(s) to resume"]

@@ -4,6 +4,7 @@ import Journal
 import Logging
 import PluginHost
 import WorkerAdmin
+import WorkerApp
 import WorkerRuntime
 
 /// Options `worker run` and `worker resume` share.
@@ -41,10 +42,9 @@ struct RuntimeOptions: ParsableArguments {
         return options
     }
 
-    /// Loads the plugins; a rejected one ends the command with exit 78 (66 for a missing file) and one line naming
-    /// it, before the worker registers or touches a job. Each is first loaded in a child process (see
-    /// `PluginPreflight`), so that one that crashes or ends the process while it loads is named too.
-    func loadPlugins(into host: PluginHost) async throws {
+    /// The worker, its plugins loaded; a rejected one ends the command with exit 78 (66 for a missing file) and
+    /// one line naming it, before the worker registers or touches a job.
+    func launch(journal: Journal, options: WorkerOptions) async throws -> WorkerLaunch {
         if plugin.isEmpty && plugins == nil {
             throw CLIError(.config, "no plugins to run jobs with: pass --plugin FILE or --plugins DIR (e.g. --plugins .build/release)")
         }
@@ -54,16 +54,15 @@ struct RuntimeOptions: ParsableArguments {
         } catch let error as PluginError {
             throw CLIError(error.status, error.reason)  // the reason names the directory
         }
-        let pins = try pluginPins.map(PluginPins.init(file:))
+        let launch = WorkerLaunch(journal: journal, options: options, logger: Logger(label: "worker"))
         do {
-            try await PluginPreflight.check(files, pins: pluginPins)
+            try await launch.loadPlugins(files, pins: pluginPins) { error in
+                FileHandle.standardError.write(Data("worker: error: \(error.description); no job was touched\n".utf8))
+            }
         } catch let error as PluginError {
             throw CLIError(error.status, "\(error.description); no job was touched")
         }
-        PluginHost.onExitWhileLoading { error in
-            FileHandle.standardError.write(Data("worker: error: \(error.description); no job was touched\n".utf8))
-        }
-        try host.load(files: files, pins: pins)
+        return launch
     }
 }
 
@@ -98,12 +97,7 @@ struct RunCommand: AsyncParsableCommand {
         options.exitWhenIdle = exitWhenIdle
         options.pruneCompletedOlderThan = pruneCompletedOlderThan?.duration
         let journal = try database.open()
-        let worker = WorkerProcess.newWorkerID()
-        let logger = Logger(label: "worker")
-        let host = PluginHost(journal: journal, worker: worker, logger: logger)
-        try await runtime.loadPlugins(into: host)
-        let process = WorkerProcess(journal: journal, host: host, options: options, logger: logger)
-        try await Supervision(admin: admin, journal: journal, logger: logger).run(process, worker: worker, signals: signals)
+        try await runtime.launch(journal: journal, options: options).run(signals: signals, admin: admin)
     }
 }
 

@@ -34,6 +34,37 @@ import WorkerTestKit
         try await fixture.expectSound()
     }
 
+    /// A handler sees the drain through the SDK (`isDraining`, `drainDeadline`): the deadline it is given is TERM
+    /// plus the drain timeout, and it is cancelled at that deadline, not before. (Lower bounds follow from
+    /// causality; the upper bound only allows for a loaded machine's delay in acting on TERM.)
+    @Test func aHandlerSeesTheRealDrainDeadlineAfterTerm() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        let probe = fixture.directory.file("probe.txt")
+        let id = try await fixture.enqueue("drain_probe", #"{"path": "\#(probe)"}"#)
+        let worker = try await fixture.start(["--plugin", PluginFixtures.testPlugins, "--drain-timeout", "2"])
+        #expect(await worker.waitForLog("job \(id) drain_probe started"))
+        _ = await eventually(timeout: .seconds(30)) { FileManager.default.fileExists(atPath: probe) }
+        let sent = WallClock.system.now()
+        worker.signal(SIGTERM)
+        let exit = await worker.waitForExit(timeout: .seconds(60))
+        #expect(exit?.status == 0, "\(worker.log)")
+        let lines = try String(contentsOfFile: probe, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+        try #require(lines.count == 3 && lines[1].count == 3 && lines[2].count == 2, "probe wrote \(lines)")
+        let deadline = try #require(Int64(lines[1][1]))
+        let seen = try #require(Int64(lines[1][2]))
+        let cancelled = try #require(Int64(lines[2][1]))
+        let slack: Int64 = 5_000  // the deadline crosses from the monotonic clock to the wall clock once
+        #expect(deadline >= sent + 2_000_000 - slack, "deadline \(deadline - sent) µs after TERM")
+        #expect(deadline <= sent + 3_500_000, "deadline \(deadline - sent) µs after TERM")
+        #expect(seen >= sent && seen < deadline, "seen \(seen - sent) µs after TERM")
+        #expect(cancelled >= deadline - slack, "cancelled \(deadline - cancelled) µs before its deadline")
+        let job = try await fixture.journal.job(id)
+        #expect(job.state == .interrupted)
+        #expect(try await fixture.journal.events(job: id).last?.reason.contains("drain deadline passed") == true)
+        try await fixture.expectSound()
+    }
+
     @Test func aHangingHandlerCannotDelayExitPastTheDeadline() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }

@@ -13,12 +13,15 @@ struct DispatcherFixture {
     let host: PluginHost
     let logger = Logger(label: "test")
 
-    init(journalOptions: JournalOptions = JournalOptions()) async throws {
+    /// `register: false` leaves registering `worker` to the code under test (`WorkerProcess`).
+    init(journalOptions: JournalOptions = JournalOptions(), worker: String = "w", register: Bool = true) async throws {
         directory = try TemporaryDirectory("dispatcher")
         journal = try Journal(path: directory.file("w.sqlite3"), options: journalOptions)
-        host = PluginHost(journal: journal, worker: "w", logger: logger)
-        try host.load(files: [PluginFixtures.examples])
-        try await journal.register(WorkerRegistration(id: "w", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
+        host = PluginHost(journal: journal, worker: worker, logger: logger)
+        try host.load(files: [PluginFixtures.examples, PluginFixtures.testPlugins])
+        if register {
+            try await journal.register(WorkerRegistration(id: worker, pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
+        }
     }
 
     func dispatcher(_ options: WorkerOptions) -> Dispatcher {

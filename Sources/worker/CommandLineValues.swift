@@ -1,43 +1,5 @@
 import ArgumentParser
-import Foundation
-import Journal
-import Logging
-import Prometheus
 import WorkerAdmin
-import WorkerRuntime
-
-/// What `worker run` and `worker resume` show supervisors: sd_notify when `$NOTIFY_SOCKET` is set, and with
-/// `--admin` the health, readiness and metrics endpoint.
-struct Supervision {
-    let readiness = Readiness()
-    let notifier: SystemdNotifier?
-    let metrics: JobMetrics
-    let sidecars: [any Sidecar]
-
-    /// Reads `$NOTIFY_SOCKET`; with `admin`, makes the Prometheus registry the job metrics go to and the endpoint.
-    init(admin: AdminAddress?, journal: Journal, logger: Logger) throws {
-        notifier = try SystemdNotifier()
-        guard let admin else {
-            metrics = .disabled
-            sidecars = []
-            return
-        }
-        let registry = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: registry)
-        // Jobs run from a millisecond to many minutes.
-        factory.durationHistogramBuckets[JobMetrics.durationName] = [
-            .milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250), .milliseconds(500),
-            .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300), .seconds(1800),
-        ]
-        metrics = JobMetrics(factory: factory)
-        sidecars = [AdminServer(address: admin, readiness: readiness, journal: journal, registry: registry, logger: logger)]
-    }
-
-    func run(_ process: WorkerProcess, worker: String, signals: TrappedSignals) async throws {
-        try await process.run(
-            worker: worker, signals: signals, sidecars: sidecars, notifier: notifier, readiness: readiness, metrics: metrics)
-    }
-}
 
 extension AdminAddress {
     /// For `@Option(transform:)`: the error names the forms and the port range.

@@ -1,6 +1,7 @@
 import Foundation
 import PluginHost
 import Subprocess
+import WorkerRuntime
 
 #if canImport(Glibc)
 import Glibc
@@ -15,29 +16,29 @@ import Glibc
 /// The child's ending is not trusted: only a result line it prints last, after the plugin loaded and was
 /// checked, followed by exit status 0, is success. Any other end (the plugin called `exit` or `_exit`, crashed,
 /// was killed) is a refusal naming the plugin and how the child ended. Costs one short process per plugin.
-enum PluginPreflight {
+public enum PluginPreflight {
     /// What a child reports about a plugin it loaded.
-    struct Report {
-        let path: String
-        let name: String
-        let version: String
-        let sha256: String
-        let toolchain: String
-        let handlers: [String]
+    public struct Report: Sendable {
+        public let path: String
+        public let name: String
+        public let version: String
+        public let sha256: String
+        public let toolchain: String
+        public let handlers: [String]
     }
 
     /// The prefix of the child's result line.
-    static let marker = "worker-plugin-preflight: "
+    public static let marker = "worker-plugin-preflight: "
     /// The most output a child may write (the plugin's own noise included) before it is refused.
     static let outputLimit = 4 << 20
 
     /// Loads each file in a child of its own; the first refusal is thrown.
-    static func check(_ files: [String], pins: String?) async throws {
+    public static func check(_ files: [String], pins: String?) async throws {
         for file in files { _ = try await load(file, pins: pins) }
     }
 
     /// Loads `file` in a child process and returns what it found, or throws its `PluginError`.
-    static func load(_ file: String, pins: String?) async throws -> Report {
+    public static func load(_ file: String, pins: String?) async throws -> Report {
         func refuse(_ reason: String) -> PluginError { PluginError(path: file, reason: reason) }
         let result: ExecutionResult<Void, BytesOutput, DiscardedOutput>
         do {
@@ -49,7 +50,7 @@ enum PluginPreflight {
         } catch let error as SubprocessError where error.code == .outputLimitExceeded {
             throw refuse("it wrote more than \(outputLimit >> 20) MiB to standard output while loading: make it quiet")
         } catch {
-            throw CLIError(.software, "cannot start a process to check plugin \(file): \(error)")
+            throw WorkerError(.internalError, "cannot start a process to check plugin \(file): \(error)")
         }
         let lines = String(decoding: result.standardOutput, as: UTF8.self).split(separator: "\n")
         switch result.terminationStatus {
@@ -80,42 +81,4 @@ enum PluginPreflight {
         }
         return Report(path: file, name: name, version: version, sha256: sha256, toolchain: toolchain, handlers: handlers)
     }
-
-    /// The child's side: loads `file` in this process and prints the result line last, then ends at once (no
-    /// exit handlers, no library destructors: what they do is not the check's business).
-    static func runChild(_ file: String, pins: String?) -> Never {
-        PluginHost.onExitWhileLoading { error in
-            emit(rejection(error))  // exit() called by the plugin while loading: a refusal, reported like any other
-            _exit(0)
-        }
-        let result: JSON
-        do {
-            let plugin = try PluginHost.open(file, pins: try pins.map(PluginPins.init(file:)))
-            result = .object([
-                ("path", .string(plugin.path)), ("name", .string(plugin.name)), ("version", .string(plugin.version)),
-                ("sha256", .string(plugin.sha256)), ("toolchain", .string(plugin.toolchain)),
-                ("handlers", .array(plugin.handlers.map(JSON.string))),
-            ])
-        } catch let error as PluginError {
-            result = rejection(error)
-        } catch {
-            result = rejection(PluginError(path: file, reason: "\(error)"))
-        }
-        emit(result)
-        _exit(0)
-    }
-
-    private static func rejection(_ error: PluginError) -> JSON {
-        .object([("path", .string(error.path)), ("rejected", .string(error.reason)), ("missing", .bool(error.kind == .missing))])
-    }
-
-    private static func emit(_ result: JSON) {
-        let line = "\n\(marker)\(result.text)\n"  // on a line of its own, whatever the plugin printed before
-        _ = line.withCString { write(STDOUT_FILENO, $0, strlen($0)) }
-    }
-}
-
-extension PluginError {
-    /// The exit status for this refusal: 66 for a file that is not there, 78 otherwise.
-    var status: ExitStatus { kind == .missing ? .noInput : .config }
 }

@@ -1,0 +1,31 @@
+import Journal
+
+/// The clocks the runtime reads: a monotonic one for deadlines and waits, and the wall clock of the journal's due
+/// times. Tests give a manual one, so drain deadlines and due times move only when the test says.
+public struct RuntimeClock: Sendable {
+    /// The monotonic time now.
+    public let now: @Sendable () -> ContinuousClock.Instant
+    /// The wall clock (the journal's: due times and backoff are on it).
+    public let wall: WallClock
+    /// Waits `duration` on this clock; returns early when the task is cancelled.
+    public let sleep: @Sendable (Duration) async -> Void
+
+    /// A clock reading `now` and `wall`, waiting with `sleep`.
+    public init(
+        now: @escaping @Sendable () -> ContinuousClock.Instant, wall: WallClock,
+        sleep: @escaping @Sendable (Duration) async -> Void
+    ) {
+        self.now = now
+        self.wall = wall
+        self.sleep = sleep
+    }
+
+    /// The system's clocks.
+    public static let system = RuntimeClock(now: { .now }, wall: .system, sleep: { try? await Task.sleep(for: $0) })
+
+    /// The wall-clock time of a monotonic instant, in journal units: for the plugin ABI, which speaks Unix
+    /// microseconds. Converted once per deadline, so that plugins and the dispatcher share one deadline.
+    public func wallTime(of instant: ContinuousClock.Instant) -> Micros {
+        wall.now() + micros(instant - now())
+    }
+}
