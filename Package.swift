@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "chaos", targets: ["chaos"]),
         .library(name: "Journal", targets: ["Journal"]),
+        .library(name: "WorkerStore", targets: ["WorkerStore"]),
         .library(name: "ExamplePlugins", type: .dynamic, targets: ["ExamplePlugins"]),
         .library(name: "TestPlugins", type: .dynamic, targets: ["TestPlugins"]),
     ],
@@ -36,9 +37,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
     ],
     targets: [
+        // The seam between storage and everything above it: the store protocol and the store-neutral types
+        // (jobs, states, requests, outcomes, errors with their exit class).
+        .target(name: "WorkerStore", swiftSettings: strict),
+        // The SQLite journal: the first (and embedded default) store.
         .target(
             name: "Journal",
             dependencies: [
+                "WorkerStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift", condition: .when(platforms: [.linux])),
                 .product(name: "Logging", package: "swift-log"),
@@ -49,7 +55,7 @@ let package = Package(
         .target(
             name: "PluginHost",
             dependencies: [
-                "Journal",
+                "WorkerStore",
                 .product(name: "WorkerPluginABI", package: "worker-plugin-sdk"),
                 .product(name: "WorkerToolchain", package: "worker-plugin-sdk"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -75,7 +81,7 @@ let package = Package(
         .target(
             name: "WorkerRuntime",
             dependencies: [
-                "Journal", "PluginHost",
+                "WorkerStore", "PluginHost",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -87,7 +93,7 @@ let package = Package(
         .target(
             name: "WorkerAdmin",
             dependencies: [
-                "Journal", "WorkerRuntime",
+                "WorkerStore", "WorkerRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -104,7 +110,7 @@ let package = Package(
         .target(
             name: "WorkerApp",
             dependencies: [
-                "Journal", "PluginHost", "WorkerAdmin", "WorkerRuntime",
+                "WorkerStore", "PluginHost", "WorkerAdmin", "WorkerRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -118,6 +124,7 @@ let package = Package(
             dependencies: [
                 "EarlySignalTrap",
                 "Journal",
+                "WorkerStore",
                 "PluginHost",
                 "WorkerAdmin",
                 "WorkerApp",
@@ -131,6 +138,7 @@ let package = Package(
             name: "bench",
             dependencies: [
                 "Journal",
+                "WorkerStore",
                 "PluginHost",
                 "WorkerTestKit",
                 .product(name: "Logging", package: "swift-log"),
@@ -142,7 +150,7 @@ let package = Package(
         .executableTarget(
             name: "chaos",
             dependencies: [
-                "Journal", "WorkerTestKit",
+                "Journal", "WorkerStore", "WorkerTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -150,23 +158,23 @@ let package = Package(
         // A test helper process: claims jobs from a shared database so tests can race real processes.
         .executableTarget(
             name: "journal-probe",
-            dependencies: ["Journal", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Journal", "WorkerStore", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/JournalProbe",
             swiftSettings: strict
         ),
         .target(
             name: "WorkerTestKit",
-            dependencies: ["Journal", .product(name: "Subprocess", package: "swift-subprocess")],
+            dependencies: ["Journal", "WorkerStore", .product(name: "Subprocess", package: "swift-subprocess")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "JournalTests",
-            dependencies: ["Journal", "WorkerTestKit", "journal-probe", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Journal", "WorkerStore", "WorkerTestKit", "journal-probe", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "PluginHostTests",
-            dependencies: ["Journal", "PluginHost", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Journal", "WorkerStore", "PluginHost", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
@@ -178,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "WorkerRuntimeTests",
             dependencies: [
-                "Journal", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log"),
+                "Journal", "WorkerStore", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -186,12 +194,12 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerRunTests",
-            dependencies: ["Journal", "WorkerTestKit", "worker", "chaos", "journal-probe"],
+            dependencies: ["Journal", "WorkerStore", "WorkerTestKit", "worker", "chaos", "journal-probe"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "WorkerCLITests",
-            dependencies: ["Journal", "WorkerTestKit", "worker", "journal-probe"],
+            dependencies: ["Journal", "WorkerStore", "WorkerTestKit", "worker", "journal-probe"],
             swiftSettings: strict
         ),
     ]

@@ -1,21 +1,5 @@
+import WorkerStore
 import GRDB
-
-/// Which jobs `jobs(_:)` lists.
-public struct JobFilter: Sendable, Equatable {
-    public var state: JobState?
-    public var handler: String?
-    public var queue: String?
-    /// At most this many, oldest first. Default 100.
-    public var limit: Int
-
-    /// A filter; nil fields match everything.
-    public init(state: JobState? = nil, handler: String? = nil, queue: String? = nil, limit: Int = 100) {
-        self.state = state
-        self.handler = handler
-        self.queue = queue
-        self.limit = limit
-    }
-}
 
 extension Journal {
     /// The job with this id; `jobNotFound` when there is none.

@@ -1,14 +1,5 @@
+import WorkerStore
 import GRDB
-
-/// What `cancel` did.
-public enum CancelResult: Sendable, Equatable {
-    /// The job was waiting and is now `cancelled`.
-    case cancelled(Job)
-    /// The job is running: its worker was asked to stop it (it stays `running` until the worker does).
-    case requested(Job)
-    /// It was cancelled already; nothing changed.
-    case alreadyCancelled(Job)
-}
 
 extension Journal {
     /// States `retry` accepts: finished-but-not-completed jobs, and retrying jobs (to skip their backoff).

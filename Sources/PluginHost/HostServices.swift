@@ -1,5 +1,5 @@
 import Foundation
-import Journal
+import WorkerStore
 import Logging
 import WorkerPluginABI
 

@@ -1,5 +1,5 @@
 import Foundation
-import Journal
+import WorkerStore
 import Logging
 import Synchronization
 import WorkerPluginABI
@@ -17,7 +17,7 @@ public enum PluginOutcome: Sendable, Equatable {
 
 /// One job handed to a plugin: owns the `wp_job` and every buffer the plugin may read until completion.
 final class JobSession: @unchecked Sendable {  // buffers are written before start and only freed in deinit
-    let journal: Journal
+    let journal: any JobStore
     let worker: String
     let jobID: Int64
     let handler: String
@@ -33,7 +33,7 @@ final class JobSession: @unchecked Sendable {  // buffers are written before sta
     private let storage: Mutex<[UnsafeSendableRawPointer]> = Mutex([])
     private let state = Mutex<(outcome: PluginOutcome?, waiter: CheckedContinuation<PluginOutcome, Never>?)>((nil, nil))
 
-    init(job: Job, plugin: String, journal: Journal, worker: String, logger: Logger, drain: DrainSignal,
+    init(job: Job, plugin: String, journal: any JobStore, worker: String, logger: Logger, drain: DrainSignal,
          onEnd: (@Sendable (PluginOutcome) -> Void)? = nil) {
         self.onEnd = onEnd
         self.plugin = plugin

@@ -1,4 +1,4 @@
-import Journal
+import WorkerStore
 import WorkerPluginABI
 
 /// A plugin that passed every check and was created. Never unloaded: Swift libraries cannot be safely closed.

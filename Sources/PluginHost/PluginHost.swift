@@ -1,12 +1,12 @@
 import Foundation
-import Journal
+import WorkerStore
 import Logging
 import WorkerPluginABI
 
 /// Finds, checks, loads and calls plugins for one worker.
 public final class PluginHost: @unchecked Sendable {  // `plugins` is filled by load() before any job starts
     /// The journal the host services write to.
-    public let journal: Journal
+    public let journal: any JobStore
     /// The worker the jobs run under.
     public let worker: String
     /// What plugins see through `drain_state`.
@@ -16,7 +16,7 @@ public final class PluginHost: @unchecked Sendable {  // `plugins` is filled by 
     public private(set) var plugins: [String: LoadedPlugin] = [:]
 
     /// A host with no plugin yet.
-    public init(journal: Journal, worker: String, drain: DrainSignal = DrainSignal(), logger: Logger) {
+    public init(journal: any JobStore, worker: String, drain: DrainSignal = DrainSignal(), logger: Logger) {
         self.journal = journal
         self.worker = worker
         self.drain = drain

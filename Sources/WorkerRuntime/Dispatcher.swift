@@ -1,4 +1,4 @@
-import Journal
+import WorkerStore
 import Logging
 import PluginHost
 
@@ -16,7 +16,7 @@ public actor Dispatcher {
         var cancelReason: OutcomeBatch.CancelReason?
     }
 
-    let journal: Journal
+    let journal: any JobStore
     let host: PluginHost
     /// The loaded handlers and their plugins, fixed once the plugins are loaded (read on every claim).
     let handlers: [String]
@@ -46,7 +46,7 @@ public actor Dispatcher {
 
     /// A dispatcher for `worker`, registered in `journal`, running jobs through `host` (its plugins loaded).
     public init(
-        journal: Journal, host: PluginHost, worker: String, options: WorkerOptions, logger: Logger,
+        journal: any JobStore, host: PluginHost, worker: String, options: WorkerOptions, logger: Logger,
         readiness: Readiness = Readiness(), metrics: JobMetrics = .disabled, clock: RuntimeClock = .system
     ) {
         self.journal = journal
@@ -70,9 +70,10 @@ public actor Dispatcher {
     /// Runs until a drain completes, or (with `exitWhenIdle`) until no job is left. Every job this worker
     /// claimed is recorded as completed, failed, cancelled or interrupted before it returns.
     public func run() async throws {
-        let watch = PeerCommitWatch(walPath: PeerCommitWatch.walPath(ofDatabase: journal.path), waker: waker)
+        let waker = self.waker
+        let watch = journal.commitWatch { waker.wake() }
         if watch == nil {
-            logger.notice("inotify is not available: looking for other processes' commits every \(options.pollInterval) while idle")
+            logger.notice("cannot watch for other processes' commits: looking for them every \(options.pollInterval) while idle")
         }
         idle = IdleWaiter(peerCommits: watch, pollInterval: options.pollInterval, idleRecheck: options.idleRecheck)
         defer { idle.close() }
@@ -238,7 +239,7 @@ public actor Dispatcher {
     }
 
     private nonisolated static func commit(
-        _ journal: Journal, _ finished: [(job: Int64, outcome: JobOutcome)], _ request: ClaimRequest, _ committed: Flag, _ waker: Waker
+        _ journal: any JobStore, _ finished: [(job: Int64, outcome: JobOutcome)], _ request: ClaimRequest, _ committed: Flag, _ waker: Waker
     ) async throws -> (finished: [Result<JobState, JournalError>], claimed: [Job]) {
         defer {
             committed.set()

@@ -1,5 +1,6 @@
 import Foundation
 import Journal
+import WorkerStore
 
 /// `worker enqueue --payloads-from`: streams JSON lines into the journal, one transaction per batch.
 struct BulkEnqueue {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Journal
+import WorkerStore
 
 struct RetryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Journal
+import WorkerStore
 
 struct EnqueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,4 +1,5 @@
 import Journal
+import WorkerStore
 import WorkerRuntime
 
 /// The contract's exit codes (sysexits.h).

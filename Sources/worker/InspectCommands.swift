@@ -1,5 +1,6 @@
 import ArgumentParser
 import Journal
+import WorkerStore
 
 extension JobState: ExpressibleByArgument {}
 

@@ -1,5 +1,6 @@
 import Foundation
 import Journal
+import WorkerStore
 
 extension Job {
     /// The job object of the contract's `--json` output.
