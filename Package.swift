@@ -17,11 +17,13 @@ let package = Package(
         .executable(name: "chaos", targets: ["chaos"]),
         .library(name: "Journal", targets: ["Journal"]),
         .library(name: "WorkerStore", targets: ["WorkerStore"]),
-        .library(name: "WorkerPlugin", targets: ["WorkerPlugin"]),
         .library(name: "ExamplePlugins", type: .dynamic, targets: ["ExamplePlugins"]),
         .library(name: "TestPlugins", type: .dynamic, targets: ["TestPlugins"]),
     ],
     dependencies: [
+        // The plugin SDK (WorkerPlugin, WorkerPluginABI, WorkerToolchain): a package of its own without
+        // dependencies, so a plugin author's build needs nothing else of the worker's (docs/plugins.md).
+        .package(path: "plugins/worker-plugin-sdk"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -49,20 +51,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The plugin boundary: one C header, the only thing that crosses between the worker and a plugin.
-        .target(name: "WorkerPluginABI"),
-        .target(name: "WorkerToolchain", swiftSettings: strict),
-        // The Swift SDK plugin authors import.
-        .target(
-            name: "WorkerPlugin",
-            dependencies: ["WorkerPluginABI", "WorkerToolchain"],
-            swiftSettings: strict
-        ),
         // Finding, checking, loading and calling plugins.
         .target(
             name: "PluginHost",
             dependencies: [
-                "WorkerStore", "WorkerPluginABI", "WorkerToolchain",
+                "WorkerStore",
+                .product(name: "WorkerPluginABI", package: "worker-plugin-sdk"),
+                .product(name: "WorkerToolchain", package: "worker-plugin-sdk"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -71,14 +66,14 @@ let package = Package(
         // The contract's example handlers, one dynamic library.
         .target(
             name: "ExamplePlugins",
-            dependencies: ["WorkerPlugin"],
+            dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
             path: "plugins/ExamplePlugins",
             swiftSettings: strict
         ),
         // Handlers only the test suites use (what a handler sees of a drain), one dynamic library.
         .target(
             name: "TestPlugins",
-            dependencies: ["WorkerPlugin"],
+            dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
             path: "Sources/TestSupport/TestPlugins",
             swiftSettings: strict
         ),
@@ -185,7 +180,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerPluginTests",
-            dependencies: ["WorkerPlugin"],
+            dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
             swiftSettings: strict
         ),
         .testTarget(
