@@ -180,7 +180,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerPluginTests",
-            dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
+            dependencies: [
+                .product(name: "WorkerPlugin", package: "worker-plugin-sdk"),
+                .product(name: "WorkerPluginABI", package: "worker-plugin-sdk"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
