@@ -7,6 +7,26 @@ import WorkerTestKit
 /// Issue 12, item 7: a step that throws is shown failed with its error, apart from a step a worker died inside.
 /// Against the real binary.
 @Suite struct StepFailureRunTests {
+    /// A plugin whose step fails while the file `<payload's path>.fail` exists.
+    enum FailingStep: String, CaseIterable, Sendable {
+        /// The C fixture, calling `step_fail` itself.
+        case c
+        /// A Swift handler whose `step` closure throws: the SDK calls `step_fail`.
+        case swift
+
+        var handler: String { self == .c ? "c-steps" : "step_throws" }
+        var step: String { self == .c ? "only-once" : "charge" }
+        var error: String { self == .c ? "disk full\n\u{1B}[2Jforged line" : "card declined\n\u{1B}[2Jforged line" }
+        /// What the step writes to the payload's file each time it runs.
+        var ran: String { self == .c ? "step ran\n" : "charge ran\n" }
+
+        func plugin(_ fixtures: PluginFixtures) async throws -> String {
+            self == .c ? try await fixtures.cPlugin("step-fails.so", defines: ["STEP_FAILS"]) : PluginFixtures.testPlugins
+        }
+
+        func payload(_ path: String) -> String { self == .c ? "\"\(path)\"" : #"{"path": "\#(path)"}"# }
+    }
+
     private func worker(_ arguments: [String], _ fixture: RunFixture) async throws -> ProcessResult {
         try await runProcess(ProductBinary.path("worker"), arguments + ["--db", fixture.db])
     }
@@ -17,26 +37,28 @@ import WorkerTestKit
         return shown.stdout.split(separator: "\n").map(String.init).first { $0.hasPrefix("  \(step): ") }
     }
 
-    @Test func aStepThatThrowsShowsItsErrorAndRunsAgainUntilItCompletes() async throws {
+    @Test(arguments: FailingStep.allCases)
+    func aStepThatThrowsShowsItsErrorAndRunsAgainUntilItCompletes(_ plugin: FailingStep) async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let fixtures = try PluginFixtures()
         defer { fixtures.remove() }
-        let plugin = try await fixtures.cPlugin("step-fails.so", defines: ["STEP_FAILS"])
+        let library = try await plugin.plugin(fixtures)
         let effects = fixture.directory.file("effects")
         #expect(FileManager.default.createFile(atPath: effects + ".fail", contents: nil))
-        let id = try await fixture.journal.enqueue(NewJob(handler: "c-steps", payload: "\"\(effects)\"", maxAttempts: 1)).job.id
-        try await fixture.runUntilIdle(["--plugin", plugin])
+        let id = try await fixture.journal.enqueue(NewJob(handler: plugin.handler, payload: plugin.payload(effects), maxAttempts: 1)).job.id
+        try await fixture.runUntilIdle(["--plugin", library])
         #expect(try await fixture.journal.job(id).state == .dead)
 
         // Failed, with the plugin's error escaped like all text output: its newline cannot forge a line.
-        let failed = try #require(try await stepLine(fixture, job: id, step: "only-once"))
+        let failed = try #require(try await stepLine(fixture, job: id, step: plugin.step))
         #expect(failed.contains("failed "), "\(failed)")
-        #expect(failed.hasSuffix(#"(attempt 1): disk full\n\u{1B}[2Jforged line"#), "\(failed)")
+        let escaped = plugin.error.replacingOccurrences(of: "\n", with: #"\n"#).replacingOccurrences(of: "\u{1B}", with: #"\u{1B}"#)
+        #expect(failed.hasSuffix("(attempt 1): \(escaped)"), "\(failed)")
         #expect(!failed.contains("not completed"), "\(failed)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(try await worker(["job", String(id), "--json"], fixture).stdout.utf8)) as? [String: Any])
         let step = try #require((json["steps"] as? [[String: Any]])?.first)
-        #expect(step["error"] as? String == "disk full\n\u{1B}[2Jforged line")
+        #expect(step["error"] as? String == plugin.error)
         #expect(step["failed_attempt"] as? Int == 1)
         #expect(step["failed_at"] is String)
         #expect(step["completed_at"] is NSNull)
@@ -44,12 +66,12 @@ import WorkerTestKit
         // The next run of the job runs the step again; it succeeds and the step shows completed, the error gone.
         try FileManager.default.removeItem(atPath: effects + ".fail")
         #expect(try await worker(["retry", String(id)], fixture).status == 0)
-        try await fixture.runUntilIdle(["--plugin", plugin], log: "second.log")
+        try await fixture.runUntilIdle(["--plugin", library], log: "second.log")
         #expect(try await fixture.journal.job(id).state == .completed)
-        #expect(try String(contentsOfFile: effects, encoding: .utf8) == "step ran\nstep ran\n")
-        let completed = try #require(try await stepLine(fixture, job: id, step: "only-once"))
+        #expect(try String(contentsOfFile: effects, encoding: .utf8) == plugin.ran + plugin.ran)
+        let completed = try #require(try await stepLine(fixture, job: id, step: plugin.step))
         #expect(completed.contains("completed "), "\(completed)")
-        #expect(!completed.contains("failed") && !completed.contains("disk full"), "\(completed)")
+        #expect(!completed.contains("failed") && !completed.contains("forged"), "\(completed)")
         try await fixture.expectSound()
     }
 
