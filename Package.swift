@@ -70,7 +70,7 @@ let package = Package(
             path: "plugins/ExamplePlugins",
             swiftSettings: strict
         ),
-        // Handlers only the test suites use (what a handler sees of a drain), one dynamic library.
+        // Handlers only the test suites use (what a handler sees of a drain, a step that throws), one dynamic library.
         .target(
             name: "TestPlugins",
             dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
