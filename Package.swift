@@ -72,7 +72,7 @@ let package = Package(
             path: "plugins/ExamplePlugins",
             swiftSettings: strict
         ),
-        // Handlers only the test suites use (what a handler sees of a drain), one dynamic library.
+        // Handlers only the test suites use (what a handler sees of a drain, a step that throws), one dynamic library.
         .target(
             name: "TestPlugins",
             dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
@@ -187,7 +187,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerPluginTests",
-            dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
+            dependencies: [
+                .product(name: "WorkerPlugin", package: "worker-plugin-sdk"),
+                .product(name: "WorkerPluginABI", package: "worker-plugin-sdk"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
