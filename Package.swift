@@ -147,6 +147,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            path: "Sources/Tools/bench",
             swiftSettings: strict
         ),
         // The chaos runner: random kills under mixed load, then the invariants (docs/reliability.md).
@@ -156,13 +157,14 @@ let package = Package(
                 "Journal", "WorkerStore", "WorkerTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            path: "Sources/Tools/chaos",
             swiftSettings: strict
         ),
         // A test helper process: claims jobs from a shared database so tests can race real processes.
         .executableTarget(
             name: "journal-probe",
             dependencies: ["Journal", "WorkerStore", .product(name: "GRDB", package: "GRDB.swift")],
-            path: "Sources/JournalProbe",
+            path: "Sources/Tools/JournalProbe",
             swiftSettings: strict
         ),
         .target(
@@ -172,6 +174,7 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
+            path: "Sources/TestSupport/WorkerTestKit",
             swiftSettings: strict
         ),
         .testTarget(

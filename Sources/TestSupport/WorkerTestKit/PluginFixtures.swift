@@ -12,7 +12,8 @@ public struct PluginFixtures: Sendable {
 
     /// The repository root (for the ABI header and the C fixture source).
     public static var sourceRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath)  // Sources/TestSupport/WorkerTestKit/PluginFixtures.swift
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
     /// The ExamplePlugins library `swift build` produced.
