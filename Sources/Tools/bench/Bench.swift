@@ -26,6 +26,16 @@ struct CommonBenchOptions: ParsableArguments {
     @Option(help: "Directory for the temporary databases (default: $TMPDIR or /tmp).")
     var dir: String?
 
+    @Option(help: ArgumentHelp(
+        "Another build's products (its worker and libExamplePlugins.so, e.g. an older release build): each run then measures it beside this build, alternating, and both are reported.",
+        valueName: "DIR"))
+    var baseline: String?
+
+    /// The builds to measure, this one first: (label, products directory).
+    var builds: [(label: String, directory: String)] {
+        [("this build", ProductBinary.directory)] + (baseline.map { [("baseline \($0)", $0)] } ?? [])
+    }
+
     func journalOptions() throws -> JournalOptions {
         var options = JournalOptions()
         guard let sync = JournalOptions.Synchronous(rawValue: synchronous) else {

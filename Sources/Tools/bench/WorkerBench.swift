@@ -9,9 +9,12 @@ import WorkerTestKit
 extension RunningWorker {
     static let benchPoll = Duration.milliseconds(1)
 
-    /// Starts `worker run` (the release binary next to the bench) on `db` with the example plugins.
-    static func bench(db: String, _ arguments: [String], log: String) async throws -> RunningWorker {
-        try await RunningWorker(["run", "--db", db, "--plugin", PluginFixtures.examples] + arguments, logPath: log)
+    /// Starts `worker run` of the build in `products` (default: the release binary next to the bench) on `db`
+    /// with that build's example plugins.
+    static func bench(db: String, _ arguments: [String], log: String, products: String = ProductBinary.directory) async throws -> RunningWorker {
+        try await RunningWorker(
+            ["run", "--db", db, "--plugin", "\(products)/libExamplePlugins.so"] + arguments, logPath: log,
+            executable: "\(products)/worker")
     }
 
     /// Waits for the worker to be ready (recovery done, intake open).
@@ -61,36 +64,43 @@ struct RunNoop: AsyncParsableCommand {
     var compareAdmin = false
 
     func run() async throws {
-        var rates: [Double] = []
-        var adminRates: [Double] = []
+        var rates: [String: [Double]] = [:]
         for run in 1...common.runs {
-            let dir = try common.freshDirectory()
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            let db = "\(dir)/bench.sqlite3"
-            let journal = try Journal(path: db, options: common.journalOptions())
-            try await fill(journal, jobs: jobs)
-            let admin = compareAdmin && run % 2 == 0
-            let worker = try await RunningWorker.bench(
-                db: db, ["--exit-when-idle", "--concurrency", "\(concurrency)", "--prefetch", "\(prefetch)", "--synchronous", common.synchronous]
-                    + (admin ? ["--admin", "127.0.0.1:0"] : []),
-                log: "\(dir)/worker.log")
-            try await worker.ready()
-            let start = ContinuousClock.now
-            let idleRSS = worker.rssKiB
-            var peakRSS = idleRSS
-            var peakThreads = worker.threads
-            while worker.isAlive {
-                peakRSS = max(peakRSS, worker.rssKiB)
-                peakThreads = max(peakThreads, worker.threads)
-                try await Task.sleep(for: .milliseconds(50))
+            for build in common.builds {
+                let admin = compareAdmin && run % 2 == 0
+                let rate = try await measure(run: run, admin: admin, products: build.directory, label: build.label)
+                rates[build.label + (admin ? " with --admin" : ""), default: []].append(rate)
             }
-            let rate = Double(jobs) / seconds(since: start)
-            if admin { adminRates.append(rate) } else { rates.append(rate) }
-            let completed = try await journal.stats()[.completed] ?? 0
-            print("run \(run)\(admin ? " (--admin)" : ""): \(completed) of \(jobs) noop jobs, concurrency \(concurrency), prefetch \(prefetch), synchronous=\(common.synchronous): \(Int(rate)) jobs/s; RSS at ready \(idleRSS / 1024) MiB, peak \(peakRSS / 1024) MiB; peak threads \(peakThreads)")
         }
-        print("run-noop median: \(Int(median(rates))) jobs/s")
-        if !adminRates.isEmpty { print("run-noop median with --admin: \(Int(median(adminRates))) jobs/s") }
+        for (label, values) in rates.sorted(by: { $0.key < $1.key }) {
+            print("run-noop median, \(label): \(Int(median(values))) jobs/s")
+        }
+    }
+
+    private func measure(run: Int, admin: Bool, products: String, label: String) async throws -> Double {
+        let dir = try common.freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = "\(dir)/bench.sqlite3"
+        let journal = try Journal(path: db, options: common.journalOptions())
+        try await fill(journal, jobs: jobs)
+        let worker = try await RunningWorker.bench(
+            db: db, ["--exit-when-idle", "--concurrency", "\(concurrency)", "--prefetch", "\(prefetch)", "--synchronous", common.synchronous]
+                + (admin ? ["--admin", "127.0.0.1:0"] : []),
+            log: "\(dir)/worker.log", products: products)
+        try await worker.ready()
+        let start = ContinuousClock.now
+        let idleRSS = worker.rssKiB
+        var peakRSS = idleRSS
+        var peakThreads = worker.threads
+        while worker.isAlive {
+            peakRSS = max(peakRSS, worker.rssKiB)
+            peakThreads = max(peakThreads, worker.threads)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let rate = Double(jobs) / seconds(since: start)
+        let completed = try await journal.stats()[.completed] ?? 0
+        print("run \(run), \(label)\(admin ? " (--admin)" : ""): \(completed) of \(jobs) noop jobs, concurrency \(concurrency), prefetch \(prefetch), synchronous=\(common.synchronous): \(Int(rate)) jobs/s; RSS at ready \(idleRSS / 1024) MiB, peak \(peakRSS / 1024) MiB; peak threads \(peakThreads)")
+        return rate
     }
 }
 
@@ -104,33 +114,49 @@ struct TermExit: AsyncParsableCommand {
     @Option(help: "Drain deadline D in seconds.") var deadline: Double = 1
 
     func run() async throws {
+        var idle: [String: [Double]] = [:]
+        var busy: [String: [Double]] = [:]
         for run in 1...common.runs {
-            let dir = try common.freshDirectory()
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            let db = "\(dir)/bench.sqlite3"
-            let journal = try Journal(path: db, options: common.journalOptions())
-            let idle = try await RunningWorker.bench(db: db, [], log: "\(dir)/idle.log")
-            try await idle.ready()
-            try await Task.sleep(for: .milliseconds(200))
-            var start = ContinuousClock.now
-            idle.signal(SIGTERM)
-            await idle.exited()
-            let idleExit = seconds(since: start) * 1000
-
-            _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 60000}"#), count: inFlight))
-            let busy = try await RunningWorker.bench(
-                db: db, ["--concurrency", "\(inFlight)", "--drain-timeout", "\(deadline)"], log: "\(dir)/busy.log")
-            while (try await journal.stats()[.running] ?? 0) < inFlight { try await Task.sleep(for: .milliseconds(10)) }
-            try await Task.sleep(for: .milliseconds(300))
-            start = ContinuousClock.now
-            busy.signal(SIGTERM)
-            await busy.exited()
-            let busyExit = seconds(since: start) * 1000
-            let stats = try await journal.stats()
-            print(String(format: "run %d: idle worker TERM->exit %.0f ms; %d sleep jobs in flight, D = %.1f s: TERM->exit %.0f ms (D + %.0f ms), interrupted %d, running %d, exit status %d",
-                         run, idleExit, inFlight, deadline, busyExit, busyExit - deadline * 1000, stats[.interrupted] ?? 0,
-                         stats[.running] ?? 0, busy.process.status ?? -1))
+            for build in common.builds {
+                let (idleExit, busyExit) = try await measure(run: run, products: build.directory, label: build.label)
+                idle[build.label, default: []].append(idleExit)
+                busy[build.label, default: []].append(busyExit)
+            }
         }
+        for build in common.builds {
+            print(String(format: "term-exit median, %@: idle %.0f ms; %d in flight, D = %.1f s: %.0f ms",
+                         build.label, median(idle[build.label] ?? []), inFlight, deadline, median(busy[build.label] ?? [])))
+        }
+    }
+
+    /// TERM to exit of an idle worker, then of one with `inFlight` sleep jobs, in milliseconds.
+    private func measure(run: Int, products: String, label: String) async throws -> (Double, Double) {
+        let dir = try common.freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = "\(dir)/bench.sqlite3"
+        let journal = try Journal(path: db, options: common.journalOptions())
+        let idle = try await RunningWorker.bench(db: db, [], log: "\(dir)/idle.log", products: products)
+        try await idle.ready()
+        try await Task.sleep(for: .milliseconds(200))
+        var start = ContinuousClock.now
+        idle.signal(SIGTERM)
+        await idle.exited()
+        let idleExit = seconds(since: start) * 1000
+
+        _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 60000}"#), count: inFlight))
+        let busy = try await RunningWorker.bench(
+            db: db, ["--concurrency", "\(inFlight)", "--drain-timeout", "\(deadline)"], log: "\(dir)/busy.log", products: products)
+        while (try await journal.stats()[.running] ?? 0) < inFlight { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(300))
+        start = ContinuousClock.now
+        busy.signal(SIGTERM)
+        await busy.exited()
+        let busyExit = seconds(since: start) * 1000
+        let stats = try await journal.stats()
+        print(String(format: "run %d, %@: idle worker TERM->exit %.0f ms; %d sleep jobs in flight, D = %.1f s: TERM->exit %.0f ms (D + %.0f ms), interrupted %d, running %d, exit status %d",
+                     run, label, idleExit, inFlight, deadline, busyExit, busyExit - deadline * 1000, stats[.interrupted] ?? 0,
+                     stats[.running] ?? 0, busy.process.status ?? -1))
+        return (idleExit, busyExit)
     }
 }
 
