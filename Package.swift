@@ -52,11 +52,11 @@ let package = Package(
             dependencies: ["WorkerPluginABI", "WorkerToolchain"],
             swiftSettings: strict
         ),
-        // Finding, checking, loading and calling plugins.
+        // Finding, checking, loading and calling plugins: knows only the ABI and what it is handed (no store).
         .target(
             name: "PluginHost",
             dependencies: [
-                "Journal", "WorkerPluginABI", "WorkerToolchain",
+                "WorkerPluginABI", "WorkerToolchain",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -137,6 +137,7 @@ let package = Package(
             dependencies: [
                 "Journal",
                 "PluginHost",
+                "WorkerRuntime",
                 "WorkerTestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -171,7 +172,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PluginHostTests",
-            dependencies: ["Journal", "PluginHost", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Journal", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
