@@ -16,11 +16,14 @@ let package = Package(
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "chaos", targets: ["chaos"]),
         .library(name: "Journal", targets: ["Journal"]),
-        .library(name: "WorkerPlugin", targets: ["WorkerPlugin"]),
+        .library(name: "WorkerStore", targets: ["WorkerStore"]),
         .library(name: "ExamplePlugins", type: .dynamic, targets: ["ExamplePlugins"]),
         .library(name: "TestPlugins", type: .dynamic, targets: ["TestPlugins"]),
     ],
     dependencies: [
+        // The plugin SDK (WorkerPlugin, WorkerPluginABI, WorkerToolchain): a package of its own without
+        // dependencies, so a plugin author's build needs nothing else of the worker's (docs/plugins.md).
+        .package(path: "plugins/worker-plugin-sdk"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -34,29 +37,26 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
     ],
     targets: [
+        // The seam between storage and everything above it: the store protocol and the store-neutral types
+        // (jobs, states, requests, outcomes, errors with their exit class).
+        .target(name: "WorkerStore", swiftSettings: strict),
+        // The SQLite journal: the first (and embedded default) store.
         .target(
             name: "Journal",
             dependencies: [
+                "WorkerStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift", condition: .when(platforms: [.linux])),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
-        // The plugin boundary: one C header, the only thing that crosses between the worker and a plugin.
-        .target(name: "WorkerPluginABI"),
-        .target(name: "WorkerToolchain", swiftSettings: strict),
-        // The Swift SDK plugin authors import.
-        .target(
-            name: "WorkerPlugin",
-            dependencies: ["WorkerPluginABI", "WorkerToolchain"],
-            swiftSettings: strict
-        ),
         // Finding, checking, loading and calling plugins: knows only the ABI and what it is handed (no store).
         .target(
             name: "PluginHost",
             dependencies: [
-                "WorkerPluginABI", "WorkerToolchain",
+                .product(name: "WorkerPluginABI", package: "worker-plugin-sdk"),
+                .product(name: "WorkerToolchain", package: "worker-plugin-sdk"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -65,14 +65,14 @@ let package = Package(
         // The contract's example handlers, one dynamic library.
         .target(
             name: "ExamplePlugins",
-            dependencies: ["WorkerPlugin"],
+            dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
             path: "plugins/ExamplePlugins",
             swiftSettings: strict
         ),
         // Handlers only the test suites use (what a handler sees of a drain), one dynamic library.
         .target(
             name: "TestPlugins",
-            dependencies: ["WorkerPlugin"],
+            dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
             path: "Sources/TestSupport/TestPlugins",
             swiftSettings: strict
         ),
@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "WorkerRuntime",
             dependencies: [
-                "Journal", "PluginHost",
+                "WorkerStore", "PluginHost",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "WorkerAdmin",
             dependencies: [
-                "Journal", "WorkerRuntime",
+                "WorkerStore", "WorkerRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "WorkerApp",
             dependencies: [
-                "Journal", "PluginHost", "WorkerAdmin", "WorkerRuntime",
+                "WorkerStore", "PluginHost", "WorkerAdmin", "WorkerRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -123,6 +123,7 @@ let package = Package(
             dependencies: [
                 "EarlySignalTrap",
                 "Journal",
+                "WorkerStore",
                 "PluginHost",
                 "WorkerAdmin",
                 "WorkerApp",
@@ -136,6 +137,7 @@ let package = Package(
             name: "bench",
             dependencies: [
                 "Journal",
+                "WorkerStore",
                 "PluginHost",
                 "WorkerRuntime",
                 "WorkerTestKit",
@@ -148,7 +150,7 @@ let package = Package(
         .executableTarget(
             name: "chaos",
             dependencies: [
-                "Journal", "WorkerTestKit",
+                "Journal", "WorkerStore", "WorkerTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -156,35 +158,35 @@ let package = Package(
         // A test helper process: claims jobs from a shared database so tests can race real processes.
         .executableTarget(
             name: "journal-probe",
-            dependencies: ["Journal", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Journal", "WorkerStore", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/JournalProbe",
             swiftSettings: strict
         ),
         .target(
             name: "WorkerTestKit",
-            dependencies: ["Journal", .product(name: "Subprocess", package: "swift-subprocess")],
+            dependencies: ["Journal", "WorkerStore", .product(name: "Subprocess", package: "swift-subprocess")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "JournalTests",
-            dependencies: ["Journal", "WorkerTestKit", "journal-probe", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Journal", "WorkerStore", "WorkerTestKit", "journal-probe", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "PluginHostTests",
-            dependencies: ["Journal", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Journal", "WorkerStore", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "WorkerPluginTests",
-            dependencies: ["WorkerPlugin"],
+            dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "WorkerRuntimeTests",
             dependencies: [
-                "Journal", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log"),
+                "Journal", "WorkerStore", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -192,12 +194,12 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerRunTests",
-            dependencies: ["Journal", "WorkerTestKit", "worker", "chaos", "journal-probe"],
+            dependencies: ["Journal", "WorkerStore", "WorkerTestKit", "worker", "chaos", "journal-probe"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "WorkerCLITests",
-            dependencies: ["Journal", "WorkerTestKit", "worker", "journal-probe"],
+            dependencies: ["Journal", "WorkerStore", "WorkerTestKit", "worker", "journal-probe"],
             swiftSettings: strict
         ),
     ]

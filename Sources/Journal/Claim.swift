@@ -1,46 +1,5 @@
+import WorkerStore
 import GRDB
-
-/// What a worker asks for when it claims work.
-public struct ClaimRequest: Sendable, Equatable {
-    /// The claiming worker; it must be registered and live.
-    public var worker: String
-    /// At most this many jobs.
-    public var limit: Int
-    /// Only these queues; empty means every queue.
-    public var queues: [String]
-    /// Only jobs whose handler is loaded; nil means any handler.
-    public var handlers: [String]?
-    /// The plugin that provides each handler: recorded on every job claimed for it.
-    public var plugins: [String: PluginStamp]
-    /// Only these job ids (`worker resume`); nil means any.
-    public var ids: [Int64]?
-    /// Run suspects alone: while an interrupted job under which a worker died (`crashes > 0`) waits, a busy
-    /// worker claims nothing, and an idle one claims that job alone. A job that crashes its worker is then
-    /// identified for certain, and the jobs that merely ran beside it are not counted as poison too.
-    public var isolateSuspects: Bool
-    /// Whether the claiming worker has jobs in flight (see `isolateSuspects`).
-    public var busy: Bool
-    /// Jobs to claim ahead, in addition to `limit`, for a worker's reserve: the jobs that follow the first `limit`
-    /// in claim order, as long as their handler is one of `aheadHandlers` (nil: any). The reserve stops in front
-    /// of the first other job, so no job is ever passed over. None while a suspect waits or is claimed.
-    public var ahead: Int = 0
-    public var aheadHandlers: [String]?
-
-    /// A request; see the properties.
-    public init(
-        worker: String, limit: Int, queues: [String] = [], handlers: [String]? = nil, plugins: [String: PluginStamp] = [:],
-        ids: [Int64]? = nil, isolateSuspects: Bool = false, busy: Bool = false
-    ) {
-        self.ids = ids
-        self.isolateSuspects = isolateSuspects
-        self.busy = busy
-        self.worker = worker
-        self.limit = limit
-        self.queues = queues
-        self.handlers = handlers
-        self.plugins = plugins
-    }
-}
 
 extension Journal {
     /// Atomically moves up to `limit` jobs to `running` under `worker` and returns them in claim order:

@@ -1,3 +1,4 @@
+import WorkerStore
 import Foundation
 
 /// Checks on the database file made before SQLite touches it, so a wrong path is refused without side effects.

@@ -1,44 +1,5 @@
+import WorkerStore
 import GRDB
-
-/// A job to enqueue. Only `handler` is required.
-public struct NewJob: Sendable, Equatable {
-    /// The handler name a plugin provides.
-    public var handler: String
-    /// JSON text. Default `{}`.
-    public var payload: String
-    /// Default `default`.
-    public var queue: String
-    /// Higher runs first. Default 0.
-    public var priority: Int
-    /// Earliest start; nil or a time not in the future means now (`queued`), later means `scheduled`.
-    public var runAt: Micros?
-    /// Nil takes `JournalOptions.defaultMaxAttempts`.
-    public var maxAttempts: Int?
-    /// While a job with this key is unfinished, enqueueing another returns the existing one.
-    public var uniqueKey: String?
-
-    /// A job for `handler` with the given fields.
-    public init(
-        handler: String, payload: String = "{}", queue: String = "default", priority: Int = 0,
-        runAt: Micros? = nil, maxAttempts: Int? = nil, uniqueKey: String? = nil
-    ) {
-        self.handler = handler
-        self.payload = payload
-        self.queue = queue
-        self.priority = priority
-        self.runAt = runAt
-        self.maxAttempts = maxAttempts
-        self.uniqueKey = uniqueKey
-    }
-}
-
-/// The result of enqueueing one job.
-public struct Enqueued: Sendable, Equatable {
-    /// The new job's id, or the id of the unfinished job that already holds the unique key.
-    public var id: Int64
-    /// False when the unique key matched an existing job and nothing was enqueued.
-    public var created: Bool
-}
 
 extension Journal {
     /// Enqueues one job and returns it (the existing one when its unique key is taken).

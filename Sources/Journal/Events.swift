@@ -1,3 +1,4 @@
+import WorkerStore
 import GRDB
 
 /// Appends journal events; every function that changes `jobs.state` calls it in the same transaction.

@@ -1,3 +1,4 @@
+import WorkerStore
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,19 +1,51 @@
+import WorkerStore
 import GRDB
 
-/// Which jobs `jobs(_:)` lists.
-public struct JobFilter: Sendable, Equatable {
-    public var state: JobState?
-    public var handler: String?
-    public var queue: String?
-    /// At most this many, oldest first. Default 100.
-    public var limit: Int
+extension JobFilter {
+    /// The selecting terms (not the cursor, order or limit), ANDed, each on `jobs.` columns. Equality on handler,
+    /// queue or a state keeps to an index (0005_job_lookup_indexes, the partial state indexes); the time and the
+    /// text only filter the rows those select.
+    func terms() -> (sql: [String], arguments: StatementArguments) {
+        var sql: [String] = []
+        var arguments: StatementArguments = []
+        if let state {
+            sql.append("jobs.state = ?")
+            arguments += [state.rawValue]
+        }
+        if let handler {
+            sql.append("jobs.handler = ?")
+            arguments += [handler]
+        }
+        if let queue {
+            sql.append("jobs.queue = ?")
+            arguments += [queue]
+        }
+        if let createdSince {
+            sql.append("jobs.created_at >= ?")
+            arguments += [createdSince]
+        }
+        if let search {
+            // instr, not LIKE: the text is matched as it is, `%` and `_` included.
+            sql.append("(instr(jobs.payload, ?) > 0 OR instr(jobs.last_error, ?) > 0)")
+            arguments += [search, search]
+        }
+        return (sql, arguments)
+    }
 
-    /// A filter; nil fields match everything.
-    public init(state: JobState? = nil, handler: String? = nil, queue: String? = nil, limit: Int = 100) {
-        self.state = state
-        self.handler = handler
-        self.queue = queue
-        self.limit = limit
+    /// The query of a page: one row more than `limit`, to tell whether another page follows.
+    func pageQuery() -> (sql: String, arguments: StatementArguments) {
+        var (conditions, arguments) = terms()
+        if let after {
+            conditions.append(newestFirst ? "jobs.id < ?" : "jobs.id > ?")
+            arguments += [after]
+        }
+        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        let (fetch, overflow) = limit.addingReportingOverflow(1)
+        arguments += [overflow ? Int.max : fetch]
+        return (
+            "SELECT \(Job.columns) FROM \(Job.from)\(whereClause) ORDER BY jobs.id\(newestFirst ? " DESC" : "") LIMIT ?",
+            arguments
+        )
     }
 }
 
@@ -23,31 +55,23 @@ extension Journal {
         try await read { db in try Job.require(db, id: id) }
     }
 
-    /// Jobs matching `filter`, by ascending id.
+    /// Jobs matching `filter`, by ascending id (descending with `newestFirst`).
     public func jobs(_ filter: JobFilter = JobFilter()) async throws -> [Job] {
+        try await jobPage(filter).jobs
+    }
+
+    /// Jobs matching `filter`, and whether a next page has more: keyset pagination, so a page costs its size
+    /// (on the indexes of the filter), not its distance from the first.
+    public func jobPage(_ filter: JobFilter = JobFilter()) async throws -> JobPage {
         guard filter.limit >= 0 else {
             throw JournalError(.invalidArgument, "limit is \(filter.limit): pass --limit 0 or more")
         }
+        let (sql, arguments) = filter.pageQuery()
         return try await read { db in
-            var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if let state = filter.state {
-                conditions.append("jobs.state = ?")
-                arguments += [state.rawValue]
-            }
-            if let handler = filter.handler {
-                conditions.append("jobs.handler = ?")
-                arguments += [handler]
-            }
-            if let queue = filter.queue {
-                conditions.append("jobs.queue = ?")
-                arguments += [queue]
-            }
-            let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-            arguments += [filter.limit]
-            return try Row.fetchAll(
-                db, sql: "SELECT \(Job.columns) FROM \(Job.from)\(whereClause) ORDER BY jobs.id LIMIT ?", arguments: arguments
-            ).map(Job.init(row:))
+            var jobs = try Row.fetchAll(db, sql: sql, arguments: arguments).map(Job.init(row:))
+            guard jobs.count > filter.limit else { return JobPage(jobs: jobs, next: nil) }
+            jobs.removeLast(jobs.count - filter.limit)
+            return JobPage(jobs: jobs, next: jobs.last?.id ?? filter.after)
         }
     }
 

@@ -1,3 +1,4 @@
+import WorkerStore
 import GRDB
 #if canImport(GRDBSQLite)
 import GRDBSQLite

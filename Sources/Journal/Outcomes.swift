@@ -1,16 +1,5 @@
+import WorkerStore
 import GRDB
-
-/// How a run of a job ended, as its worker reports it.
-public enum JobOutcome: Sendable, Equatable {
-    /// The handler finished.
-    case completed
-    /// The handler threw. Retryable failures go to `retrying` while attempts remain, otherwise to `dead`.
-    case failed(error: String, retryable: Bool = true)
-    /// Stopped by a drain (deadline, signal). Gives the attempt back: it resumes with its checkpoint.
-    case interrupted(reason: String)
-    /// Stopped because an operator cancelled it.
-    case cancelled(reason: String)
-}
 
 extension Journal {
     /// Records how a job held by `worker` ended and returns the job afterwards.

@@ -1,23 +1,5 @@
+import WorkerStore
 import GRDB
-
-/// The jobs waiting or running in one queue and state (unfinished states only).
-public struct QueueDepth: Sendable, Equatable {
-    public var queue: String
-    public var state: JobState
-    public var count: Int
-}
-
-/// What `worker status` shows: counts per queue and state, live workers, and how long the oldest ready job waits.
-public struct Overview: Sendable {
-    /// Jobs per queue and state; only combinations with jobs.
-    public var counts: [String: [JobState: Int]]
-    /// Registered workers that have not stopped.
-    public var workers: [WorkerRecord]
-    /// Per queue, when its oldest queued job became ready to run (its `run_at`).
-    public var oldestQueued: [String: Micros]
-    /// When this was read.
-    public var at: Micros
-}
 
 extension Journal {
     /// Unfinished jobs (scheduled, queued, running, retrying, interrupted) and dead jobs per queue and state.

@@ -1,3 +1,4 @@
+import WorkerStore
 import GRDB
 
 extension Journal {

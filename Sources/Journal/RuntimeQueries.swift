@@ -1,3 +1,4 @@
+import WorkerStore
 import GRDB
 
 extension Journal {
@@ -109,11 +110,4 @@ extension Journal {
                 """).map { (try $0.decode(String.self, atIndex: 0), try $0.decode(Int.self, atIndex: 1)) }
         }
     }
-}
-
-/// Unfinished jobs of one handler: waiting (queued, retrying, interrupted) and running.
-public struct ActiveHandlerJobs: Sendable, Equatable {
-    public var handler: String
-    public var waiting: Int
-    public var running: Int
 }

@@ -1,17 +1,6 @@
+import WorkerStore
 import Foundation
 import GRDB
-
-/// A named step of a job as the journal records it.
-public struct StepRecord: Sendable, Equatable {
-    public var jobID: Int64
-    public var name: String
-    /// The attempt that last began or completed it.
-    public var attempt: Int
-    public var startedAt: Micros
-    /// Nil while begun but not completed (for instance when the worker died inside it).
-    public var completedAt: Micros?
-    public var result: Data?
-}
 
 extension Journal {
     /// Begins the step `name` of a job held by `worker`. When an earlier attempt completed it, returns that record
@@ -83,11 +72,9 @@ extension Journal {
 
 extension StepRecord {
     init(row: Row) throws {
-        jobID = try row.decode(forColumn: "job_id")
-        name = try row.decode(forColumn: "name")
-        attempt = try row.decode(forColumn: "attempt")
-        startedAt = try row.decode(forColumn: "started_at")
-        completedAt = try row.decode(forColumn: "completed_at")
-        result = try row.decode(forColumn: "result")
+        self.init(
+            jobID: try row.decode(forColumn: "job_id"), name: try row.decode(forColumn: "name"),
+            attempt: try row.decode(forColumn: "attempt"), startedAt: try row.decode(forColumn: "started_at"),
+            completedAt: try row.decode(forColumn: "completed_at"), result: try row.decode(forColumn: "result"))
     }
 }

@@ -1,18 +1,5 @@
+import WorkerStore
 import GRDB
-
-/// What `worker journal verify` found. Empty lists mean the journal is sound.
-public struct VerifyReport: Sendable, Equatable {
-    /// What SQLite's `integrity_check` reported, when it is not "ok".
-    public var integrityErrors: [String]
-    /// Consistency problems between jobs, events and workers, one line each.
-    public var findings: [String]
-    /// How many jobs and events were checked.
-    public var jobsChecked: Int
-    public var eventsChecked: Int
-
-    /// Whether nothing was found.
-    public var isSound: Bool { integrityErrors.isEmpty && findings.isEmpty }
-}
 
 extension Journal {
     /// Checks the file's integrity and the journal's consistency: the schema is whole, each job's state equals

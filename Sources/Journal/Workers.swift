@@ -1,38 +1,6 @@
+import WorkerStore
 import GRDB
 import Synchronization
-
-/// A worker process as it registers itself in the journal.
-public struct WorkerRegistration: Sendable, Equatable {
-    /// Unique per process start.
-    public var id: String
-    public var pid: Int32
-    public var host: String
-    /// The kernel's start time of `pid` (clock ticks since boot on Linux), to tell a reused pid apart.
-    public var processStartedAt: Int64?
-    public var version: String
-    /// The handlers its plugins provide, recorded in `served_handlers`.
-    public var handlers: [String]
-
-    /// A registration.
-    public init(id: String, pid: Int32, host: String, processStartedAt: Int64?, version: String, handlers: [String] = []) {
-        self.id = id
-        self.pid = pid
-        self.host = host
-        self.processStartedAt = processStartedAt
-        self.version = version
-        self.handlers = handlers
-    }
-}
-
-/// A row of the worker registry.
-public struct WorkerRecord: Sendable, Equatable {
-    public var registration: WorkerRegistration
-    public var startedAt: Micros
-    public var heartbeatAt: Micros
-    /// Nil while the worker is live.
-    public var stoppedAt: Micros?
-    public var stopReason: String?
-}
 
 extension Journal {
     /// Registers a live worker, which claims require, and takes its liveness lock (see `LivenessLocks`) before
@@ -101,23 +69,25 @@ extension Journal {
     /// it cannot be alive.
     public func deadWorkers(except: String?) async throws -> [(id: String, pid: Int32?)] {
         let liveness = self.liveness
-        return try await read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT holders.id, workers.rowid AS slot, workers.pid
-                FROM (SELECT id FROM workers WHERE stopped_at IS NULL
-                      UNION SELECT worker_id FROM jobs WHERE state = 'running' AND worker_id IS NOT NULL) AS holders
-                LEFT JOIN workers ON workers.id = holders.id
-                ORDER BY holders.id
-                """)
-            var dead: [(id: String, pid: Int32?)] = []
-            for row in rows {
-                let id: String = try row.decode(forColumn: "id")
-                guard id != except else { continue }
-                if let slot: Int64 = try row.decode(forColumn: "slot"), try liveness.isHeld(slot: slot) { continue }
-                dead.append((id: id, pid: try row.decode(Int64?.self, forColumn: "pid").map { Int32(truncatingIfNeeded: $0) }))
-            }
-            return dead
+        return try await read { db in try Self.deadWorkers(db, except: except, liveness: liveness) }
+    }
+
+    private static func deadWorkers(_ db: Database, except: String?, liveness: LivenessLocks) throws -> [(id: String, pid: Int32?)] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT holders.id, workers.rowid AS slot, workers.pid
+            FROM (SELECT id FROM workers WHERE stopped_at IS NULL
+                  UNION SELECT worker_id FROM jobs WHERE state = 'running' AND worker_id IS NOT NULL) AS holders
+            LEFT JOIN workers ON workers.id = holders.id
+            ORDER BY holders.id
+            """)
+        var dead: [(id: String, pid: Int32?)] = []
+        for row in rows {
+            let id: String = try row.decode(forColumn: "id")
+            guard id != except else { continue }
+            if let slot: Int64 = try row.decode(forColumn: "slot"), try liveness.isHeld(slot: slot) { continue }
+            dead.append((id: id, pid: try row.decode(Int64?.self, forColumn: "pid").map { Int32(truncatingIfNeeded: $0) }))
         }
+        return dead
     }
 
     /// How many registered workers are alive (their liveness lock is held), on every host that shares the file.
@@ -156,6 +126,24 @@ extension Journal {
         }
     }
 
+    /// Finds the workers whose process died and recovers the jobs they held (see `JobStore.recoverDeadWorkers`).
+    /// A read looks for candidates first, so a beat with none writes nothing; the write transaction then decides
+    /// again under the write lock, so liveness and recovery are one decision.
+    public func recoverDeadWorkers(recoverer: String?, maxCrashes: Int) async throws -> [RecoveredWorker] {
+        guard try await !deadWorkers(except: recoverer).isEmpty else { return [] }
+        let now = self.now
+        let pid = options.pid
+        let liveness = self.liveness
+        return try await transaction("recover") { db in
+            try Self.deadWorkers(db, except: recoverer, liveness: liveness).map { dead in
+                let reason = "worker \(dead.id) (pid \(dead.pid.map(String.init) ?? "unknown")) died"
+                let jobs = try Self.recover(
+                    db, deadWorker: dead.id, by: recoverer, reason: reason, maxCrashes: maxCrashes, now: now, pid: pid)
+                return RecoveredWorker(worker: dead.id, pid: dead.pid, reason: reason, jobs: jobs)
+            }
+        }
+    }
+
     /// Recovers the jobs a dead worker held `running`: each becomes `interrupted` (the attempt stays counted and
     /// a crash is recorded), or `dead` once `maxCrashes` workers have died under it, or `cancelled` when an operator
     /// had asked to cancel it (the worker died before acting on it). Marks the worker stopped.
@@ -167,49 +155,55 @@ extension Journal {
         let now = self.now
         let pid = options.pid
         return try await transaction("recover") { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT id, attempts, crashes, cancel_requested_at FROM jobs WHERE state = 'running' AND worker_id = ? ORDER BY id",
-                arguments: [deadWorker])
-            var recovered: [Job] = []
-            for row in rows {
-                let id: Int64 = try row.decode(forColumn: "id")
-                let attempts: Int = try row.decode(forColumn: "attempts")
-                let crashes: Int = try row.decode(forColumn: "crashes") + 1
-                let poisoned = crashes >= maxCrashes
-                let cancelled = try row.decode(Micros?.self, forColumn: "cancel_requested_at") != nil
-                let target: JobState = cancelled ? .cancelled : poisoned ? .dead : .interrupted
-                let why = cancelled
-                    ? "\(reason); an operator had asked to cancel it"
-                    : poisoned ? "\(reason); a worker died under this job \(crashes) times, giving up (poison job)" : reason
-                let finished = target != .interrupted
-                try db.execute(
-                    sql: """
-                        UPDATE jobs SET state = ?, crashes = ?, updated_at = ?, last_error = CASE WHEN ? THEN ? ELSE last_error END,
-                               finished_at = CASE WHEN ? THEN ? ELSE NULL END
-                        WHERE id = ?
-                        """,
-                    arguments: [target.rawValue, crashes, now, poisoned && !cancelled, why, finished, now, id])
-                try Events.append(
-                    db, jobID: id, at: now, from: .running, to: target, attempt: attempts, worker: recoverer, pid: pid,
-                    reason: why)
-                recovered.append(try Job.require(db, id: id))
-            }
-            try db.execute(
-                sql: "UPDATE workers SET stopped_at = ?, stop_reason = ? WHERE id = ? AND stopped_at IS NULL",
-                arguments: [now, "died: \(reason)", deadWorker])
-            return recovered
+            try Self.recover(db, deadWorker: deadWorker, by: recoverer, reason: reason, maxCrashes: maxCrashes, now: now, pid: pid)
         }
+    }
+
+    private static func recover(
+        _ db: Database, deadWorker: String, by recoverer: String?, reason: String, maxCrashes: Int, now: Micros, pid: Int32
+    ) throws -> [Job] {
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT id, attempts, crashes, cancel_requested_at FROM jobs WHERE state = 'running' AND worker_id = ? ORDER BY id",
+            arguments: [deadWorker])
+        var recovered: [Job] = []
+        for row in rows {
+            let id: Int64 = try row.decode(forColumn: "id")
+            let attempts: Int = try row.decode(forColumn: "attempts")
+            let crashes: Int = try row.decode(forColumn: "crashes") + 1
+            let poisoned = crashes >= maxCrashes
+            let cancelled = try row.decode(Micros?.self, forColumn: "cancel_requested_at") != nil
+            let target: JobState = cancelled ? .cancelled : poisoned ? .dead : .interrupted
+            let why = cancelled
+                ? "\(reason); an operator had asked to cancel it"
+                : poisoned ? "\(reason); a worker died under this job \(crashes) times, giving up (poison job)" : reason
+            let finished = target != .interrupted
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET state = ?, crashes = ?, updated_at = ?, last_error = CASE WHEN ? THEN ? ELSE last_error END,
+                           finished_at = CASE WHEN ? THEN ? ELSE NULL END
+                    WHERE id = ?
+                    """,
+                arguments: [target.rawValue, crashes, now, poisoned && !cancelled, why, finished, now, id])
+            try Events.append(
+                db, jobID: id, at: now, from: .running, to: target, attempt: attempts, worker: recoverer, pid: pid,
+                reason: why)
+            recovered.append(try Job.require(db, id: id))
+        }
+        try db.execute(
+            sql: "UPDATE workers SET stopped_at = ?, stop_reason = ? WHERE id = ? AND stopped_at IS NULL",
+            arguments: [now, "died: \(reason)", deadWorker])
+        return recovered
     }
 }
 
 extension WorkerRecord {
     init(row: Row) throws {
-        registration = WorkerRegistration(
-            id: try row.decode(forColumn: "id"), pid: Int32(truncatingIfNeeded: try row.decode(Int64.self, forColumn: "pid")), host: try row.decode(forColumn: "host"),
-            processStartedAt: try row.decode(forColumn: "process_started_at"), version: try row.decode(forColumn: "version"))
-        startedAt = try row.decode(forColumn: "started_at")
-        heartbeatAt = try row.decode(forColumn: "heartbeat_at")
-        stoppedAt = try row.decode(forColumn: "stopped_at")
-        stopReason = try row.decode(forColumn: "stop_reason")
+        self.init(
+            registration: WorkerRegistration(
+                id: try row.decode(forColumn: "id"), pid: Int32(truncatingIfNeeded: try row.decode(Int64.self, forColumn: "pid")),
+                host: try row.decode(forColumn: "host"), processStartedAt: try row.decode(forColumn: "process_started_at"),
+                version: try row.decode(forColumn: "version")),
+            startedAt: try row.decode(forColumn: "started_at"), heartbeatAt: try row.decode(forColumn: "heartbeat_at"),
+            stoppedAt: try row.decode(forColumn: "stopped_at"), stopReason: try row.decode(forColumn: "stop_reason"))
     }
 }

@@ -9,6 +9,7 @@
 import Foundation
 import GRDB
 import Journal
+import WorkerStore
 
 let arguments = CommandLine.arguments
 func fail(_ message: String) -> Never {

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import Journal
+import WorkerStore
 import Logging
 import NIOCore
 import Prometheus
@@ -23,7 +23,7 @@ import WorkerRuntime
 public struct AdminServer: Sidecar {
     let address: AdminAddress
     let readiness: Readiness
-    let journal: Journal
+    let journal: any JobStore
     let registry: PrometheusCollectorRegistry
     let logger: Logger
     let limits: AdminLimits
@@ -33,7 +33,7 @@ public struct AdminServer: Sidecar {
     /// A server for `address`, exporting `registry` (the one `JobMetrics` was made with), holding its clients to
     /// `limits`.
     public init(
-        address: AdminAddress, readiness: Readiness, journal: Journal, registry: PrometheusCollectorRegistry, logger: Logger,
+        address: AdminAddress, readiness: Readiness, journal: any JobStore, registry: PrometheusCollectorRegistry, logger: Logger,
         limits: AdminLimits = .standard
     ) {
         self.address = address

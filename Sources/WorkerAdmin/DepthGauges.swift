@@ -1,4 +1,4 @@
-import Journal
+import WorkerStore
 import Prometheus
 import Synchronization
 import WorkerRuntime

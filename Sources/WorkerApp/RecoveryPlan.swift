@@ -1,4 +1,4 @@
-import Journal
+import WorkerStore
 
 /// What `worker resume` found: jobs held by dead workers, and interrupted jobs.
 public struct RecoveryPlan: Sendable {
@@ -16,7 +16,7 @@ public struct RecoveryPlan: Sendable {
     public var jobs: [Job] { dead.flatMap(\.jobs) + interrupted }
 
     /// Reads the plan from the journal; changes nothing.
-    public static func make(journal: Journal) async throws -> RecoveryPlan {
+    public static func make(journal: any JobStore) async throws -> RecoveryPlan {
         let deadWorkers = try await journal.deadWorkers(except: nil)
         let running = deadWorkers.isEmpty ? [] : try await journal.jobs(JobFilter(state: .running, limit: Int.max))
         let held = Dictionary(grouping: running) { $0.workerID ?? "" }

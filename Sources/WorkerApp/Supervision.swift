@@ -1,4 +1,4 @@
-import Journal
+import WorkerStore
 import Logging
 import Prometheus
 import WorkerAdmin
@@ -13,7 +13,7 @@ struct Supervision {
     let sidecars: [any Sidecar]
 
     /// Reads `$NOTIFY_SOCKET`; with `admin`, makes the Prometheus registry the job metrics go to and the endpoint.
-    init(admin: AdminAddress?, journal: Journal, logger: Logger) throws {
+    init(admin: AdminAddress?, journal: any JobStore, logger: Logger) throws {
         notifier = try SystemdNotifier()
         guard let admin else {
             metrics = .disabled

@@ -1,4 +1,4 @@
-import Journal
+import WorkerStore
 import Logging
 import PluginHost
 import WorkerAdmin
@@ -8,7 +8,7 @@ import WorkerRuntime
 /// processes, then loaded), sd_notify, the metrics registry and the admin endpoint, assembled here once and
 /// handed to `WorkerProcess`. The command line only parses its options into these values and calls `run`.
 public struct WorkerLaunch: Sendable {
-    public let journal: Journal
+    public let journal: any JobStore
     public let options: WorkerOptions
     public let logger: Logger
     /// This worker's id in the journal.
@@ -17,7 +17,7 @@ public struct WorkerLaunch: Sendable {
     public private(set) var plugins: PluginSet
 
     /// A worker on `journal` with a new id; nothing is loaded or registered yet.
-    public init(journal: Journal, options: WorkerOptions, logger: Logger) {
+    public init(journal: any JobStore, options: WorkerOptions, logger: Logger) {
         self.journal = journal
         self.options = options
         self.logger = logger

@@ -1,4 +1,4 @@
-import Journal
+import WorkerStore
 import Logging
 import PluginHost
 
@@ -16,11 +16,11 @@ public actor Dispatcher {
         var cancelReason: OutcomeBatch.CancelReason?
     }
 
-    let journal: Journal
+    let journal: any JobStore
     /// The loaded plugins, which run the jobs.
     let plugins: PluginSet
-    /// Where the plugins' checkpoints and steps go: the journal, as this worker.
-    let services: JournalJobServices
+    /// Where the plugins' checkpoints and steps go: the store, as this worker.
+    let services: StoreJobServices
     /// The loaded handlers and their plugins, fixed once the plugins are loaded (read on every claim).
     let handlers: [String]
     let stamps: [String: PluginStamp]
@@ -49,12 +49,12 @@ public actor Dispatcher {
 
     /// A dispatcher for `worker`, registered in `journal`, running jobs through `plugins`.
     public init(
-        journal: Journal, plugins: PluginSet, worker: String, options: WorkerOptions, logger: Logger,
+        journal: any JobStore, plugins: PluginSet, worker: String, options: WorkerOptions, logger: Logger,
         readiness: Readiness = Readiness(), metrics: JobMetrics = .disabled, clock: RuntimeClock = .system
     ) {
         self.journal = journal
         self.plugins = plugins
-        services = JournalJobServices(journal: journal, worker: worker)
+        services = StoreJobServices(store: journal, worker: worker)
         handlers = plugins.handlers
         stamps = plugins.identities.mapValues(PluginStamp.init)
         self.worker = worker
@@ -74,9 +74,10 @@ public actor Dispatcher {
     /// Runs until a drain completes, or (with `exitWhenIdle`) until no job is left. Every job this worker
     /// claimed is recorded as completed, failed, cancelled or interrupted before it returns.
     public func run() async throws {
-        let watch = PeerCommitWatch(walPath: PeerCommitWatch.walPath(ofDatabase: journal.path), waker: waker)
+        let waker = self.waker
+        let watch = journal.commitWatch { waker.wake() }
         if watch == nil {
-            logger.notice("inotify is not available: looking for other processes' commits every \(options.pollInterval) while idle")
+            logger.notice("cannot watch for other processes' commits: looking for them every \(options.pollInterval) while idle")
         }
         idle = IdleWaiter(peerCommits: watch, pollInterval: options.pollInterval, idleRecheck: options.idleRecheck)
         defer { idle.close() }
@@ -242,7 +243,7 @@ public actor Dispatcher {
     }
 
     private nonisolated static func commit(
-        _ journal: Journal, _ finished: [(job: Int64, outcome: JobOutcome)], _ request: ClaimRequest, _ committed: Flag, _ waker: Waker
+        _ journal: any JobStore, _ finished: [(job: Int64, outcome: JobOutcome)], _ request: ClaimRequest, _ committed: Flag, _ waker: Waker
     ) async throws -> (finished: [Result<JobState, JournalError>], claimed: [Job]) {
         defer {
             committed.set()

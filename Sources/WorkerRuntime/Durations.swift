@@ -1,5 +1,5 @@
 import Foundation
-import Journal
+import WorkerStore
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18

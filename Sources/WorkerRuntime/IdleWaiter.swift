@@ -1,12 +1,12 @@
-import Journal
+import WorkerStore
 import Logging
 
-/// How an idle worker waits for work without spinning: woken by other processes' commits (an inotify watch on
-/// the journal's WAL file, or polling where there is none), with a settling series of looks after each, and on
+/// How an idle worker waits for work without spinning: woken by other processes' commits (the store's commit
+/// watch: on SQLite an inotify watch on the WAL file; or polling where there is none), with a settling series of looks after each, and on
 /// time for the next scheduled or retrying job. The journal reads are the dispatcher's; this decides.
 struct IdleWaiter {
     /// Wakes the idle loop when another process commits (nil: poll every `pollInterval` instead).
-    private var peerCommits: PeerCommitWatch?
+    private var peerCommits: (any CommitWatch)?
     /// While idle: the gap before the next look, while a commit seen being written may still be settling; nil
     /// once settled.
     private var settleGap: Duration? = .milliseconds(1)
@@ -16,7 +16,7 @@ struct IdleWaiter {
     let pollInterval: Duration
     let idleRecheck: Duration
 
-    init(peerCommits: PeerCommitWatch?, pollInterval: Duration, idleRecheck: Duration) {
+    init(peerCommits: (any CommitWatch)?, pollInterval: Duration, idleRecheck: Duration) {
         self.peerCommits = peerCommits
         self.pollInterval = pollInterval
         self.idleRecheck = idleRecheck
@@ -41,7 +41,7 @@ struct IdleWaiter {
     mutating func arm(logger: Logger) -> Bool {
         guard let watch = peerCommits else { return false }
         if watch.arm() { return true }
-        logger.notice("cannot watch \(watch.path) for other processes' commits: looking every \(pollInterval) while idle")
+        logger.notice("cannot watch \(watch) for other processes' commits: looking every \(pollInterval) while idle")
         peerCommits = nil
         return false
     }

@@ -1,5 +1,5 @@
 import CoreMetrics
-import Journal
+import WorkerStore
 import Synchronization
 
 /// The worker's job metrics, through swift-metrics: counters of jobs started, completed, failed, interrupted,

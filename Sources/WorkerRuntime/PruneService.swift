@@ -1,11 +1,11 @@
-import Journal
+import WorkerStore
 import Logging
 import ServiceLifecycle
 
 /// Retention inside `worker run` (`--prune-completed-older-than`): deletes completed jobs older than the age at
 /// start and then every `pruneInterval`, in short transactions so that claims are not held up.
 struct PruneService: Service {
-    let journal: Journal
+    let journal: any JobStore
     let age: Duration
     let interval: Duration
     let readiness: Readiness
@@ -47,7 +47,7 @@ struct PruneService: Service {
     /// Deletes every completed job that finished more than `age` ago, a batch per transaction; returns how many.
     /// `progress` is told the running total after each batch; `stopping` ends it between batches.
     static func prune(
-        _ journal: Journal, olderThan age: Duration, batch: Int = 500, stopping: @Sendable () -> Bool = { false },
+        _ journal: any JobStore, olderThan age: Duration, batch: Int = 500, stopping: @Sendable () -> Bool = { false },
         progress: (Int) -> Void = { _ in }
     ) async throws -> Int {
         let cutoff = Retention.cutoff(olderThan: age)
@@ -66,12 +66,12 @@ struct PruneService: Service {
 /// Retention as `worker prune` runs it.
 public enum Retention {
     /// Deletes every completed job that finished more than `age` ago; returns how many. See `Journal.pruneCompleted`.
-    public static func pruneCompleted(_ journal: Journal, olderThan age: Duration, progress: (Int) -> Void = { _ in }) async throws -> Int {
+    public static func pruneCompleted(_ journal: any JobStore, olderThan age: Duration, progress: (Int) -> Void = { _ in }) async throws -> Int {
         try await PruneService.prune(journal, olderThan: age, progress: progress)
     }
 
     /// How many completed jobs `pruneCompleted` would delete now.
-    public static func completedCount(_ journal: Journal, olderThan age: Duration) async throws -> Int {
+    public static func completedCount(_ journal: any JobStore, olderThan age: Duration) async throws -> Int {
         try await journal.completedCount(finishedBefore: cutoff(olderThan: age))
     }
 

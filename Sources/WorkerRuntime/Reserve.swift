@@ -1,4 +1,4 @@
-import Journal
+import WorkerStore
 
 /// The jobs a worker claimed ahead of its free slots (`prefetch`), how many it should hold, and the suspect: a
 /// job under which a worker died, run alone, with nothing else claimed until it ends.

@@ -1,4 +1,4 @@
-import Journal
+import WorkerStore
 
 /// The clocks the runtime reads: a monotonic one for deadlines and waits, and the wall clock of the journal's due
 /// times. Tests give a manual one, so drain deadlines and due times move only when the test says.

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Journal
+import WorkerStore
 import Logging
 import PluginHost
 import ServiceLifecycle
@@ -60,7 +60,7 @@ struct SidecarService: Service {
 /// Every `heartbeatInterval`: records that this worker lives, recovers the jobs of peers that died (their
 /// kernel lock is free), and passes operators' cancel requests to the dispatcher.
 struct HeartbeatService: Service {
-    let journal: Journal
+    let journal: any JobStore
     let dispatcher: Dispatcher
     let plugins: PluginSet
     let options: WorkerOptions

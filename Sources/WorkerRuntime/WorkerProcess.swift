@@ -1,5 +1,5 @@
 import Foundation
-import Journal
+import WorkerStore
 import Logging
 import PluginHost
 import ServiceLifecycle
@@ -9,13 +9,13 @@ import UnixSignals
 /// before taking new work, runs the dispatcher, heartbeat and signal services in one ServiceGroup, and
 /// deregisters when the drain is done.
 public struct WorkerProcess: Sendable {
-    public let journal: Journal
+    public let journal: any JobStore
     /// The loaded plugins.
     public let plugins: PluginSet
     public let options: WorkerOptions
     public let logger: Logger
 
-    public init(journal: Journal, plugins: PluginSet, options: WorkerOptions, logger: Logger) {
+    public init(journal: any JobStore, plugins: PluginSet, options: WorkerOptions, logger: Logger) {
         self.journal = journal
         self.plugins = plugins
         self.options = options

@@ -1,4 +1,5 @@
-import Journal
+import WorkerStore
+import WorkerStore
 import Synchronization
 
 /// A clock that moves only when a test advances it: a wall clock (journal units) and a monotonic one (for the

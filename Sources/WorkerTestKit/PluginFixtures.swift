@@ -27,7 +27,7 @@ public struct PluginFixtures: Sendable {
         let root = Self.sourceRoot
         let result = try await runProcess("/usr/bin/env", [
             "cc", "-shared", "-fPIC", "-O1", "-pthread",
-            "-I", root.appendingPathComponent("Sources/WorkerPluginABI/include").path,
+            "-I", root.appendingPathComponent("plugins/worker-plugin-sdk/Sources/WorkerPluginABI/include").path,
         ] + defines.map { "-D\($0)" } + [
             root.appendingPathComponent("Tests/PluginHostTests/Fixtures/c_plugin.c").path, "-o", output,
         ])

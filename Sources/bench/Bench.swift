@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Journal
+import WorkerStore
 import WorkerTestKit
 
 /// Reproducible measurements of the journal; results and how to run them are in docs/benchmarks.md.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Journal
+import WorkerStore
 import WorkerTestKit
 
 struct DrainUnderFlood: AsyncParsableCommand {

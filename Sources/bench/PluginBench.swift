@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Journal
+import WorkerStore
 import Logging
 import PluginHost
 import WorkerRuntime
@@ -48,7 +49,7 @@ struct PluginDispatch: AsyncParsableCommand {
         let journal = try Journal(path: "\(dir)/bench.sqlite3", options: common.journalOptions())
         try await journal.register(WorkerRegistration(id: "bench", pid: getpid(), host: "bench", processStartedAt: nil, version: "bench"))
         let plugins = try PluginHost.load(files: [plugin ?? PluginFixtures.examples], logger: Logger(label: "bench"))
-        let services = JournalJobServices(journal: journal, worker: "bench")
+        let services = StoreJobServices(store: journal, worker: "bench")
         for run in 1...common.runs {
             _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "noop"), count: jobs))
             var claimed: [Job] = []

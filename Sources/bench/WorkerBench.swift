@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Journal
+import WorkerStore
 import WorkerTestKit
 
 /// `worker run` started by the bench: a test kit `RunningWorker` looking every millisecond, so that a measured

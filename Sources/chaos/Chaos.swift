@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Journal
+import WorkerStore
 import WorkerTestKit
 
 /// The chaos runner: mixed workloads on one journal with one to three `worker run` processes, a random worker

@@ -1,5 +1,6 @@
 import Foundation
 import Journal
+import WorkerStore
 import WorkerTestKit
 
 /// The invariants after a chaos run, checked from the journal and the effect files.

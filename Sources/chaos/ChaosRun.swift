@@ -1,5 +1,6 @@
 import Foundation
 import Journal
+import WorkerStore
 import WorkerTestKit
 
 /// One chaos run: the journal, the workers in their slots, what was enqueued and what was done to them.

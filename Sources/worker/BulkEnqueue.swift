@@ -1,9 +1,9 @@
 import Foundation
-import Journal
+import WorkerStore
 
 /// `worker enqueue --payloads-from`: streams JSON lines into the journal, one transaction per batch.
 struct BulkEnqueue {
-    let journal: Journal
+    let journal: any JobStore
     let template: NewJob
     let batchSize: Int
     let json: Bool

@@ -1,21 +1,28 @@
 import ArgumentParser
-import Journal
+import WorkerStore
 
 struct RetryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retry",
-        abstract: "Queue a dead, cancelled or retrying job to run now (dead and cancelled jobs get fresh attempts).")
+        abstract: "Queue a dead, cancelled or retrying job to run now (dead and cancelled jobs get fresh attempts).",
+        discussion: "With a filter instead of an id: prints how many jobs match and changes nothing unless --yes is given (--dry-run lists them); jobs in other states are skipped.")
 
     @OptionGroup var database: DatabaseOptions
 
-    @Argument(help: "The job id.", transform: Ranges.jobID.argument)
-    var id: Int64
+    @Argument(help: "The job id (or give a filter).", transform: Ranges.jobID.argument)
+    var id: Int64?
 
-    @Flag(help: "Print the job object as JSON.")
+    @OptionGroup var bulk: BulkChangeOptions
+
+    @Flag(help: "Print the job object (with a filter: the counts) as JSON.")
     var json = false
 
+    func validate() throws { try bulk.check(id: id, .retry) }
+
     func run() async throws {
-        let job = try await database.open().retry(job: id)
+        let journal = try database.open()
+        guard let id else { return try await bulk.run(.retry, journal: journal, json: json) }
+        let job = try await journal.retry(job: id)
         Output.line(json ? job.json.text : "job \(job.id) queued")
     }
 }
@@ -23,18 +30,25 @@ struct RetryCommand: AsyncParsableCommand {
 struct CancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel",
-        abstract: "Cancel a job that has not finished; a running job is stopped by its worker.")
+        abstract: "Cancel a job that has not finished; a running job is stopped by its worker.",
+        discussion: "With a filter instead of an id: prints how many jobs match and changes nothing unless --yes is given (--dry-run lists them); finished jobs are skipped.")
 
     @OptionGroup var database: DatabaseOptions
 
-    @Argument(help: "The job id.", transform: Ranges.jobID.argument)
-    var id: Int64
+    @Argument(help: "The job id (or give a filter).", transform: Ranges.jobID.argument)
+    var id: Int64?
 
-    @Flag(help: "Print the job object as JSON.")
+    @OptionGroup var bulk: BulkChangeOptions
+
+    @Flag(help: "Print the job object (with a filter: the counts) as JSON.")
     var json = false
 
+    func validate() throws { try bulk.check(id: id, .cancel) }
+
     func run() async throws {
-        let result = try await database.open().cancel(job: id)
+        let journal = try database.open()
+        guard let id else { return try await bulk.run(.cancel, journal: journal, json: json) }
+        let result = try await journal.cancel(job: id)
         switch result {
         case .cancelled(let job):
             Output.line(json ? job.json.text : "job \(job.id) cancelled")
@@ -61,7 +75,7 @@ struct MigrateCommand: AsyncParsableCommand {
         if json {
             Output.line(JSON.array(applied.map(JSON.string)).text)
         } else {
-            Output.line("\(journal.path): schema up to date (\(applied.joined(separator: ", ")))")
+            Output.line("\(journal.location): schema up to date (\(applied.joined(separator: ", ")))")
         }
     }
 }

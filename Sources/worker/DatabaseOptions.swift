@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Journal
+import WorkerStore
 import Logging
 
 extension JournalOptions.Synchronous: ExpressibleByArgument {}
@@ -24,7 +25,7 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     /// Opens the journal with these options, then `adjust`.
-    func open(_ adjust: (inout JournalOptions) -> Void = { _ in }) throws -> Journal {
+    func open(_ adjust: (inout JournalOptions) -> Void = { _ in }) throws -> any JobStore {
         var options = JournalOptions()
         let env = ProcessInfo.processInfo.environment
         if let synchronous {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Journal
+import WorkerStore
 
 struct EnqueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -88,7 +88,7 @@ struct EnqueueCommand: AsyncParsableCommand {
 
     /// Enqueueing still works for a handler no worker has served on this journal (a newer deploy may bring its
     /// plugin), but it is often a typo: say so on standard error. A journal no worker has run on says nothing.
-    private func warnIfUnserved(_ journal: Journal) async throws {
+    private func warnIfUnserved(_ journal: any JobStore) async throws {
         guard let unserved = try await journal.unservedHandlers(among: [handler]), !unserved.isEmpty else { return }
         Output.warning(
             "no worker has served handler '\(handler)' on this journal: the job waits until a worker whose plugins provide it runs (a typo? `worker status` lists the workers)")
@@ -103,7 +103,7 @@ struct EnqueueCommand: AsyncParsableCommand {
             throw CLIError(.usage, "--at '\(at)' is not an ISO 8601 time: use e.g. 2026-11-22T10:00:00Z")
         }
         // Checked before converting to microseconds, which would trap far enough out.
-        guard (0..<253_402_300_800).contains(date.timeIntervalSince1970) else {
+        guard ISO8601.seconds.contains(date.timeIntervalSince1970) else {
             throw CLIError(.usage, "--at '\(at)' is out of range: pass a time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z")
         }
         return date.micros
@@ -116,6 +116,15 @@ struct EnqueueCommand: AsyncParsableCommand {
 }
 
 enum ISO8601 {
+    /// The times the journal takes, in seconds since 1970: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+    static let seconds = 0.0..<253_402_300_800
+
+    /// The journal time of an ISO 8601 date-time in `seconds`; nil when it is not one or out of range.
+    static func micros(_ text: String) -> Micros? {
+        guard let date = parse(text), seconds.contains(date.timeIntervalSince1970) else { return nil }
+        return date.micros
+    }
+
     /// Parses an ISO 8601 date-time with a zone, with or without fractional seconds.
     static func parse(_ text: String) -> Date? {
         let withFraction = ISO8601DateFormatter()

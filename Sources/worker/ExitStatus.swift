@@ -1,4 +1,4 @@
-import Journal
+import WorkerStore
 import WorkerRuntime
 
 /// The contract's exit codes (sysexits.h).
@@ -12,16 +12,16 @@ enum ExitStatus: Int32 {
     case tempFailure = 75
     case config = 78
 
-    /// The exit status for a journal error.
+    /// The exit status for a journal error: its class's code.
     init(_ error: JournalError) {
-        switch error.code {
-        case .invalidArgument: self = .usage
-        case .invalidPayload, .payloadTooLarge, .jobNotFound, .illegalTransition, .uniqueKeyConflict: self = .dataError
-        case .databaseMissing: self = .noInput
-        case .readOnly, .notADatabase, .corrupt, .diskFull, .io: self = .ioError
-        case .busy, .notHeld, .workerNotRegistered: self = .tempFailure
-        case .schemaTooNew, .notAJournal: self = .config
-        default: self = .software
+        switch error.exitClass {
+        case .usage: self = .usage
+        case .dataError: self = .dataError
+        case .noInput: self = .noInput
+        case .software: self = .software
+        case .ioError: self = .ioError
+        case .temporary: self = .tempFailure
+        case .config: self = .config
         }
     }
 }

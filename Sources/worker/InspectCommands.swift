@@ -1,36 +1,40 @@
 import ArgumentParser
-import Journal
+import WorkerStore
 
 extension JobState: ExpressibleByArgument {}
 
 struct JobsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "jobs", abstract: "List jobs, oldest first.")
+    static let configuration = CommandConfiguration(
+        commandName: "jobs", abstract: "List jobs, oldest first (newest first with --newest-first), a page at a time.",
+        discussion: "A full page ends with a note on standard error naming the --after flag of the next page.")
 
     @OptionGroup var database: DatabaseOptions
 
-    @Option(help: "Only jobs in this state (\(JobState.allCases.map(\.rawValue).joined(separator: ", "))).")
-    var state: JobState?
-
-    @Option(help: "Only jobs of this handler.")
-    var handler: String?
-
-    @Option(help: "Only jobs of this queue.")
-    var queue: String?
+    @OptionGroup var selection: JobSelection
 
     @Option(parsing: .unconditional, help: "At most this many jobs (\(Ranges.limit.bounds)).", transform: Ranges.limit.argument)
     var limit: Int = 100
+
+    @Flag(help: "Newest (highest id) first.")
+    var newestFirst = false
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("The next page: jobs after this id in the listing's order (ids above it, or below it with --newest-first).", valueName: "ID"),
+        transform: Ranges.cursor.argument)
+    var after: Int64?
 
     @Flag(help: "Print a JSON array of job objects.")
     var json = false
 
     func run() async throws {
         let journal = try database.open()
-        let jobs = try await journal.jobs(JobFilter(state: state, handler: handler, queue: queue, limit: limit))
+        let page = try await journal.jobPage(selection.filter(limit: limit, newestFirst: newestFirst, after: after))
         if json {
-            Output.line(JSON.array(jobs.map(\.json)).text)
+            Output.line(JSON.array(page.jobs.map(\.json)).text)
             return
         }
-        let rows = jobs.map { job in
+        let rows = page.jobs.map { job in
             [
                 String(job.id), job.state.rawValue, job.handler, job.queue, String(job.priority),
                 "\(job.attempts)/\(job.maxAttempts)", iso8601(job.runAt), iso8601(job.updatedAt),
@@ -39,6 +43,7 @@ struct JobsCommand: AsyncParsableCommand {
         for line in table(["ID", "STATE", "HANDLER", "QUEUE", "PRIORITY", "ATTEMPTS", "RUN_AT", "UPDATED_AT"], rows) {
             Output.line(line)
         }
+        if let next = page.next { Output.note("more jobs: add --after \(next)") }
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Journal
+import WorkerStore
 import Logging
 
 /// One JSON object per log line on standard error (`--log-format json`), for log shippers: `time` (UTC, with

@@ -1,5 +1,5 @@
 import Foundation
-import Journal
+import WorkerStore
 
 extension Job {
     /// The job object of the contract's `--json` output.

@@ -86,4 +86,6 @@ enum Ranges {
     static let concurrency = NumberRange<Int>(1...10_000, "jobs")
     static let prefetch = NumberRange<Int>(0...10_000, "jobs")
     static let jobID = NumberRange<Int64>(1...Int64.max)
+    /// `jobs --after`: 0 starts an ascending listing from the first job.
+    static let cursor = NumberRange<Int64>(0...Int64.max)
 }

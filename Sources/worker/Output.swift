@@ -1,5 +1,5 @@
 import Foundation
-import Journal
+import WorkerStore
 
 /// Buffered standard output: one write per 64 KiB, flushed before exit.
 enum Output {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Journal
+import WorkerStore
 import Logging
 import PluginHost
 import WorkerAdmin
@@ -44,7 +44,7 @@ struct RuntimeOptions: ParsableArguments {
 
     /// The worker, its plugins loaded; a rejected one ends the command with exit 78 (66 for a missing file) and
     /// one line naming it, before the worker registers or touches a job.
-    func launch(journal: Journal, options: WorkerOptions) async throws -> WorkerLaunch {
+    func launch(journal: any JobStore, options: WorkerOptions) async throws -> WorkerLaunch {
         if plugin.isEmpty && plugins == nil {
             throw CLIError(.config, "no plugins to run jobs with: pass --plugin FILE or --plugins DIR (e.g. --plugins .build/release)")
         }

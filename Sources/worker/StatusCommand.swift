@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Journal
+import WorkerStore
 import WorkerRuntime
 
 struct StatusCommand: AsyncParsableCommand {

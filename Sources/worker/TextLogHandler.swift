@@ -1,5 +1,5 @@
 import Foundation
-import Journal
+import WorkerStore
 import Logging
 
 /// Text log lines (`--log-format text`, the default) in the shape log collectors parse: the time in UTC with

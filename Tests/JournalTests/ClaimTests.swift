@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Journal
+import WorkerStore
 import Testing
 
 @Suite struct ClaimTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Journal
+import WorkerStore
 import WorkerTestKit
 
 /// A journal in a fresh directory, on a manual clock, with a registered worker `w1`.

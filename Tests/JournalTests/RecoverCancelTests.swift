@@ -1,4 +1,5 @@
 import Journal
+import WorkerStore
 import Testing
 
 @Suite struct RecoverCancelTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Journal
+import WorkerStore
 import Testing
 
 @Suite struct StateMachineTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Journal
+import WorkerStore
 import Logging
 import PluginHost
 import Testing
@@ -11,7 +12,7 @@ struct HostFixture {
     let fixtures: PluginFixtures
     let journal: Journal
     let plugins: PluginSet
-    let services: JournalJobServices
+    let services: StoreJobServices
     let worker = "w1"
 
     init(extra: [String] = []) async throws {
@@ -19,7 +20,7 @@ struct HostFixture {
         journal = try Journal(path: fixtures.directory.file("w.sqlite3"))
         try await journal.register(WorkerRegistration(id: worker, pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
         plugins = try PluginHost.load(files: [PluginFixtures.examples] + extra, logger: Logger(label: "test"))
-        services = JournalJobServices(journal: journal, worker: worker)
+        services = StoreJobServices(store: journal, worker: worker)
     }
 
     /// Enqueues one job, claims it and starts it in its plugin.
@@ -139,7 +140,7 @@ struct HostFixture {
         let again = try #require(try await fixture.journal.claim(ClaimRequest(worker: "w2", limit: 1)).first)
         #expect(again.id == job.id)
         let plugins2 = try PluginHost.load(files: [PluginFixtures.examples], logger: Logger(label: "test"))
-        let services2 = JournalJobServices(journal: fixture.journal, worker: "w2")
+        let services2 = StoreJobServices(store: fixture.journal, worker: "w2")
         #expect(try await plugins2.start(HostedJob(again), services: services2).outcome() == .completed)
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "T:1\nT:2\nT:3\n")
         #expect(try await fixture.journal.steps(job: job.id).map(\.name) == ["line-1", "line-2", "line-3"])

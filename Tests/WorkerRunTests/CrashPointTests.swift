@@ -1,5 +1,6 @@
 import Foundation
 import Journal
+import WorkerStore
 import Testing
 import WorkerTestKit
 
@@ -68,7 +69,7 @@ import WorkerTestKit
 
 /// A run through every kind of journal write, by the real binaries: enqueue, a plugin-less consumer
 /// (journal-probe: claim, finish one), prune, worker run (register, exchange, checkpoints, steps, heartbeats,
-/// an operator's cancel and retry, a drain, deregister), a SIGKILLed worker and the recovery of its jobs.
+/// an operator's cancel and retry, of one job and in bulk, a drain, deregister), a SIGKILLed worker and the recovery of its jobs.
 /// Any step's process may be killed by the crash point; the workload goes on regardless.
 struct CrashWorkload {
     let fixture: RunFixture
@@ -105,6 +106,11 @@ struct CrashWorkload {
         _ = try await enqueue("noop")
         _ = try await runProcess(ProductBinary.path("journal-probe"), ["claim", fixture.db, "probe", "1"], environment: environment)
         _ = try await cli(["prune", "--completed-older-than", "0"])
+
+        // A bulk cancel and a bulk retry of one job (a crash in the retry leaves it cancelled).
+        _ = try await enqueue("noop", "{}", ["--queue", "bulk"])
+        _ = try await cli(["cancel", "--queue", "bulk", "--yes"])
+        _ = try await cli(["retry", "--queue", "bulk", "--yes"])
 
         let append = try await enqueue("append", #"{"path": "\#(effects)", "text": "a", "steps": 3, "ms": 20}"#)
         let sleep = try await enqueue("sleep", #"{"ms": 600}"#)
@@ -150,6 +156,7 @@ struct CrashWorkload {
             let expected: Set<JobState> = switch job.handler {
             case "fail": [.dead]
             case "sleep" where job.payload.contains("60000"): [.cancelled]
+            case _ where job.queue == "bulk": point == "commit:bulk-retry" ? [.cancelled, .completed] : [.completed]
             default: [.completed]
             }
             #expect(expected.contains(job.state), "crash at \(point ?? "none"): job \(job.id) \(job.handler) is \(job.state)", sourceLocation: sourceLocation)

@@ -1,5 +1,6 @@
 import Dispatch
 import Synchronization
+import WorkerStore
 
 #if canImport(Glibc)
 import Glibc
@@ -13,24 +14,24 @@ import Musl
 /// of the project's libraries watches files; where inotify is missing the worker polls instead.
 ///
 /// The watch fires as the other process writes its commit, which readers see a moment later (after its fsync),
-/// so a wake-up is followed by looks at growing intervals (see `Dispatcher.waitForWork`). It stays armed for as
+/// so a wake-up is followed by looks at growing intervals (see the runtime's `IdleWaiter`). It stays armed for as
 /// long as the worker is idle; each write while armed sets `fired` and wakes the worker.
-final class PeerCommitWatch: @unchecked Sendable {  // a Dispatch source is thread-safe; `state` has its lock
+final class PeerCommitWatch: CommitWatch, @unchecked Sendable {  // a Dispatch source is thread-safe; `state` has its lock
     private let descriptor: Int32
     /// The watched file.
     let path: String
-    private let waker: Waker
+    private let wake: @Sendable () -> Void
     /// The watch while armed (inotify's watch descriptor), and whether it fired since `takeFired()`.
     private let state = Mutex<(watch: Int32?, fired: Bool)>((nil, false))
     private let source: any DispatchSourceRead
 
-    /// A watch on `walPath` that wakes `waker`; nil when inotify is not available.
-    init?(walPath: String, waker: Waker) {
+    /// A watch on `walPath` that calls `wake`; nil when inotify is not available.
+    init?(walPath: String, wake: @escaping @Sendable () -> Void) {
         let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard descriptor >= 0 else { return nil }
         self.descriptor = descriptor
         self.path = walPath
-        self.waker = waker
+        self.wake = wake
         source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: DispatchQueue(label: "worker.peer-commits"))
         source.setEventHandler { [weak self] in self?.eventsArrived() }
         source.setCancelHandler { close(descriptor) }
@@ -49,7 +50,9 @@ final class PeerCommitWatch: @unchecked Sendable {  // a Dispatch source is thre
     }
 
     /// Starts watching, unless it already does; false when the file cannot be watched (the caller then polls).
-    func arm() -> Bool {
+    public var description: String { path }
+
+    public func arm() -> Bool {
         state.withLock { state in
             if state.watch != nil { return true }
             let added = inotify_add_watch(descriptor, path, UInt32(IN_MODIFY))
@@ -60,7 +63,7 @@ final class PeerCommitWatch: @unchecked Sendable {  // a Dispatch source is thre
     }
 
     /// Stops watching (the worker is busy or stopping).
-    func disarm() {
+    public func disarm() {
         state.withLock { state in
             if let armed = state.watch { inotify_rm_watch(descriptor, armed) }
             state.watch = nil
@@ -69,7 +72,7 @@ final class PeerCommitWatch: @unchecked Sendable {  // a Dispatch source is thre
 
     /// Whether the watch fired since the last call: a commit was being written (another process's, or this
     /// worker's own heartbeat).
-    func takeFired() -> Bool {
+    public func takeFired() -> Bool {
         state.withLock { state in
             defer { state.fired = false }
             return state.fired
@@ -85,6 +88,6 @@ final class PeerCommitWatch: @unchecked Sendable {  // a Dispatch source is thre
             state.fired = true
             return true
         }
-        if armed { waker.wake() }
+        if armed { wake() }
     }
 }

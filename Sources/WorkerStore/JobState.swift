@@ -43,3 +43,8 @@ public enum JobState: String, Sendable, CaseIterable, Codable {
         legalTransitions[from]?.contains(to) ?? false
     }
 }
+
+extension JobState {
+    /// States `retry` accepts: finished-but-not-completed jobs, and retrying jobs (to skip their backoff).
+    public static let retryable: Set<JobState> = [.dead, .cancelled, .retrying]
+}

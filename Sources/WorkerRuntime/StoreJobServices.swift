@@ -1,34 +1,34 @@
 import Foundation
-import Journal
 import PluginHost
+import WorkerStore
 
-/// The plugin host's job services over the journal: the checkpoints and steps of the jobs `worker` holds, each
+/// The plugin host's job services over the store: the checkpoints and steps of the jobs `worker` holds, each
 /// durable before the plugin's call returns.
-public struct JournalJobServices: JobServices {
-    public let journal: Journal
+public struct StoreJobServices: JobServices {
+    public let store: any JobStore
     /// The worker that must hold each job written to.
     public let worker: String
 
-    /// Services for the jobs `worker` holds in `journal`.
-    public init(journal: Journal, worker: String) {
-        self.journal = journal
+    /// Services for the jobs `worker` holds in `store`.
+    public init(store: any JobStore, worker: String) {
+        self.store = store
         self.worker = worker
     }
 
     public func checkpoint(job: Int64, data: Data) throws(JobServiceError) {
-        try Self.refusal { try journal.checkpointBlocking(job: job, worker: worker, data: data) }
+        try Self.refusal { try store.checkpointBlocking(job: job, worker: worker, data: data) }
     }
 
     public func beginStep(job: Int64, name: String) throws(JobServiceError) -> Data? {
         // A step completed without a result is answered with an empty one: completed is what counts.
-        try Self.refusal { try journal.beginStepBlocking(job: job, worker: worker, name: name).map { $0.result ?? Data() } }
+        try Self.refusal { try store.beginStepBlocking(job: job, worker: worker, name: name).map { $0.result ?? Data() } }
     }
 
     public func commitStep(job: Int64, name: String, result: Data) throws(JobServiceError) {
-        try Self.refusal { try journal.commitStepBlocking(job: job, worker: worker, name: name, result: result) }
+        try Self.refusal { try store.commitStepBlocking(job: job, worker: worker, name: name, result: result) }
     }
 
-    /// Runs a journal write, its error mapped to what the plugin is told.
+    /// Runs a store write, its error mapped to what the plugin is told.
     private static func refusal<T>(_ write: () throws -> T) throws(JobServiceError) -> T {
         do {
             return try write()
@@ -48,7 +48,7 @@ extension HostedJob {
 }
 
 extension PluginStamp {
-    /// What the journal records of the plugin that runs a job.
+    /// What the store records of the plugin that runs a job.
     public init(_ identity: PluginIdentity) {
         self.init(name: identity.name, version: identity.version, sha256: identity.sha256)
     }

@@ -68,3 +68,36 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
         batchIndex.map { "job \($0 + 1) of the batch: \(message)" } ?? message
     }
 }
+
+extension JournalError {
+    /// How a process ends on this error, by kind (sysexits.h): the command line maps each class to its code.
+    public enum ExitClass: Sendable {
+        /// A value given is malformed or out of range (64).
+        case usage
+        /// The input data is wrong: a payload, a job id, a transition (65).
+        case dataError
+        /// Something named is not there (66).
+        case noInput
+        /// A bug (70).
+        case software
+        /// Storage cannot be read or written (74).
+        case ioError
+        /// Worth trying again later (75).
+        case temporary
+        /// A setting the operator must change (78).
+        case config
+    }
+
+    /// How a process ends on this error.
+    public var exitClass: ExitClass {
+        switch code {
+        case .invalidArgument: .usage
+        case .invalidPayload, .payloadTooLarge, .jobNotFound, .illegalTransition, .uniqueKeyConflict: .dataError
+        case .databaseMissing: .noInput
+        case .readOnly, .notADatabase, .corrupt, .diskFull, .io: .ioError
+        case .busy, .notHeld, .workerNotRegistered: .temporary
+        case .schemaTooNew, .notAJournal: .config
+        default: .software
+        }
+    }
+}

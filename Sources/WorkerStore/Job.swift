@@ -1,0 +1,134 @@
+import Foundation
+
+/// Which plugin ran a job: recorded when a worker claims it.
+public struct PluginStamp: Sendable, Equatable {
+    /// The plugin's name.
+    public var name: String
+    /// The plugin's version.
+    public var version: String
+    /// SHA-256 of the plugin file, in hex.
+    public var sha256: String
+
+    /// A stamp.
+    public init(name: String, version: String, sha256: String) {
+        self.name = name
+        self.version = version
+        self.sha256 = sha256
+    }
+}
+
+/// A job as the journal holds it. Times are `Micros`.
+public struct Job: Sendable, Equatable {
+    public var id: Int64
+    public var handler: String
+    public var queue: String
+    public var state: JobState
+    /// Higher runs first.
+    public var priority: Int
+    /// The payload, JSON text.
+    public var payload: String
+    public var uniqueKey: String?
+    /// Attempts started and counted; a graceful interruption gives its attempt back.
+    public var attempts: Int
+    public var maxAttempts: Int
+    /// Times a worker died while running this job.
+    public var crashes: Int
+    public var runAt: Micros
+    public var createdAt: Micros
+    public var updatedAt: Micros
+    public var finishedAt: Micros?
+    /// The worker holding the job while `running`; otherwise the last one that ran it.
+    public var workerID: String?
+    public var lastError: String?
+    /// When an operator asked to cancel it while it was running.
+    public var cancelRequestedAt: Micros?
+    /// The last checkpoint its handler saved.
+    public var checkpoint: Data?
+    /// When that checkpoint was saved.
+    public var checkpointAt: Micros?
+    /// The plugin that last ran it.
+    public var plugin: PluginStamp?
+
+    /// A job with every field given (stores build it from their rows).
+    public init(
+        id: Int64, handler: String, queue: String, state: JobState, priority: Int, payload: String, uniqueKey: String?,
+        attempts: Int, maxAttempts: Int, crashes: Int, runAt: Micros, createdAt: Micros, updatedAt: Micros,
+        finishedAt: Micros?, workerID: String?, lastError: String?, cancelRequestedAt: Micros?, checkpoint: Data?,
+        checkpointAt: Micros?, plugin: PluginStamp?
+    ) {
+        self.id = id
+        self.handler = handler
+        self.queue = queue
+        self.state = state
+        self.priority = priority
+        self.payload = payload
+        self.uniqueKey = uniqueKey
+        self.attempts = attempts
+        self.maxAttempts = maxAttempts
+        self.crashes = crashes
+        self.runAt = runAt
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.finishedAt = finishedAt
+        self.workerID = workerID
+        self.lastError = lastError
+        self.cancelRequestedAt = cancelRequestedAt
+        self.checkpoint = checkpoint
+        self.checkpointAt = checkpointAt
+        self.plugin = plugin
+    }
+}
+
+/// One journaled transition of a job.
+public struct JobEvent: Sendable, Equatable {
+    public var id: Int64
+    public var jobID: Int64
+    public var at: Micros
+    /// Nil for the creation of the job.
+    public var from: JobState?
+    public var to: JobState
+    /// The job's attempt count after the transition.
+    public var attempt: Int
+    /// The worker that made the transition; nil for operator commands and enqueues.
+    public var workerID: String?
+    public var pid: Int32
+    public var reason: String
+
+    /// An event with every field given.
+    public init(
+        id: Int64, jobID: Int64, at: Micros, from: JobState?, to: JobState, attempt: Int, workerID: String?, pid: Int32,
+        reason: String
+    ) {
+        self.id = id
+        self.jobID = jobID
+        self.at = at
+        self.from = from
+        self.to = to
+        self.attempt = attempt
+        self.workerID = workerID
+        self.pid = pid
+        self.reason = reason
+    }
+}
+
+/// A named step of a job as the journal records it.
+public struct StepRecord: Sendable, Equatable {
+    public var jobID: Int64
+    public var name: String
+    /// The attempt that last began or completed it.
+    public var attempt: Int
+    public var startedAt: Micros
+    /// Nil while begun but not completed (for instance when the worker died inside it).
+    public var completedAt: Micros?
+    public var result: Data?
+
+    /// A step with every field given.
+    public init(jobID: Int64, name: String, attempt: Int, startedAt: Micros, completedAt: Micros?, result: Data?) {
+        self.jobID = jobID
+        self.name = name
+        self.attempt = attempt
+        self.startedAt = startedAt
+        self.completedAt = completedAt
+        self.result = result
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+
+/// The journal as the runtime, the command line and the admin endpoint use it, whatever engine keeps it: the one
+/// seam between them and storage. The SQLite journal (`Journal`) is its first implementation; everything above
+/// this protocol is written against it and never learns which engine it has.
+///
+/// Every change of a job is one transaction that updates the job and appends its journal event. Errors are
+/// `JournalError`s, whose `exitClass` the command line maps to exit codes.
+public protocol JobStore: Sendable {
+    /// Where the store is (a file path, a URL without its password), for log lines.
+    var location: String { get }
+
+    // MARK: Workers: liveness and recovery
+
+    /// Registers a live worker (claims require it) and takes what keeps it live for the store (a kernel lock, a
+    /// session lock): a peer that sees the worker sees it live until it deregisters or its process dies.
+    func register(_ worker: WorkerRegistration) async throws
+    /// Records that `worker` lives.
+    func heartbeat(worker: String) async throws
+    /// Marks `worker` stopped and lets go of its liveness.
+    func deregister(worker: String, reason: String) async throws
+    /// Finds the workers whose process died (their liveness is gone, for certain) and takes back the jobs they
+    /// held `running`, deciding liveness and recovery in one transaction: each job becomes `interrupted` (the
+    /// attempt stays counted, a crash is recorded), `dead` once `maxCrashes` workers died under it, or `cancelled`
+    /// when an operator had asked to cancel it. `recoverer` is the live worker doing it (nil: an operator).
+    func recoverDeadWorkers(recoverer: String?, maxCrashes: Int) async throws -> [RecoveredWorker]
+    /// Workers other than `except` that are dead for certain, with their pids when known.
+    func deadWorkers(except: String?) async throws -> [(id: String, pid: Int32?)]
+    /// Whether `worker` is registered and its process alive.
+    func isLive(worker: String) async throws -> Bool
+    /// How many registered workers are alive.
+    func liveWorkerCount() async throws -> Int
+    /// Those of `handlers` no worker has ever served here; nil when no worker has served any yet.
+    func unservedHandlers(among handlers: [String]) async throws -> [String]?
+
+    // MARK: Claims, outcomes, checkpoints, steps
+
+    /// Records how the jobs in `finished` ended and claims new ones, in one transaction.
+    func finishAndClaim(
+        finished: [(job: Int64, outcome: JobOutcome)], claim: ClaimRequest
+    ) async throws -> (finished: [Result<JobState, JournalError>], claimed: [Job])
+    /// Records how the jobs in `batch`, held by `worker`, ended, in one transaction.
+    func finish(batch: [(job: Int64, outcome: JobOutcome)], worker: String) async throws -> [Result<JobState, JournalError>]
+    /// The running jobs of `worker` an operator asked to cancel.
+    func cancelRequests(worker: String) async throws -> [Int64]
+    /// Saves a job's checkpoint, blocking the calling thread until durable (for plugin threads).
+    func checkpointBlocking(job id: Int64, worker: String, data: Data) throws
+    /// Begins step `name`: its record when an earlier attempt completed it, else nil (it must run now).
+    func beginStepBlocking(job id: Int64, worker: String, name: String) throws -> StepRecord?
+    /// Records the result of step `name`, blocking until durable.
+    func commitStepBlocking(job id: Int64, worker: String, name: String, result: Data) throws
+
+    // MARK: What the worker loop asks while idle
+
+    /// When the next job not yet due becomes due, if any.
+    func nextRunAt() async throws -> Micros?
+    /// A number that changes whenever another process commits: cheap to read, for an idle loop's looks.
+    func dataVersion() async throws -> Int64
+    /// A watch that calls `wake` when another process commits, for an idle loop to wait on instead of polling;
+    /// nil when the store cannot offer one.
+    func commitWatch(wake: @escaping @Sendable () -> Void) -> (any CommitWatch)?
+    /// Calls `callback` after each enqueue made through this store object (the same process).
+    func onNewWork(_ callback: @escaping @Sendable () -> Void)
+    /// Why the store can no longer be written safely (its files were replaced, say), or nil.
+    func storageProblem() async -> String?
+    /// Jobs queued, running, retrying or interrupted.
+    func activeJobCount() async throws -> Int
+    /// Unfinished jobs by handler, in `queues` (empty: all).
+    func activeJobsByHandler(queues: [String]) async throws -> [ActiveHandlerJobs]
+    /// How many of `ids` are not finished.
+    func unfinishedCount(of ids: [Int64]) async throws -> Int
+    /// Handlers of waiting jobs that none of `loaded` provides.
+    func waitingHandlers(notIn loaded: Set<String>) async throws -> [String]
+    /// Waiting jobs per handler.
+    func waitingByHandler() async throws -> [(handler: String, count: Int)]
+
+    // MARK: Operators
+
+    /// Enqueues one job and returns it (the existing one when its unique key is taken).
+    func enqueue(_ job: NewJob) async throws -> (job: Job, created: Bool)
+    /// Enqueues jobs in one transaction.
+    func enqueue(batch jobs: [NewJob]) async throws -> [Enqueued]
+    /// Moves a dead, cancelled or retrying job back to `queued` to run now.
+    func retry(job id: Int64) async throws -> Job
+    /// Cancels a job not yet finished; a running one gets a cancel request.
+    func cancel(job id: Int64) async throws -> CancelResult
+    /// Which jobs matching `filter` `change` would act on and which it would skip; changes nothing.
+    func plan(_ change: BulkChange, _ filter: JobFilter) async throws -> BulkPlan
+    /// Carries out `plan` in short transactions, each job checked again under the write lock (one that moved on
+    /// meanwhile is skipped); `reason` goes into every job's event.
+    func apply(_ plan: BulkPlan, reason: String, progress: (Int) -> Void) async throws -> BulkResult
+    /// Deletes up to `limit` completed jobs that finished before `cutoff`; returns how many.
+    func pruneCompleted(finishedBefore cutoff: Micros, limit: Int) async throws -> Int
+    /// How many completed jobs finished before `cutoff`.
+    func completedCount(finishedBefore cutoff: Micros) async throws -> Int
+
+    // MARK: Inspection
+
+    func job(_ id: Int64) async throws -> Job
+    func jobs(_ filter: JobFilter) async throws -> [Job]
+    /// A page of the jobs `filter` selects, with the cursor of the next: keyset pagination, so a page costs its
+    /// size, not its distance from the first.
+    func jobPage(_ filter: JobFilter) async throws -> JobPage
+    /// The journal history of a job, oldest first.
+    func events(job id: Int64) async throws -> [JobEvent]
+    func steps(job id: Int64) async throws -> [StepRecord]
+    /// Jobs per state, every state present.
+    func stats() async throws -> [JobState: Int]
+    /// Jobs per queue and state, workers, the oldest queued job per queue.
+    func overview() async throws -> Overview
+    /// Unfinished and dead jobs per queue and state.
+    func depth() async throws -> [QueueDepth]
+    /// Per queue, seconds the oldest queued job has waited.
+    func oldestQueuedAge() async throws -> [String: Double]
+    /// Integrity and consistency of the journal.
+    func verify(maxFindings: Int) async throws -> VerifyReport
+    /// The schema migrations applied, in order.
+    func appliedMigrations() async throws -> [String]
+}
+
+/// Wakes an idle worker when another process commits (see `JobStore.commitWatch`). Armed only while the worker
+/// waits idle, so its own commits cost nothing.
+public protocol CommitWatch: AnyObject, Sendable, CustomStringConvertible {
+    /// Starts watching; false when it cannot (the caller then polls).
+    func arm() -> Bool
+    /// Stops watching until armed again.
+    func disarm()
+    /// Whether it fired since the last call.
+    func takeFired() -> Bool
+}
+
+/// A dead worker and the jobs taken back from it.
+public struct RecoveredWorker: Sendable {
+    public let worker: String
+    public let pid: Int32?
+    /// Why its jobs were taken back ("worker ID (pid N) died"), as their events say.
+    public let reason: String
+    public let jobs: [Job]
+
+    public init(worker: String, pid: Int32?, reason: String, jobs: [Job]) {
+        self.worker = worker
+        self.pid = pid
+        self.reason = reason
+        self.jobs = jobs
+    }
+}
+
+extension JobStore {
+    /// Every job the filter matches (default: the first 100).
+    public func jobs() async throws -> [Job] { try await jobs(JobFilter()) }
+    /// Integrity and consistency, with at most 1,000 findings.
+    public func verify() async throws -> VerifyReport { try await verify(maxFindings: 1000) }
+    /// Unfinished jobs by handler in every queue.
+    public func activeJobsByHandler() async throws -> [ActiveHandlerJobs] { try await activeJobsByHandler(queues: []) }
+    /// Deletes up to 500 completed jobs that finished before `cutoff`.
+    public func pruneCompleted(finishedBefore cutoff: Micros) async throws -> Int {
+        try await pruneCompleted(finishedBefore: cutoff, limit: 500)
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+
+/// A job to enqueue. Only `handler` is required.
+public struct NewJob: Sendable, Equatable {
+    /// The handler name a plugin provides.
+    public var handler: String
+    /// JSON text. Default `{}`.
+    public var payload: String
+    /// Default `default`.
+    public var queue: String
+    /// Higher runs first. Default 0.
+    public var priority: Int
+    /// Earliest start; nil or a time not in the future means now (`queued`), later means `scheduled`.
+    public var runAt: Micros?
+    /// Nil takes `JournalOptions.defaultMaxAttempts`.
+    public var maxAttempts: Int?
+    /// While a job with this key is unfinished, enqueueing another returns the existing one.
+    public var uniqueKey: String?
+
+    /// A job for `handler` with the given fields.
+    public init(
+        handler: String, payload: String = "{}", queue: String = "default", priority: Int = 0,
+        runAt: Micros? = nil, maxAttempts: Int? = nil, uniqueKey: String? = nil
+    ) {
+        self.handler = handler
+        self.payload = payload
+        self.queue = queue
+        self.priority = priority
+        self.runAt = runAt
+        self.maxAttempts = maxAttempts
+        self.uniqueKey = uniqueKey
+    }
+}
+
+/// The result of enqueueing one job.
+public struct Enqueued: Sendable, Equatable {
+    /// The new job's id, or the id of the unfinished job that already holds the unique key.
+    public var id: Int64
+    /// False when the unique key matched an existing job and nothing was enqueued.
+    public var created: Bool
+
+    /// A result.
+    public init(id: Int64, created: Bool) {
+        self.id = id
+        self.created = created
+    }
+}
+
+/// What a worker asks for when it claims work.
+public struct ClaimRequest: Sendable, Equatable {
+    /// The claiming worker; it must be registered and live.
+    public var worker: String
+    /// At most this many jobs.
+    public var limit: Int
+    /// Only these queues; empty means every queue.
+    public var queues: [String]
+    /// Only jobs whose handler is loaded; nil means any handler.
+    public var handlers: [String]?
+    /// The plugin that provides each handler: recorded on every job claimed for it.
+    public var plugins: [String: PluginStamp]
+    /// Only these job ids (`worker resume`); nil means any.
+    public var ids: [Int64]?
+    /// Run suspects alone: while an interrupted job under which a worker died (`crashes > 0`) waits, a busy
+    /// worker claims nothing, and an idle one claims that job alone. A job that crashes its worker is then
+    /// identified for certain, and the jobs that merely ran beside it are not counted as poison too.
+    public var isolateSuspects: Bool
+    /// Whether the claiming worker has jobs in flight (see `isolateSuspects`).
+    public var busy: Bool
+    /// Jobs to claim ahead, in addition to `limit`, for a worker's reserve: the jobs that follow the first `limit`
+    /// in claim order, as long as their handler is one of `aheadHandlers` (nil: any). The reserve stops in front
+    /// of the first other job, so no job is ever passed over. None while a suspect waits or is claimed.
+    public var ahead: Int = 0
+    public var aheadHandlers: [String]?
+
+    /// A request; see the properties.
+    public init(
+        worker: String, limit: Int, queues: [String] = [], handlers: [String]? = nil, plugins: [String: PluginStamp] = [:],
+        ids: [Int64]? = nil, isolateSuspects: Bool = false, busy: Bool = false
+    ) {
+        self.ids = ids
+        self.isolateSuspects = isolateSuspects
+        self.busy = busy
+        self.worker = worker
+        self.limit = limit
+        self.queues = queues
+        self.handlers = handlers
+        self.plugins = plugins
+    }
+}
+
+/// Which jobs `jobs(_:)` lists, and which a bulk retry or cancel acts on.
+public struct JobFilter: Sendable, Equatable {
+    public var state: JobState?
+    public var handler: String?
+    public var queue: String?
+    /// Only jobs created at or after this time.
+    public var createdSince: Micros?
+    /// Only jobs whose payload (its JSON text as stored) or last error contains this text, case-sensitively.
+    public var search: String?
+    /// At most this many. Default 100.
+    public var limit: Int
+    /// Newest (highest id) first instead of oldest first.
+    public var newestFirst: Bool
+    /// The keyset cursor: only ids above it (below it when `newestFirst`), i.e. the page after the one that
+    /// ended with this id.
+    public var after: Int64?
+
+    /// A filter; nil fields match everything.
+    public init(
+        state: JobState? = nil, handler: String? = nil, queue: String? = nil, createdSince: Micros? = nil,
+        search: String? = nil, limit: Int = 100, newestFirst: Bool = false, after: Int64? = nil
+    ) {
+        self.state = state
+        self.handler = handler
+        self.queue = queue
+        self.createdSince = createdSince
+        self.search = search
+        self.limit = limit
+        self.newestFirst = newestFirst
+        self.after = after
+    }
+}
