@@ -5,6 +5,7 @@ import PackageDescription
 /// `any` is spelled out; warnings fail the build.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
     .treatAllWarnings(as: .error),
 ]
 
@@ -33,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
     ],
@@ -69,7 +71,7 @@ let package = Package(
             path: "plugins/ExamplePlugins",
             swiftSettings: strict
         ),
-        // Handlers only the test suites use (what a handler sees of a drain), one dynamic library.
+        // Handlers only the test suites use (what a handler sees of a drain, a step that throws), one dynamic library.
         .target(
             name: "TestPlugins",
             dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
@@ -113,6 +115,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict
         ),
@@ -164,7 +167,11 @@ let package = Package(
         ),
         .target(
             name: "WorkerTestKit",
-            dependencies: ["Journal", "WorkerStore", .product(name: "Subprocess", package: "swift-subprocess")],
+            dependencies: [
+                "Journal", "WorkerStore",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -180,7 +187,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerPluginTests",
-            dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
+            dependencies: [
+                .product(name: "WorkerPlugin", package: "worker-plugin-sdk"),
+                .product(name: "WorkerPluginABI", package: "worker-plugin-sdk"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -115,6 +115,15 @@ CREATE TABLE served_handlers (
     last_served_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
 """####),
+        ("0004_step_errors", ####"""
+-- A step whose closure threw. `error` (at most 4096 bytes) and `failed_attempt` are the last failure: kept when a
+-- later attempt begins the step again, so that an operator sees why it failed, and cleared when it completes.
+-- `failed_at` is set only while that failure is the step's latest news: a new begin clears it. So a step with
+-- `failed_at` failed; one begun, not completed and without `failed_at` is in flight or was in a worker that died.
+ALTER TABLE job_steps ADD COLUMN failed_at INTEGER;
+ALTER TABLE job_steps ADD COLUMN failed_attempt INTEGER;
+ALTER TABLE job_steps ADD COLUMN error TEXT;
+"""####),
         ("0005_job_lookup_indexes", ####"""
 -- `worker jobs` and the bulk `retry`/`cancel` page through jobs by id (keyset: `id > ?` or `id < ?`). With a
 -- filter on handler, queue, or a state that finished badly, these keep the cost of a page to its size instead of a

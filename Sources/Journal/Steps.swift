@@ -24,6 +24,18 @@ extension Journal {
         try transactionBlocking("step-commit", stepCommit(job: id, worker: worker, name: name, result: result))
     }
 
+    /// Records that the current attempt's run of step `name` failed with `error` (cut to `StepRecord.errorLimit`
+    /// bytes). The step stays not completed, so the next attempt runs it again; the error is kept until then.
+    /// Refused when the job is not held by `worker`, when this attempt did not begin the step, or when it completed.
+    public func failStep(job id: Int64, worker: String, name: String, error: String) async throws {
+        try await transaction("step-fail", stepFail(job: id, worker: worker, name: name, error: error))
+    }
+
+    /// `failStep`, blocking the calling thread until durable (see `transactionBlocking`).
+    public func failStepBlocking(job id: Int64, worker: String, name: String, error: String) throws {
+        try transactionBlocking("step-fail", stepFail(job: id, worker: worker, name: name, error: error))
+    }
+
     private func stepBegin(job id: Int64, worker: String, name: String) throws -> @Sendable (Database) throws -> StepRecord? {
         guard !name.isEmpty else { throw JournalError(.invalidArgument, "step name is empty: name every step") }
         let now = self.now
@@ -34,10 +46,45 @@ extension Journal {
             }
             try db.cachedStatement(sql: """
                 INSERT INTO job_steps (job_id, name, attempt, started_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT (job_id, name) DO UPDATE SET attempt = excluded.attempt, started_at = excluded.started_at
+                ON CONFLICT (job_id, name) DO UPDATE SET attempt = excluded.attempt, started_at = excluded.started_at,
+                                                         failed_at = NULL
                 """).execute(arguments: [id, name, held.attempts, now])
             return nil
         }
+    }
+
+    private func stepFail(job id: Int64, worker: String, name: String, error: String) -> @Sendable (Database) throws -> Void {
+        let now = self.now
+        let error = Self.bounded(error, limit: StepRecord.errorLimit)
+        return { db in
+            let held = try Held.require(db, job: id, worker: worker)
+            guard let step = try Self.step(db, job: id, name: name), step.attempt == held.attempts else {
+                throw JournalError(
+                    .invalidArgument, "step '\(name)' of job \(id) was not begun by attempt \(held.attempts): begin a step before failing it")
+            }
+            guard step.completedAt == nil else {
+                throw JournalError(.illegalTransition, "step '\(name)' of job \(id) is already completed")
+            }
+            try db.cachedStatement(sql: """
+                UPDATE job_steps SET failed_at = ?, failed_attempt = ?, error = ? WHERE job_id = ? AND name = ?
+                """).execute(arguments: [now, held.attempts, error, id, name])
+        }
+    }
+
+    /// `text` when it fits in `limit` UTF-8 bytes; else its longest prefix of whole characters that fits with a
+    /// note of the full length.
+    static func bounded(_ text: String, limit: Int) -> String {
+        let total = text.utf8.count
+        guard total > limit else { return text }
+        let note = "… (cut: \(total) bytes)"
+        var kept = ""
+        var used = note.utf8.count
+        for character in text {
+            used += character.utf8.count
+            if used > limit { break }
+            kept.append(character)
+        }
+        return kept + note
     }
 
     private func stepCommit(job id: Int64, worker: String, name: String, result: Data) -> @Sendable (Database) throws -> Void {
@@ -50,7 +97,8 @@ extension Journal {
             try db.cachedStatement(sql: """
                 INSERT INTO job_steps (job_id, name, attempt, started_at, completed_at, result) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (job_id, name) DO UPDATE SET attempt = excluded.attempt, completed_at = excluded.completed_at,
-                                                         result = excluded.result
+                                                         result = excluded.result, failed_at = NULL,
+                                                         failed_attempt = NULL, error = NULL
                 """).execute(arguments: [id, name, held.attempts, now, now, result])
         }
     }
@@ -75,6 +123,8 @@ extension StepRecord {
         self.init(
             jobID: try row.decode(forColumn: "job_id"), name: try row.decode(forColumn: "name"),
             attempt: try row.decode(forColumn: "attempt"), startedAt: try row.decode(forColumn: "started_at"),
-            completedAt: try row.decode(forColumn: "completed_at"), result: try row.decode(forColumn: "result"))
+            completedAt: try row.decode(forColumn: "completed_at"), result: try row.decode(forColumn: "result"),
+            failedAt: try row.decode(forColumn: "failed_at"), failedAttempt: try row.decode(forColumn: "failed_attempt"),
+            error: try row.decode(forColumn: "error"))
     }
 }

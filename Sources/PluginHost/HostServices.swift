@@ -15,7 +15,8 @@ enum HostServices {
             step_begin: stepBegin,
             step_commit: stepCommit,
             log: log,
-            drain_state: drainState))
+            drain_state: drainState,
+            step_fail: stepFail))
         return UnsafePointer(table)
     }()
 
@@ -79,6 +80,21 @@ private let stepCommit: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, I
     do {
         let bytes = data.map { Data(bytes: $0, count: length) } ?? Data()
         try session.services.commitStep(job: session.jobID, name: step, result: bytes)
+        return WP_OK
+    } catch {
+        return HostServices.status(of: error, session, "step '\(step)'")
+    }
+}
+
+private let stepFail: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, Int) -> Int32 = {
+    handle, name, nameLength, error, errorLength in
+    guard handle != nil, let step = HostServices.text(name, nameLength), !step.isEmpty, error != nil || errorLength == 0 else {
+        return WP_INVALID
+    }
+    guard let session = HostServices.session(handle, "step_fail") else { return WP_NOT_HELD }
+    do {
+        let message = HostServices.text(error, errorLength) ?? ""
+        try session.journal.failStepBlocking(job: session.jobID, worker: session.worker, name: step, error: message)
         return WP_OK
     } catch {
         return HostServices.status(of: error, session, "step '\(step)'")

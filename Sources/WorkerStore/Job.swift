@@ -118,17 +118,31 @@ public struct StepRecord: Sendable, Equatable {
     /// The attempt that last began or completed it.
     public var attempt: Int
     public var startedAt: Micros
-    /// Nil while begun but not completed (for instance when the worker died inside it).
+    /// Nil while begun but not completed (for instance when the worker died inside it, or it failed).
     public var completedAt: Micros?
     public var result: Data?
+    /// When the step's closure threw, if nothing has happened to the step since: a new begin clears it. Set means
+    /// the step failed; nil with `completedAt` nil means it is in flight or its worker died inside it.
+    public var failedAt: Micros?
+    /// The attempt whose run of the step failed last; kept until the step completes.
+    public var failedAttempt: Int?
+    /// What that failure said (at most `errorLimit` bytes); kept until the step completes.
+    public var error: String?
+
+    /// The most bytes of a step's error a store keeps: a plugin's error text could otherwise be any size.
+    public static let errorLimit = 4096
 
     /// A step with every field given.
-    public init(jobID: Int64, name: String, attempt: Int, startedAt: Micros, completedAt: Micros?, result: Data?) {
+    public init(jobID: Int64, name: String, attempt: Int, startedAt: Micros, completedAt: Micros?, result: Data?,
+                failedAt: Micros? = nil, failedAttempt: Int? = nil, error: String? = nil) {
         self.jobID = jobID
         self.name = name
         self.attempt = attempt
         self.startedAt = startedAt
         self.completedAt = completedAt
         self.result = result
+        self.failedAt = failedAt
+        self.failedAttempt = failedAttempt
+        self.error = error
     }
 }

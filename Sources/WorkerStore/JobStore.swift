@@ -49,6 +49,10 @@ public protocol JobStore: Sendable {
     func beginStepBlocking(job id: Int64, worker: String, name: String) throws -> StepRecord?
     /// Records the result of step `name`, blocking until durable.
     func commitStepBlocking(job id: Int64, worker: String, name: String, result: Data) throws
+    /// Records that this attempt's run of step `name` failed with `error` (cut to `StepRecord.errorLimit` bytes),
+    /// blocking until durable. Refused unless the job is held by `worker` and this attempt began the step and did
+    /// not complete it.
+    func failStepBlocking(job id: Int64, worker: String, name: String, error: String) throws
 
     // MARK: What the worker loop asks while idle
 

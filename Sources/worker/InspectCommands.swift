@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import WorkerStore
 
@@ -65,14 +66,7 @@ struct JobCommand: AsyncParsableCommand {
         let steps = try await journal.steps(job: id)
         if json {
             guard case .object(let members) = job.json else { return }
-            let stepsJSON = JSON.array(steps.map { step in
-                .object([
-                    ("name", .string(step.name)), ("attempt", .int(Int64(step.attempt))),
-                    ("started_at", .string(iso8601(step.startedAt))),
-                    ("completed_at", .optional(step.completedAt.map(iso8601))),
-                ])
-            })
-            Output.line(JSON.object(members + [("steps", stepsJSON), ("events", .array(events.map(\.json)))]).text)
+            Output.line(JSON.object(members + [("steps", .array(steps.map(\.json))), ("events", .array(events.map(\.json)))]).text)
             return
         }
         let fields: [(String, String)] = [
@@ -91,7 +85,7 @@ struct JobCommand: AsyncParsableCommand {
         if !steps.isEmpty {
             Output.line("steps:")
             for step in steps {
-                Output.line("  \(step.name): \(step.completedAt.map { "completed \(iso8601($0))" } ?? "begun \(iso8601(step.startedAt)), not completed") (attempt \(step.attempt))")
+                Output.line("  \(step.name): \(step.text)")
             }
         }
         Output.line("history:")

@@ -58,3 +58,28 @@ extension JobEvent {
         ])
     }
 }
+
+extension StepRecord {
+    /// A step object of `worker job --json`.
+    var json: JSON {
+        .object([
+            ("name", .string(name)), ("attempt", .int(Int64(attempt))),
+            ("started_at", .string(iso8601(startedAt))),
+            ("completed_at", .optional(completedAt.map(iso8601))),
+            ("failed_at", .optional(failedAt.map(iso8601))),
+            ("failed_attempt", .optional(failedAttempt.map(Int64.init))),
+            ("error", .optional(error)),
+        ])
+    }
+
+    /// A step for people: completed, failed (with its error), or begun and not completed (in flight, or its worker
+    /// died inside it), with the last failure of an earlier attempt when there was one.
+    var text: String {
+        if let completedAt { return "completed \(iso8601(completedAt)) (attempt \(attempt))" }
+        let failure = error ?? "-"
+        if let failedAt { return "failed \(iso8601(failedAt)) (attempt \(failedAttempt ?? attempt)): \(failure)" }
+        let begun = "begun \(iso8601(startedAt)), not completed (attempt \(attempt))"
+        guard let failedAttempt else { return begun }
+        return "\(begun); attempt \(failedAttempt) failed: \(failure)"
+    }
+}

@@ -1,3 +1,4 @@
+import WorkerTestKit
 import Foundation
 import WorkerStore
 import GRDB

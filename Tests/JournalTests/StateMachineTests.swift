@@ -1,3 +1,4 @@
+import WorkerTestKit
 import Foundation
 import Journal
 import WorkerStore

@@ -175,4 +175,24 @@ struct HostFixture {
         let (_, failing) = try await fixture.start("c-steps", payload: "\"\(effects)-fail\"")
         #expect(await failing.outcome() == .failed(message: "asked to fail", permanent: false))
     }
+
+    /// The C fixture built with STEP_FAILS calls step_fail in its step while a marker file exists: the host
+    /// journals the failure with the plugin's error text, byte for byte, and the step stays not completed.
+    @Test func stepFailJournalsTheStepsErrorAndLeavesItNotCompleted() async throws {
+        let scratch = try PluginFixtures()
+        defer { scratch.remove() }
+        let cPlugin = try await scratch.cPlugin("step-fails.so", defines: ["STEP_FAILS"])
+        let fixture = try await HostFixture(extra: [cPlugin])
+        defer { fixture.remove() }
+        let effects = fixture.fixtures.directory.file("c-effects.txt")
+        #expect(FileManager.default.createFile(atPath: effects + ".fail", contents: nil))
+        let (job, execution) = try await fixture.start("c-steps", payload: "\"\(effects)\"")
+        #expect(await execution.outcome() == .failed(message: "step threw (step_fail status 0)", permanent: false))
+        let step = try #require(try await fixture.journal.steps(job: job.id).first)
+        #expect(step.name == "only-once")
+        #expect(step.completedAt == nil)
+        #expect(step.failedAt != nil)
+        #expect(step.failedAttempt == 1)
+        #expect(step.error == "disk full\n\u{1B}[2Jforged line")
+    }
 }

@@ -62,7 +62,7 @@ import WorkerTestKit
     @Test func migrateAndVerifyReportOnTheJournal() async throws {
         let cli = try CLIFixture()
         defer { cli.remove() }
-        #expect(try await cli.json(["migrate", "--json"]) as? [String] == ["0001_initial", "0002_dead_jobs_index", "0003_served_handlers", "0005_job_lookup_indexes"])
+        #expect(try await cli.json(["migrate", "--json"]) as? [String] == ["0001_initial", "0002_dead_jobs_index", "0003_served_handlers", "0004_step_errors", "0005_job_lookup_indexes"])
         try await cli.ok(["enqueue", "noop"])
         #expect(try await cli.ok(["journal", "verify"]).contains("journal ok: 1 jobs, 1 events"))
         let tamper = try await runProcess(ProductBinary.path("journal-probe"), ["exec", cli.db, "UPDATE jobs SET state = 'dead', finished_at = 1"])

@@ -15,6 +15,7 @@ import PackageDescription
 /// The worker's settings (see the root Package.swift): `any` is spelled out; warnings fail the build.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
     .treatAllWarnings(as: .error),
 ]
 

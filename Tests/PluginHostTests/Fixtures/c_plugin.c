@@ -12,6 +12,8 @@
  *   HANDLER=name       provide `name` instead of c-steps
  *   CHECK_HANDLES      never frees a run; counts a cancel or free_run of a run already freed, and exports that
  *                      count as c_fixture_misuse()
+ *   STEP_FAILS         while the file "<payload's file>.fail" exists, the step "only-once" fails: after writing
+ *                      its line it calls step_fail (an error with a newline and an escape sequence) and fails the job
  *   FORKS              the handler forks without exec: the child writes its pid to the payload's file and sleeps
  *                      120 s; the job itself then hangs 120 s (a test kills the worker under it)
  *
@@ -29,7 +31,9 @@
  *                        thread, 3: installs a handler and unblocks it in its thread), writes "meddled" to the
  *                        payload's file, then runs until cancelled
  */
+#define _GNU_SOURCE  /* memmem */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +194,18 @@ static void *work(void *argument) {
         memcpy(path, run->payload + 1, length);
         FILE *file = fopen(path, "a");
         if (file) { fputs("step ran\n", file); fclose(file); }
+#ifdef STEP_FAILS
+        char marker[4200];
+        snprintf(marker, sizeof marker, "%s.fail", path);
+        if (access(marker, F_OK) == 0 && offsetof(wp_host_services, step_fail) < services->size) {
+            static const char error[] = "disk full\n\x1b[2Jforged line";
+            char message[64];
+            int32_t status = services->step_fail(job->handle, "only-once", 9, error, sizeof error - 1);
+            int length = snprintf(message, sizeof message, "step threw (step_fail status %d)", (int)status);
+            run->completion(run->context, WP_OUTCOME_FAILED, message, (size_t)length);
+            return NULL;
+        }
+#endif
         services->step_commit(job->handle, "only-once", 9, (const uint8_t *)"{\"value\":1}", 11);
     } else if (begun < 0) {
         run->completion(run->context, WP_OUTCOME_FAILED, "step refused", 12);

@@ -49,7 +49,9 @@ public struct JobContext: Sendable {
     }
 
     /// Runs the step `name` once per job: when an earlier attempt completed it, returns its journaled result
-    /// without running `body` again. A step that was in flight when the worker died runs again.
+    /// without running `body` again. A step that was in flight when the worker died runs again. When `body`
+    /// throws, the step's failure and `String(describing: error)` are journaled (the step runs again on the next
+    /// attempt) and the same error is rethrown; a cancellation is rethrown without being journaled as a failure.
     public func step<T: Codable & Sendable>(_ name: String, _ body: () async throws -> T) async throws -> T {
         let begun: (Int32, Data?) = await host.call { host in
             var result: UnsafePointer<UInt8>?
@@ -61,7 +63,14 @@ public struct JobContext: Sendable {
         case (1, let data?):
             return try JSONDecoder().decode(StepBox<T>.self, from: data).value
         case (0, _):
-            let value = try await body()
+            let value: T
+            do {
+                value = try await body()
+            } catch {
+                // A cancelled step (a drain, an operator's cancel) did not fail: the job is stopped, not failed.
+                if !(Task.isCancelled || error is CancellationError) { await recordFailure(of: name, error) }
+                throw error
+            }
             let encoded = try JSONEncoder().encode(StepBox(value: value))
             let status = await host.call { host in
                 encoded.withUnsafeBytes { bytes in
@@ -75,6 +84,20 @@ public struct JobContext: Sendable {
             return value
         case (let status, _):
             throw HostServiceError(status: status, operation: "step '\(name)'")
+        }
+    }
+
+    /// Journals that this attempt's run of step `name` threw `error`, when the host offers `step_fail` (a host of
+    /// ABI minor 0 does not). A refusal is not reported: the caller rethrows `error`, which says more.
+    private func recordFailure(of name: String, _ error: any Error) async {
+        guard host.offers(MemoryLayout<wp_host_services>.offset(of: \.step_fail)) else { return }
+        let message = String(describing: error)
+        _ = await host.call { host in
+            name.withCString { step in
+                message.withCString { text in
+                    host.services.pointee.step_fail?(host.handle, step, name.utf8.count, text, message.utf8.count)
+                }
+            }
         }
     }
 
@@ -109,6 +132,12 @@ struct StepBox<T: Codable>: Codable {
 struct HostLink: @unchecked Sendable {  // pointers owned by the host, valid until the job's completion
     let services: UnsafePointer<wp_host_services>
     let handle: OpaquePointer
+
+    /// Whether the host's table has the field at `offset` (a table only grows at its end; see `size`).
+    func offers(_ offset: Int?) -> Bool {
+        guard let offset else { return false }
+        return Int(services.pointee.size) >= offset + MemoryLayout<UnsafeRawPointer>.size
+    }
 
     static let blockingCalls = DispatchQueue(label: "worker.plugin.host-calls", attributes: .concurrent)
 

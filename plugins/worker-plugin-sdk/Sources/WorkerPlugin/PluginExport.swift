@@ -70,9 +70,11 @@ private let createInstance: @convention(c) (
     UnsafePointer<wp_host_services>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<CChar>?, Int
 ) -> Int32 = { services, instance, error, capacity in
     guard let services, let instance else { return WP_INVALID }
-    guard services.pointee.size >= UInt32(MemoryLayout<wp_host_services>.size) else {
+    // A host of ABI minor 0 has every field before `step_fail`; the SDK does without the newer ones it lacks.
+    let needed = MemoryLayout<wp_host_services>.offset(of: \.step_fail) ?? MemoryLayout<wp_host_services>.size
+    guard services.pointee.size >= UInt32(needed) else {
         if let error, capacity > 0 {
-            let message = "host services table too small (\(services.pointee.size) bytes, need \(MemoryLayout<wp_host_services>.size))"
+            let message = "host services table too small (\(services.pointee.size) bytes, need \(needed))"
             _ = message.withCString { strncpy(error, $0, capacity - 1) }
             error[capacity - 1] = 0
         }

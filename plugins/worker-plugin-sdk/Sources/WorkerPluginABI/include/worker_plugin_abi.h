@@ -9,6 +9,8 @@
  * Versioning: the major version is in the entry symbol's name and in the descriptor; the host refuses a
  * different major. Minor versions only add fields at the END of a struct, and every struct starts with its
  * size as its writer knew it, so either side can tell which fields the other has.
+ *
+ * Minor versions: 0, the first; 1 appended `step_fail` to wp_host_services.
  */
 #ifndef WORKER_PLUGIN_ABI_H
 #define WORKER_PLUGIN_ABI_H
@@ -23,7 +25,7 @@ extern "C" {
 /* "WKRPLUG1" read as a little-endian integer: the first field of every descriptor. */
 static const uint64_t WP_MAGIC = 0x3147554C50524B57ULL;
 static const uint16_t WP_ABI_MAJOR = 1;
-static const uint16_t WP_ABI_MINOR = 0;
+static const uint16_t WP_ABI_MINOR = 1;
 /* The entry point's name carries the major version: a host of another major finds no symbol. */
 #define WP_ENTRY_SYMBOL "worker_plugin_entry_v1"
 /* Toolchain fingerprint of a plugin that uses no Swift runtime (plain C): accepted by any host. */
@@ -73,6 +75,12 @@ typedef struct wp_host_services {
     /* Returns 1 when the worker has begun draining (stop soon), else 0. When draining, *deadline_unix_us is
      * the time (microseconds since the Unix epoch) at which unfinished jobs are cancelled. */
     int32_t (*drain_state)(wp_job_handle *job, int64_t *deadline_unix_us);
+    /* Minor 1 (a host of minor 0 has no such field). Journals that the current attempt of step `name` failed with
+     * `error` (UTF-8; the journal keeps its first 4096 bytes, cut at a character boundary). The step stays not
+     * completed: the next attempt runs it again, and the error is shown until the step completes. Durable when it
+     * returns WP_OK. */
+    int32_t (*step_fail)(wp_job_handle *job, const char *name, size_t name_length,
+                         const char *error, size_t error_length);
 } wp_host_services;
 
 /* A job handed to start(). It and every buffer it points to stay valid until completion is called. */
