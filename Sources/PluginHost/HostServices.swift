@@ -94,7 +94,7 @@ private let stepFail: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int
     guard let session = HostServices.session(handle, "step_fail") else { return WP_NOT_HELD }
     do {
         let message = HostServices.text(error, errorLength) ?? ""
-        try session.journal.failStepBlocking(job: session.jobID, worker: session.worker, name: step, error: message)
+        try session.services.failStep(job: session.jobID, name: step, error: message)
         return WP_OK
     } catch {
         return HostServices.status(of: error, session, "step '\(step)'")

@@ -13,6 +13,11 @@ public protocol JobServices: Sendable {
 
     /// Records the result of the step `name`: from now on the step is answered with it.
     func commitStep(job: Int64, name: String, result: Data) throws(JobServiceError)
+
+    /// Records that this attempt's run of the step `name` failed with `error`: the step stays not completed (the
+    /// next attempt runs it again) and the error is kept until then. Refused unless this attempt began the step
+    /// and did not complete it.
+    func failStep(job: Int64, name: String, error: String) throws(JobServiceError)
 }
 
 /// Why a job service was refused, which decides the status the plugin gets.

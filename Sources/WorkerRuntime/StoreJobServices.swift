@@ -28,6 +28,10 @@ public struct StoreJobServices: JobServices {
         try Self.refusal { try store.commitStepBlocking(job: job, worker: worker, name: name, result: result) }
     }
 
+    public func failStep(job: Int64, name: String, error: String) throws(JobServiceError) {
+        try Self.refusal { try store.failStepBlocking(job: job, worker: worker, name: name, error: error) }
+    }
+
     /// Runs a store write, its error mapped to what the plugin is told.
     private static func refusal<T>(_ write: () throws -> T) throws(JobServiceError) -> T {
         do {

@@ -39,6 +39,31 @@ import WorkerTestKit
         #expect(recorded.checkpoints[3].map { String(decoding: $0, as: UTF8.self) } == #"{"elapsedMs":250}"#)
     }
 
+    /// A step that throws has its error recorded through the services (`step_fail`), stays not completed, and runs
+    /// again on the next attempt, whose result is then committed.
+    @Test func aThrowingStepsErrorGoesToTheServicesAndTheStepRunsAgain() async throws {
+        let fixtures = try PluginFixtures()
+        defer { fixtures.remove() }
+        let file = fixtures.directory.file("effects.txt")
+        try Data().write(to: URL(fileURLWithPath: file + ".fail"))
+        let services = MemoryJobServices()
+        let plugins = try PluginHost.load(files: [PluginFixtures.testPlugins], logger: Self.logger)
+        let payload = #"{"path": "\#(file)"}"#
+        let first = await (try plugins.start(HostedJob(id: 5, handler: "step_throws", attempt: 1, payload: payload), services: services)).outcome()
+        guard case .failed = first else {
+            Issue.record("a step that throws must fail the job, not \(first)")
+            return
+        }
+        #expect(services.recorded.calls == ["begin 5 charge", "fail 5 charge"])
+        #expect(services.recorded.failed[5]?["charge"]?.contains("card declined") == true)
+        try FileManager.default.removeItem(atPath: file + ".fail")
+        let second = try plugins.start(HostedJob(id: 5, handler: "step_throws", attempt: 2, payload: payload), services: services)
+        #expect(await second.outcome() == .completed)
+        #expect(services.recorded.calls == ["begin 5 charge", "fail 5 charge", "begin 5 charge", "commit 5 charge"])
+        #expect(services.recorded.failed[5]?["charge"] == nil)
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "charge ran\ncharge ran\n")
+    }
+
     /// A refusal reaches the plugin as its ABI status: `notHeld` as `WP_NOT_HELD` (the SDK says the job is no
     /// longer held), any other as `WP_ERROR` (-1); the step's body never runs.
     @Test(arguments: [

@@ -10,6 +10,8 @@ final class MemoryJobServices: JobServices {
         var checkpoints: [Int64: Data] = [:]
         /// The completed steps of each job, with their results.
         var completed: [Int64: [String: Data]] = [:]
+        /// The error of each failed step of each job (until it completes).
+        var failed: [Int64: [String: String]] = [:]
         /// The calls in the order they came, e.g. "begin 7 line-1".
         var calls: [String] = []
     }
@@ -34,7 +36,14 @@ final class MemoryJobServices: JobServices {
     }
 
     func commitStep(job: Int64, name: String, result: Data) throws(JobServiceError) {
-        try record("commit \(job) \(name)") { $0.completed[job, default: [:]][name] = result }
+        try record("commit \(job) \(name)") { records in
+            records.completed[job, default: [:]][name] = result
+            records.failed[job]?[name] = nil
+        }
+    }
+
+    func failStep(job: Int64, name: String, error: String) throws(JobServiceError) {
+        try record("fail \(job) \(name)") { $0.failed[job, default: [:]][name] = error }
     }
 
     private func record<T>(_ call: String, _ body: (inout Records) -> T) throws(JobServiceError) -> T {
