@@ -26,7 +26,7 @@ public struct WorkerLaunch: Sendable {
     }
 
     /// The handlers the loaded plugins provide.
-    public var handlers: Set<String> { Set(plugins.plugins.keys) }
+    public var handlers: Set<String> { Set(plugins.handlers) }
 
     /// Loads the plugin `files`: each is first loaded in a child process (see `PluginPreflight`), so that one
     /// that crashes or ends the process while it loads is named, before the worker registers or touches a job.

@@ -135,7 +135,7 @@ struct HeartbeatService: Service {
         let requests = try await journal.cancelRequests(worker: worker)
         if !requests.isEmpty { await dispatcher.cancelRequested(requests) }
         if reportMissing {
-            let missing = try await journal.waitingHandlers(notIn: Set(plugins.plugins.keys))
+            let missing = try await journal.waitingHandlers(notIn: Set(plugins.handlers))
             if !missing.isEmpty { await dispatcher.reportMissingHandlers(missing) }
         }
     }

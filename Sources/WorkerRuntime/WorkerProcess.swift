@@ -68,7 +68,7 @@ public struct WorkerProcess: Sendable {
                 journal: journal, recoverer: worker, maxCrashes: options.maxCrashes,
                 logger: logger, metrics: metrics)
             let jobs = recovered.reduce(0) { $0 + $1.jobs.count }
-            logger.notice("ready: \(plugins.plugins.count) handler(s), concurrency \(options.concurrency), recovered \(jobs) job(s) of \(recovered.count) dead worker(s)")
+            logger.notice("ready: \(plugins.handlers.count) handler(s), concurrency \(options.concurrency), recovered \(jobs) job(s) of \(recovered.count) dead worker(s)")
             readiness.bootDone()
             onReady()
         }
