@@ -69,7 +69,7 @@ import WorkerTestKit
 
 /// A run through every kind of journal write, by the real binaries: enqueue, a plugin-less consumer
 /// (journal-probe: claim, finish one), prune, worker run (register, exchange, checkpoints, steps, heartbeats,
-/// an operator's cancel and retry, of one job and in bulk, a drain, deregister), a SIGKILLed worker and the recovery of its jobs.
+/// a step that throws, an operator's cancel and retry, of one job and in bulk, a drain, deregister), a SIGKILLed worker and the recovery of its jobs.
 /// Any step's process may be killed by the crash point; the workload goes on regardless.
 struct CrashWorkload {
     let fixture: RunFixture
@@ -85,7 +85,12 @@ struct CrashWorkload {
     }
 
     func worker(_ extra: [String], log: String) async throws -> RunningWorker {
-        try await RunningWorker(["run", "--db", fixture.db] + fixture.pluginArguments + extra, logPath: fixture.directory.file(log), environment: environment)
+        try await RunningWorker(["run", "--db", fixture.db] + Self.plugins(fixture) + extra, logPath: fixture.directory.file(log), environment: environment)
+    }
+
+    /// The example plugins, and the test plugins for a step that throws.
+    static func plugins(_ fixture: RunFixture) -> [String] {
+        fixture.pluginArguments + ["--plugin", PluginFixtures.testPlugins]
     }
 
     func ended(_ worker: RunningWorker) async {
@@ -116,11 +121,15 @@ struct CrashWorkload {
         let sleep = try await enqueue("sleep", #"{"ms": 600}"#)
         for _ in 0..<3 { _ = try await enqueue("noop") }
         let doomed = try await enqueue("fail", #"{"times": 9}"#, ["--max-attempts", "1"])
+        let throwing = fixture.directory.file("throws.txt")  // its step throws while throws.txt.fail exists: always
+        _ = FileManager.default.createFile(atPath: throwing + ".fail", contents: nil)
+        let failedStep = try await enqueue("step_throws", #"{"path": "\#(throwing)"}"#, ["--max-attempts", "1"])
         let long = try await enqueue("sleep", #"{"ms": 60000}"#)
 
         let first = try await worker(["--drain-timeout", "0.5"], log: "first.log")
         try await self.await(long, in: [.running], worker: first)
         try await self.await(doomed, in: [.dead], worker: first)
+        try await self.await(failedStep, in: [.dead], worker: first)
         if let long { _ = try await cli(["cancel", String(long)]) }
         if let doomed { _ = try await cli(["retry", String(doomed)]) }
         try await self.await(append, in: [.completed], worker: first)
@@ -145,7 +154,7 @@ struct CrashWorkload {
     /// that job), and `worker journal verify`.
     static func finishAndCheck(_ fixture: RunFixture, crashedAt point: String?, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let cleanup = try await RunningWorker(
-            ["run", "--db", fixture.db, "--exit-when-idle"] + fixture.pluginArguments, logPath: fixture.directory.file("cleanup.log"))
+            ["run", "--db", fixture.db, "--exit-when-idle"] + plugins(fixture), logPath: fixture.directory.file("cleanup.log"))
         for job in try await fixture.journal.jobs(JobFilter(handler: "sleep", limit: 1000)) where job.payload.contains("60000") {
             _ = try await runProcess(ProductBinary.path("worker"), ["cancel", String(job.id), "--db", fixture.db])
         }
@@ -154,7 +163,7 @@ struct CrashWorkload {
         try await fixture.expectSound(sourceLocation: sourceLocation)
         for job in try await fixture.journal.jobs(JobFilter(limit: 1000)) {
             let expected: Set<JobState> = switch job.handler {
-            case "fail": [.dead]
+            case "fail", "step_throws": [.dead]
             case "sleep" where job.payload.contains("60000"): [.cancelled]
             case _ where job.queue == "bulk": point == "commit:bulk-retry" ? [.cancelled, .completed] : [.completed]
             default: [.completed]
