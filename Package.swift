@@ -53,11 +53,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Finding, checking, loading and calling plugins.
+        // Finding, checking, loading and calling plugins: knows only the ABI and what it is handed (no store).
         .target(
             name: "PluginHost",
             dependencies: [
-                "WorkerStore",
                 .product(name: "WorkerPluginABI", package: "worker-plugin-sdk"),
                 .product(name: "WorkerToolchain", package: "worker-plugin-sdk"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -143,6 +142,7 @@ let package = Package(
                 "Journal",
                 "WorkerStore",
                 "PluginHost",
+                "WorkerRuntime",
                 "WorkerTestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -184,7 +184,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PluginHostTests",
-            dependencies: ["Journal", "WorkerStore", "PluginHost", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Journal", "WorkerStore", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

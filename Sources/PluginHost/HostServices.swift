@@ -1,5 +1,4 @@
 import Foundation
-import WorkerStore
 import Logging
 import WorkerPluginABI
 
@@ -27,9 +26,9 @@ enum HostServices {
         return SessionRegistry.shared.session(UInt(bitPattern: Int(bitPattern: handle)), for: "\(service) called")
     }
 
-    /// Maps a journal error to an ABI status, logging what the plugin cannot see.
+    /// Maps a refused job service to an ABI status, logging what the plugin cannot see.
     static func status(of error: any Error, _ session: JobSession, _ operation: String) -> Int32 {
-        if let journal = error as? JournalError, journal.code == .notHeld { return WP_NOT_HELD }
+        if error as? JobServiceError == .notHeld { return WP_NOT_HELD }
         session.logger.error("\(operation) failed: \(error)", metadata: ["job": "\(session.jobID)"])
         return WP_ERROR
     }
@@ -45,7 +44,7 @@ private let checkpoint: @convention(c) (OpaquePointer?, UnsafePointer<UInt8>?, I
     guard let session = HostServices.session(handle, "checkpoint") else { return WP_NOT_HELD }
     do {
         let bytes = data.map { Data(bytes: $0, count: length) } ?? Data()
-        try session.journal.checkpointBlocking(job: session.jobID, worker: session.worker, data: bytes)
+        try session.services.checkpoint(job: session.jobID, data: bytes)
         return WP_OK
     } catch {
         return HostServices.status(of: error, session, "checkpoint")
@@ -60,10 +59,10 @@ private let stepBegin: @convention(c) (
     }
     guard let session = HostServices.session(handle, "step_begin") else { return WP_NOT_HELD }
     do {
-        guard let done = try session.journal.beginStepBlocking(job: session.jobID, worker: session.worker, name: step) else {
+        guard let done = try session.services.beginStep(job: session.jobID, name: step) else {
             return 0
         }
-        let kept = session.keep(done.result ?? Data())
+        let kept = session.keep(done)
         result.pointee = kept.baseAddress
         resultLength.pointee = kept.count
         return 1
@@ -80,7 +79,7 @@ private let stepCommit: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, I
     guard let session = HostServices.session(handle, "step_commit") else { return WP_NOT_HELD }
     do {
         let bytes = data.map { Data(bytes: $0, count: length) } ?? Data()
-        try session.journal.commitStepBlocking(job: session.jobID, worker: session.worker, name: step, result: bytes)
+        try session.services.commitStep(job: session.jobID, name: step, result: bytes)
         return WP_OK
     } catch {
         return HostServices.status(of: error, session, "step '\(step)'")
@@ -95,7 +94,7 @@ private let stepFail: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int
     guard let session = HostServices.session(handle, "step_fail") else { return WP_NOT_HELD }
     do {
         let message = HostServices.text(error, errorLength) ?? ""
-        try session.journal.failStepBlocking(job: session.jobID, worker: session.worker, name: step, error: message)
+        try session.services.failStep(job: session.jobID, name: step, error: message)
         return WP_OK
     } catch {
         return HostServices.status(of: error, session, "step '\(step)'")

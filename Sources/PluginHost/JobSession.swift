@@ -1,5 +1,4 @@
 import Foundation
-import WorkerStore
 import Logging
 import Synchronization
 import WorkerPluginABI
@@ -17,8 +16,8 @@ public enum PluginOutcome: Sendable, Equatable {
 
 /// One job handed to a plugin: owns the `wp_job` and every buffer the plugin may read until completion.
 final class JobSession: @unchecked Sendable {  // buffers are written before start and only freed in deinit
-    let journal: any JobStore
-    let worker: String
+    /// Where its checkpoints and steps are recorded.
+    let services: any JobServices
     let jobID: Int64
     let handler: String
     /// The name of the plugin running it, for messages.
@@ -33,13 +32,12 @@ final class JobSession: @unchecked Sendable {  // buffers are written before sta
     private let storage: Mutex<[UnsafeSendableRawPointer]> = Mutex([])
     private let state = Mutex<(outcome: PluginOutcome?, waiter: CheckedContinuation<PluginOutcome, Never>?)>((nil, nil))
 
-    init(job: Job, plugin: String, journal: any JobStore, worker: String, logger: Logger, drain: DrainSignal,
+    init(job: HostedJob, plugin: String, services: any JobServices, logger: Logger, drain: DrainSignal,
          onEnd: (@Sendable (PluginOutcome) -> Void)? = nil) {
         self.onEnd = onEnd
         self.plugin = plugin
         self.token = SessionRegistry.shared.newToken()
-        self.journal = journal
-        self.worker = worker
+        self.services = services
         self.jobID = job.id
         self.handler = job.handler
         self.logger = logger
@@ -50,7 +48,7 @@ final class JobSession: @unchecked Sendable {  // buffers are written before sta
         let checkpointBytes = job.checkpoint.map { keep($0) }
         self.job.initialize(to: wp_job(
             size: UInt32(MemoryLayout<wp_job>.size),
-            attempt: UInt32(clamping: job.attempts),
+            attempt: UInt32(clamping: job.attempt),
             id: job.id,
             handler: UnsafeRawPointer(handlerBytes.baseAddress)?.assumingMemoryBound(to: CChar.self),
             handler_length: handlerBytes.count,

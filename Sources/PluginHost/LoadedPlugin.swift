@@ -1,4 +1,3 @@
-import WorkerStore
 import WorkerPluginABI
 
 /// A plugin that passed every check and was created. Never unloaded: Swift libraries cannot be safely closed.
@@ -28,6 +27,24 @@ public final class LoadedPlugin: @unchecked Sendable {  // immutable; the pointe
         self.toolchain = toolchain
     }
 
-    /// What the journal records on each job this plugin runs.
-    public var stamp: PluginStamp { PluginStamp(name: name, version: version, sha256: sha256) }
+    /// What the runtime records on each job this plugin runs.
+    public var identity: PluginIdentity { PluginIdentity(name: name, version: version, sha256: sha256) }
 }
+
+/// Which plugin runs a job: what the runtime records on each job the plugin runs.
+public struct PluginIdentity: Sendable, Equatable {
+    /// The plugin's name.
+    public var name: String
+    /// The plugin's version.
+    public var version: String
+    /// SHA-256 of the plugin file, in hex.
+    public var sha256: String
+
+    /// An identity.
+    public init(name: String, version: String, sha256: String) {
+        self.name = name
+        self.version = version
+        self.sha256 = sha256
+    }
+}
+

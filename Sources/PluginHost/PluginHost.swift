@@ -1,28 +1,10 @@
 import Foundation
-import WorkerStore
 import Logging
 import WorkerPluginABI
 
-/// Finds, checks, loads and calls plugins for one worker.
-public final class PluginHost: @unchecked Sendable {  // `plugins` is filled by load() before any job starts
-    /// The journal the host services write to.
-    public let journal: any JobStore
-    /// The worker the jobs run under.
-    public let worker: String
-    /// What plugins see through `drain_state`.
-    public let drain: DrainSignal
-    let logger: Logger
-    /// Loaded plugins by handler name.
-    public private(set) var plugins: [String: LoadedPlugin] = [:]
-
-    /// A host with no plugin yet.
-    public init(journal: any JobStore, worker: String, drain: DrainSignal = DrainSignal(), logger: Logger) {
-        self.journal = journal
-        self.worker = worker
-        self.drain = drain
-        self.logger = logger
-    }
-
+/// Finds, checks and loads plugins. Loading returns the `PluginSet` that runs jobs; the host keeps no state and
+/// knows nothing of where jobs are recorded: it is handed each job and the `JobServices` of its records.
+public enum PluginHost {
     /// The `*.so` files of a directory, sorted.
     public static func libraries(in directory: String) throws -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
@@ -38,25 +20,26 @@ public final class PluginHost: @unchecked Sendable {  // `plugins` is filled by 
         return files
     }
 
-    /// Checks and loads every file and every `*.so` of every directory. Stops at the first refusal.
-    @discardableResult
-    public func load(files: [String], directories: [String] = [], pins: PluginPins? = nil) throws -> [LoadedPlugin] {
-        var loaded: [LoadedPlugin] = []
+    /// Checks and loads every file and every `*.so` of every directory. Stops at the first refusal. `drain` is
+    /// what the plugins see through `drain_state`; `logger` receives the plugins' logs and the host's.
+    public static func load(
+        files: [String], directories: [String] = [], pins: PluginPins? = nil, drain: DrainSignal = DrainSignal(), logger: Logger
+    ) throws -> PluginSet {
+        var plugins: [String: LoadedPlugin] = [:]
         var sources = files
         for directory in directories {
-            sources += try Self.libraries(in: directory)
+            sources += try libraries(in: directory)
         }
         for path in sources {
-            let plugin = try Self.open(path, pins: pins)
-            if let clash = Self.clash(of: plugin, with: plugins) { throw clash }
+            let plugin = try open(path, pins: pins)
+            if let clash = clash(of: plugin, with: plugins) { throw clash }
             for handler in plugin.handlers { plugins[handler] = plugin }
-            loaded.append(plugin)
             logger.info("loaded plugin", metadata: [
                 "plugin": "\(plugin.name)", "version": "\(plugin.version)", "sha256": "\(plugin.sha256)",
                 "handlers": "\(plugin.handlers.joined(separator: ","))",
             ])
         }
-        return loaded
+        return PluginSet(plugins: plugins, drain: drain, logger: logger)
     }
 
     /// Checks and opens one plugin file (no registration): the file checked is the file loaded (see
@@ -84,28 +67,5 @@ public final class PluginHost: @unchecked Sendable {  // `plugins` is filled by 
     /// process then ends with 78, never with the plugin's status.
     public static func onExitWhileLoading(_ handler: @escaping @Sendable (PluginError) -> Void) {
         PluginLoadGuard.onExitWhileLoading(handler)
-    }
-
-    /// The plugin stamps to record on claimed jobs, by handler.
-    public var stamps: [String: PluginStamp] { plugins.mapValues(\.stamp) }
-
-    /// Hands a claimed job to the plugin providing its handler. `onEnd`, when given, receives the outcome on the
-    /// thread that reports it — possibly before this returns; then call `release()` instead of `outcome()`.
-    public func start(_ job: Job, onEnd: (@Sendable (PluginOutcome) -> Void)? = nil) throws -> JobExecution {
-        guard let plugin = plugins[job.handler] else {
-            throw PluginError(path: job.handler, reason: "no loaded plugin provides handler '\(job.handler)'")
-        }
-        let session = JobSession(
-            job: job, plugin: plugin.name, journal: journal, worker: worker, logger: logger, drain: drain, onEnd: onEnd)
-        SessionRegistry.shared.add(session)  // held there until the plugin completes the job
-        let context = UnsafeMutableRawPointer(bitPattern: session.token)
-        var run: UnsafeMutableRawPointer?
-        let status = plugin.descriptor.pointee.start(plugin.instance, session.job, completionCallback, context, &run)
-        guard status == WP_OK else {
-            _ = SessionRegistry.shared.end(session.token, for: "completion after start() refused the job")
-            session.finish(.refused(status: status))
-            return JobExecution(session: session, plugin: plugin, run: nil)
-        }
-        return JobExecution(session: session, plugin: plugin, run: run)
     }
 }

@@ -13,8 +13,8 @@ public struct WorkerLaunch: Sendable {
     public let logger: Logger
     /// This worker's id in the journal.
     public let worker: String
-    /// The plugin host, bound to this worker.
-    public let host: PluginHost
+    /// The loaded plugins: none until `loadPlugins`.
+    public private(set) var plugins: PluginSet
 
     /// A worker on `journal` with a new id; nothing is loaded or registered yet.
     public init(journal: any JobStore, options: WorkerOptions, logger: Logger) {
@@ -22,24 +22,24 @@ public struct WorkerLaunch: Sendable {
         self.options = options
         self.logger = logger
         worker = WorkerProcess.newWorkerID()
-        host = PluginHost(journal: journal, worker: worker, logger: logger)
+        plugins = PluginSet(logger: logger)
     }
 
     /// The handlers the loaded plugins provide.
-    public var handlers: Set<String> { Set(host.plugins.keys) }
+    public var handlers: Set<String> { Set(plugins.handlers) }
 
     /// Loads the plugin `files`: each is first loaded in a child process (see `PluginPreflight`), so that one
     /// that crashes or ends the process while it loads is named, before the worker registers or touches a job.
     /// Throws the first refusal (`PluginError`). `pins` is a pins file (sha256sum format): every plugin must be
     /// listed in it with its SHA-256. Should a plugin end the process while it loads here all the same,
     /// `onExitWhileLoading` is the last word the process says.
-    public func loadPlugins(
+    public mutating func loadPlugins(
         _ files: [String], pins: String?, onExitWhileLoading: @escaping @Sendable (PluginError) -> Void = { _ in }
     ) async throws {
         let pinned = try pins.map(PluginPins.init(file:))
         try await PluginPreflight.check(files, pins: pins)
         PluginHost.onExitWhileLoading(onExitWhileLoading)
-        try host.load(files: files, pins: pinned)
+        plugins = try PluginHost.load(files: files, pins: pinned, logger: logger)
     }
 
     /// Runs the worker until it is drained or idle (see `WorkerProcess.run`), with sd_notify when
@@ -51,7 +51,7 @@ public struct WorkerLaunch: Sendable {
             options.exitWhenIdle = true
         }
         let supervision = try Supervision(admin: admin, journal: journal, logger: logger)
-        try await WorkerProcess(journal: journal, host: host, options: options, logger: logger).run(
+        try await WorkerProcess(journal: journal, plugins: plugins, options: options, logger: logger).run(
             worker: worker, signals: signals, sidecars: supervision.sidecars, notifier: supervision.notifier,
             readiness: supervision.readiness, metrics: supervision.metrics)
     }

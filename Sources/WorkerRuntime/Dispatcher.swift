@@ -17,7 +17,10 @@ public actor Dispatcher {
     }
 
     let journal: any JobStore
-    let host: PluginHost
+    /// The loaded plugins, which run the jobs.
+    let plugins: PluginSet
+    /// Where the plugins' checkpoints and steps go: the store, as this worker.
+    let services: StoreJobServices
     /// The loaded handlers and their plugins, fixed once the plugins are loaded (read on every claim).
     let handlers: [String]
     let stamps: [String: PluginStamp]
@@ -44,15 +47,16 @@ public actor Dispatcher {
     /// Why an `exitWhenIdle` worker ended with jobs it cannot run still waiting (exit 78), or nil.
     public private(set) var stranded: WorkerError?
 
-    /// A dispatcher for `worker`, registered in `journal`, running jobs through `host` (its plugins loaded).
+    /// A dispatcher for `worker`, registered in `journal`, running jobs through `plugins`.
     public init(
-        journal: any JobStore, host: PluginHost, worker: String, options: WorkerOptions, logger: Logger,
+        journal: any JobStore, plugins: PluginSet, worker: String, options: WorkerOptions, logger: Logger,
         readiness: Readiness = Readiness(), metrics: JobMetrics = .disabled, clock: RuntimeClock = .system
     ) {
         self.journal = journal
-        self.host = host
-        handlers = Array(host.plugins.keys).sorted()
-        stamps = host.stamps
+        self.plugins = plugins
+        services = StoreJobServices(store: journal, worker: worker)
+        handlers = plugins.handlers
+        stamps = plugins.identities.mapValues(PluginStamp.init)
         self.worker = worker
         self.options = options
         self.logger = logger
@@ -193,7 +197,7 @@ public actor Dispatcher {
         readiness.enter(change.phase, exitBy: change.exitBy)
         if let reason = change.release { releaseReserve(reason) }
         if let deadline = change.pluginDeadline {
-            host.drain.begin(deadlineMicros: clock.wallTime(of: deadline))  // the one deadline, converted once
+            plugins.drain.begin(deadlineMicros: clock.wallTime(of: deadline))  // the one deadline, converted once
         }
         if let reason = change.cancel { cancelAll(.drain(reason)) }
     }
@@ -270,7 +274,7 @@ public actor Dispatcher {
         let arrivals = self.arrivals
         let waker = self.waker
         let id = job.id
-        let execution = try host.start(job) { outcome in
+        let execution = try plugins.start(HostedJob(job), services: services) { outcome in
             // On the plugin's thread: hand the outcome over without a task or an actor hop per job.
             arrivals.append(id, outcome)
             waker.wake()

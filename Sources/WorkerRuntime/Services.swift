@@ -62,7 +62,7 @@ struct SidecarService: Service {
 struct HeartbeatService: Service {
     let journal: any JobStore
     let dispatcher: Dispatcher
-    let host: PluginHost
+    let plugins: PluginSet
     let options: WorkerOptions
     let readiness: Readiness
     let supervisor: SupervisorNotifications?
@@ -135,7 +135,7 @@ struct HeartbeatService: Service {
         let requests = try await journal.cancelRequests(worker: worker)
         if !requests.isEmpty { await dispatcher.cancelRequested(requests) }
         if reportMissing {
-            let missing = try await journal.waitingHandlers(notIn: Set(host.plugins.keys))
+            let missing = try await journal.waitingHandlers(notIn: Set(plugins.handlers))
             if !missing.isEmpty { await dispatcher.reportMissingHandlers(missing) }
         }
     }

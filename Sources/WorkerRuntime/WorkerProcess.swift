@@ -10,13 +10,14 @@ import UnixSignals
 /// deregisters when the drain is done.
 public struct WorkerProcess: Sendable {
     public let journal: any JobStore
-    public let host: PluginHost
+    /// The loaded plugins.
+    public let plugins: PluginSet
     public let options: WorkerOptions
     public let logger: Logger
 
-    public init(journal: any JobStore, host: PluginHost, options: WorkerOptions, logger: Logger) {
+    public init(journal: any JobStore, plugins: PluginSet, options: WorkerOptions, logger: Logger) {
         self.journal = journal
-        self.host = host
+        self.plugins = plugins
         self.options = options
         self.logger = logger
     }
@@ -52,22 +53,22 @@ public struct WorkerProcess: Sendable {
         let signalHandling = SignalState.current()  // the plugins are loaded: what must hold from now on
         try await journal.register(WorkerRegistration(
             id: worker, pid: getpid(), host: ProcessInfo.processInfo.hostName, processStartedAt: Self.processStartTime(),
-            version: "worker", handlers: Array(host.plugins.keys).sorted()))
+            version: "worker", handlers: plugins.handlers))
         var logger = self.logger
         logger[metadataKey: "worker"] = "\(worker)"
         let dispatcher = Dispatcher(
-            journal: journal, host: host, worker: worker, options: options, logger: logger, readiness: readiness, metrics: metrics,
+            journal: journal, plugins: plugins, worker: worker, options: options, logger: logger, readiness: readiness, metrics: metrics,
             clock: clock)
         let supervisor = notifier.map { SupervisorNotifications(notifier: $0, readiness: readiness, dispatcher: dispatcher, logger: logger) }
         journal.onNewWork { Task { await dispatcher.nudge() } }  // enqueues in this process wake it at once
         let failure = Failure()
-        let boot: @Sendable () async throws -> Void = { [journal, host, options, logger] in
+        let boot: @Sendable () async throws -> Void = { [journal, plugins, options, logger] in
             for sidecar in sidecars { try await sidecar.started() }
             let recovered = try await Recovery.recoverDead(
                 journal: journal, recoverer: worker, maxCrashes: options.maxCrashes,
                 logger: logger, metrics: metrics)
             let jobs = recovered.reduce(0) { $0 + $1.jobs.count }
-            logger.notice("ready: \(host.plugins.count) handler(s), concurrency \(options.concurrency), recovered \(jobs) job(s) of \(recovered.count) dead worker(s)")
+            logger.notice("ready: \(plugins.handlers.count) handler(s), concurrency \(options.concurrency), recovered \(jobs) job(s) of \(recovered.count) dead worker(s)")
             readiness.bootDone()
             onReady()
         }
@@ -78,7 +79,7 @@ public struct WorkerProcess: Sendable {
             .init(service: SidecarService(sidecar: $0, dispatcher: dispatcher, failure: failure, logger: logger))
         }
         services.append(.init(service: HeartbeatService(
-            journal: journal, dispatcher: dispatcher, host: host, options: options,
+            journal: journal, dispatcher: dispatcher, plugins: plugins, options: options,
             readiness: readiness, supervisor: supervisor, metrics: metrics, failure: failure,
             signalHandling: signalHandling, logger: logger)))
         if let signals {

@@ -54,7 +54,7 @@ struct RuntimeOptions: ParsableArguments {
         } catch let error as PluginError {
             throw CLIError(error.status, error.reason)  // the reason names the directory
         }
-        let launch = WorkerLaunch(journal: journal, options: options, logger: Logger(label: "worker"))
+        var launch = WorkerLaunch(journal: journal, options: options, logger: Logger(label: "worker"))
         do {
             try await launch.loadPlugins(files, pins: pluginPins) { error in
                 FileHandle.standardError.write(Data("worker: error: \(error.description); no job was touched\n".utf8))

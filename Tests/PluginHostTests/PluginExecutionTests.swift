@@ -4,29 +4,32 @@ import WorkerStore
 import Logging
 import PluginHost
 import Testing
+import WorkerRuntime
 import WorkerTestKit
 
-/// A journal, a registered worker and a host with the example plugins (and optionally more).
+/// A journal, a registered worker, the example plugins (and optionally more) and the journal's job services.
 struct HostFixture {
     let fixtures: PluginFixtures
     let journal: Journal
-    let host: PluginHost
+    let plugins: PluginSet
+    let services: StoreJobServices
     let worker = "w1"
 
     init(extra: [String] = []) async throws {
         fixtures = try PluginFixtures()
         journal = try Journal(path: fixtures.directory.file("w.sqlite3"))
         try await journal.register(WorkerRegistration(id: worker, pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
-        host = PluginHost(journal: journal, worker: worker, logger: Logger(label: "test"))
-        try host.load(files: [PluginFixtures.examples] + extra)
+        plugins = try PluginHost.load(files: [PluginFixtures.examples] + extra, logger: Logger(label: "test"))
+        services = StoreJobServices(store: journal, worker: worker)
     }
 
     /// Enqueues one job, claims it and starts it in its plugin.
     func start(_ handler: String, payload: String = "{}") async throws -> (Job, JobExecution) {
         _ = try await journal.enqueue(NewJob(handler: handler, payload: payload))
-        let claimed = try await journal.claim(ClaimRequest(worker: worker, limit: 1, plugins: host.stamps))
+        let claimed = try await journal.claim(
+            ClaimRequest(worker: worker, limit: 1, plugins: plugins.identities.mapValues(PluginStamp.init)))
         let job = try #require(claimed.first)
-        return (job, try host.start(job))
+        return (job, try plugins.start(HostedJob(job), services: services))
     }
 
     func remove() { fixtures.remove() }
@@ -97,7 +100,7 @@ struct HostFixture {
         _ = try await fixture.journal.enqueue(NewJob(handler: "sleep", payload: #"{"ms": 60000}"#))
         var job = try #require(try await fixture.journal.claim(ClaimRequest(worker: fixture.worker, limit: 1)).first)
         job.checkpoint = Data(#"{"elapsedMs": 59900}"#.utf8)
-        let execution = try fixture.host.start(job)
+        let execution = try fixture.plugins.start(HostedJob(job), services: fixture.services)
         let finished = await withTaskGroup(of: Bool.self) { group in
             group.addTask { await execution.outcome() == .completed }
             group.addTask { try? await Task.sleep(for: .seconds(30)); return false }
@@ -136,9 +139,9 @@ struct HostFixture {
         try await fixture.journal.register(WorkerRegistration(id: "w2", pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
         let again = try #require(try await fixture.journal.claim(ClaimRequest(worker: "w2", limit: 1)).first)
         #expect(again.id == job.id)
-        let host2 = PluginHost(journal: fixture.journal, worker: "w2", logger: Logger(label: "test"))
-        try host2.load(files: [PluginFixtures.examples])
-        #expect(try await host2.start(again).outcome() == .completed)
+        let plugins2 = try PluginHost.load(files: [PluginFixtures.examples], logger: Logger(label: "test"))
+        let services2 = StoreJobServices(store: fixture.journal, worker: "w2")
+        #expect(try await plugins2.start(HostedJob(again), services: services2).outcome() == .completed)
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "T:1\nT:2\nT:3\n")
         #expect(try await fixture.journal.steps(job: job.id).map(\.name) == ["line-1", "line-2", "line-3"])
     }

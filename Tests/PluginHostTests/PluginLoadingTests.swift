@@ -1,6 +1,4 @@
 import Foundation
-import Journal
-import WorkerStore
 import Logging
 import PluginHost
 import Testing
@@ -137,10 +135,8 @@ import WorkerTestKit
         defer { fixtures.remove() }
         let first = try await fixtures.cPlugin("one.so", defines: ["HANDLER=\"dup\""])
         let second = try await fixtures.cPlugin("two.so", defines: ["HANDLER=\"dup\""])
-        let journal = try Journal(path: fixtures.directory.file("w.sqlite3"))
-        let host = PluginHost(journal: journal, worker: "w", logger: Logger(label: "test"))
         #expect {
-            try host.load(files: [first, second])
+            try PluginHost.load(files: [first, second], logger: Logger(label: "test"))
         } throws: { error in
             (error as? PluginError)?.reason.contains("handler 'dup' is already provided by plugin c-fixture (\(first))") == true
         }

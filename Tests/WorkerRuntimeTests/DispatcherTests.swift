@@ -11,22 +11,21 @@ import WorkerTestKit
 struct DispatcherFixture {
     let directory: TemporaryDirectory
     let journal: Journal
-    let host: PluginHost
+    let plugins: PluginSet
     let logger = Logger(label: "test")
 
     /// `register: false` leaves registering `worker` to the code under test (`WorkerProcess`).
     init(journalOptions: JournalOptions = JournalOptions(), worker: String = "w", register: Bool = true) async throws {
         directory = try TemporaryDirectory("dispatcher")
         journal = try Journal(path: directory.file("w.sqlite3"), options: journalOptions)
-        host = PluginHost(journal: journal, worker: worker, logger: logger)
-        try host.load(files: [PluginFixtures.examples, PluginFixtures.testPlugins])
+        plugins = try PluginHost.load(files: [PluginFixtures.examples, PluginFixtures.testPlugins], logger: logger)
         if register {
             try await journal.register(WorkerRegistration(id: worker, pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
         }
     }
 
     func dispatcher(_ options: WorkerOptions) -> Dispatcher {
-        Dispatcher(journal: journal, host: host, worker: "w", options: options, logger: logger)
+        Dispatcher(journal: journal, plugins: plugins, worker: "w", options: options, logger: logger)
     }
 
     func remove() { directory.remove() }

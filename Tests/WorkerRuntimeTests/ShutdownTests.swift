@@ -54,7 +54,7 @@ struct FailingSidecar: Sidecar {
         var options = WorkerOptions()
         options.drainTimeout = .seconds(7)
         let dispatcher = Dispatcher(
-            journal: journal, host: fixture.host, worker: "w", options: options, logger: fixture.logger, clock: manual.runtimeClock)
+            journal: journal, plugins: fixture.plugins, worker: "w", options: options, logger: fixture.logger, clock: manual.runtimeClock)
         let loop = Task { try await dispatcher.run() }
         _ = await eventually(timeout: .seconds(30)) { FileManager.default.fileExists(atPath: probe) }  // started
         let stoppedAt = manual.now
@@ -93,7 +93,7 @@ struct FailingSidecar: Sidecar {
         let sidecar = FailingSidecar {  // once the job runs (claimed is not enough: it checkpoints every 100 ms)
             _ = try await eventually(timeout: .seconds(30)) { try await journal.job(long).checkpoint != nil }
         }
-        let process = WorkerProcess(journal: journal, host: fixture.host, options: options, logger: fixture.logger)
+        let process = WorkerProcess(journal: journal, plugins: fixture.plugins, options: options, logger: fixture.logger)
         await #expect(throws: FailingSidecar.Failed.self) {
             try await process.run(worker: "w2", signals: nil, sidecars: [sidecar])
         }
@@ -112,7 +112,7 @@ struct FailingSidecar: Sidecar {
         let long = try await journal.enqueue(NewJob(handler: "sleep", payload: #"{"ms": 60000}"#)).job.id
         var options = WorkerOptions()
         options.exitWhenIdle = false
-        let process = WorkerProcess(journal: journal, host: fixture.host, options: options, logger: fixture.logger)
+        let process = WorkerProcess(journal: journal, plugins: fixture.plugins, options: options, logger: fixture.logger)
         let run = Task { try await process.run(worker: "w2", signals: nil) }
         _ = try await eventually(timeout: .seconds(30)) { try await journal.job(long).checkpoint != nil }
         run.cancel()

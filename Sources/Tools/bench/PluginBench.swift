@@ -4,6 +4,7 @@ import Journal
 import WorkerStore
 import Logging
 import PluginHost
+import WorkerRuntime
 import WorkerTestKit
 
 struct PluginLoad: AsyncParsableCommand {
@@ -47,8 +48,8 @@ struct PluginDispatch: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let journal = try Journal(path: "\(dir)/bench.sqlite3", options: common.journalOptions())
         try await journal.register(WorkerRegistration(id: "bench", pid: getpid(), host: "bench", processStartedAt: nil, version: "bench"))
-        let host = PluginHost(journal: journal, worker: "bench", logger: Logger(label: "bench"))
-        try host.load(files: [plugin ?? PluginFixtures.examples])
+        let plugins = try PluginHost.load(files: [plugin ?? PluginFixtures.examples], logger: Logger(label: "bench"))
+        let services = StoreJobServices(store: journal, worker: "bench")
         for run in 1...common.runs {
             _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "noop"), count: jobs))
             var claimed: [Job] = []
@@ -57,7 +58,7 @@ struct PluginDispatch: AsyncParsableCommand {
             }
             var start = ContinuousClock.now
             for job in claimed {
-                _ = try await host.start(job).outcome()
+                _ = try await plugins.start(HostedJob(job), services: services).outcome()
             }
             let abi = seconds(since: start) / Double(jobs) * 1e6
             start = ContinuousClock.now
