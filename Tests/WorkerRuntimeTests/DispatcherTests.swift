@@ -24,8 +24,16 @@ struct DispatcherFixture {
         }
     }
 
-    func dispatcher(_ options: WorkerOptions) -> Dispatcher {
-        Dispatcher(journal: journal, plugins: plugins, worker: "w", options: options, logger: logger)
+    func dispatcher(_ options: WorkerOptions, clock: RuntimeClock = .system) -> Dispatcher {
+        Dispatcher(journal: journal, plugins: plugins, worker: "w", options: options, logger: logger, clock: clock)
+    }
+
+    /// A fixture whose journal and dispatchers read `clock`.
+    static func manual(_ clock: ManualClock, _ adjust: (inout JournalOptions) -> Void = { _ in }) async throws -> DispatcherFixture {
+        var options = JournalOptions()
+        options.clock = clock.wallClock
+        adjust(&options)
+        return try await DispatcherFixture(journalOptions: options)
     }
 
     func remove() { directory.remove() }
@@ -33,17 +41,19 @@ struct DispatcherFixture {
 
 @Suite struct DispatcherTests {
     /// An enqueue through the worker's own journal changes no `data_version` for it: only the in-process
-    /// notification can wake the dispatcher. Without it this job would never be claimed.
+    /// notification can wake the dispatcher. On a manual clock that never moves no poll or recheck can find the
+    /// job either: without the notification it would never be claimed.
     @Test func anEnqueueInTheSameProcessWakesTheDispatcher() async throws {
-        let fixture = try await DispatcherFixture()
+        let clock = ManualClock()
+        let fixture = try await DispatcherFixture.manual(clock)
         defer { fixture.remove() }
         let journal = fixture.journal
         var options = WorkerOptions()
         options.exitWhenIdle = false
-        let dispatcher = fixture.dispatcher(options)
+        let dispatcher = fixture.dispatcher(options, clock: clock.runtimeClock)
         journal.onNewWork { Task { await dispatcher.nudge() } }
         let loop = Task { try await dispatcher.run() }
-        try await Task.sleep(for: .milliseconds(100))  // idle, polling
+        try #require(await eventually(timeout: .seconds(30)) { clock.waiting > 0 }, "the dispatcher never went idle")
         let id = try await journal.enqueue(NewJob(handler: "noop")).job.id
         _ = try await eventually(timeout: .seconds(30)) { try await journal.job(id).state == .completed }
         #expect(try await journal.job(id).state == .completed)
@@ -53,36 +63,39 @@ struct DispatcherFixture {
     }
 
     /// An idle dispatcher is woken by another process's commit (an inotify watch on the WAL file), and a job
-    /// scheduled by it starts when due: polling and the idle recheck are set to a minute here, so only the watch
-    /// (and the due time it leads to) can start these jobs within the test's budget.
+    /// scheduled by it starts when due. The clock is manual: no poll, recheck or settling look ever comes due, so
+    /// only the watch can start the first job, and only the clock reaching its due time the second.
     @Test func anotherProcesssCommitWakesAnIdleDispatcher() async throws {
-        let fixture = try await DispatcherFixture()
+        let clock = ManualClock()
+        let fixture = try await DispatcherFixture.manual(clock)
         defer { fixture.remove() }
         let journal = fixture.journal
         var options = WorkerOptions()
         options.exitWhenIdle = false
-        options.pollInterval = .seconds(60)
-        options.idleRecheck = .seconds(60)
-        let dispatcher = fixture.dispatcher(options)
+        let dispatcher = fixture.dispatcher(options, clock: clock.runtimeClock)
         let loop = Task { try await dispatcher.run() }
-        try await Task.sleep(for: .milliseconds(300))  // idle, watching
-        let other = try Journal(path: journal.path)  // another connection: as another process
+        try #require(await eventually(timeout: .seconds(30)) { clock.waiting > 0 }, "the dispatcher never went idle")
+        var otherOptions = JournalOptions()
+        otherOptions.clock = clock.wallClock
+        let other = try Journal(path: journal.path, options: otherOptions)  // another connection: as another process
         let now = try await other.enqueue(NewJob(handler: "noop")).job.id
-        let later = try await other.enqueue(NewJob(handler: "noop", runAt: WallClock.system.now() + 1_500_000)).job.id
-        for id in [now, later] {
-            _ = try await eventually(timeout: .seconds(30)) { try await journal.job(id).state == .completed }
-            #expect(try await journal.job(id).state == .completed, "job \(id) was not started")
-        }
+        let later = try await other.enqueue(NewJob(handler: "noop", runAt: clock.now + 1_500_000)).job.id
+        _ = try await eventually(timeout: .seconds(30)) { try await journal.job(now).state == .completed }
+        #expect(try await journal.job(now).state == .completed, "the watch did not wake the dispatcher")
+        #expect(try await journal.job(later).state == .scheduled, "a job ran before it was due")
+        clock.advance(seconds: 1.5)
+        _ = try await eventually(timeout: .seconds(30)) { try await journal.job(later).state == .completed }
+        #expect(try await journal.job(later).state == .completed, "the due job was not started")
         await dispatcher.stop(.drain(reason: "test"))
         try await loop.value
     }
 
     /// A retrying job that is due but not for this worker (another queue) does not make it spin: it is not a due
-    /// time to wake for. Counted in rounds (commits), not timed: a spinning loop makes thousands a second.
+    /// time to wake for more than once. On a manual clock a spinning loop never settles into a wait (its waits are
+    /// all due at once), and a settled one makes one claim round at most as the clock moves past the due time.
     @Test func aDueJobOfAnotherQueueDoesNotMakeAnIdleWorkerSpin() async throws {
-        var journalOptions = JournalOptions()
-        journalOptions.retryPolicy = RetryPolicy(baseSeconds: 0.2, capSeconds: 0.2, jitter: 0)
-        let fixture = try await DispatcherFixture(journalOptions: journalOptions)
+        let clock = ManualClock()
+        let fixture = try await DispatcherFixture.manual(clock) { $0.retryPolicy = RetryPolicy(baseSeconds: 0.2, capSeconds: 0.2, jitter: 0) }
         defer { fixture.remove() }
         let journal = fixture.journal
         // Another worker, of queue "other", fails a job there: it waits 200 ms and is then due, for that queue.
@@ -92,13 +105,18 @@ struct DispatcherFixture {
         _ = try await journal.finish(job: id, worker: "peer", outcome: .failed(error: "later"))
         var options = WorkerOptions()
         options.queues = ["default"]
-        let dispatcher = fixture.dispatcher(options)
+        let dispatcher = fixture.dispatcher(options, clock: clock.runtimeClock)
         let loop = Task { try await dispatcher.run() }
-        try await Task.sleep(for: .milliseconds(500))  // the job is due by now
+        try #require(await eventually(timeout: .seconds(30)) { clock.waiting > 0 }, "the dispatcher never went idle")
+        clock.advance(seconds: 0.01)  // its first looks, at start, may claim: count from the next settled wait
+        try #require(await eventually(timeout: .seconds(30)) { clock.waiting > 0 }, "the dispatcher spins: it never waits")
         let before = await dispatcher.rounds
-        try await Task.sleep(for: .seconds(1))
+        for _ in 0..<10 {  // past the job's due time, a tenth of a second at a time
+            clock.advance(seconds: 0.1)
+            try #require(await eventually(timeout: .seconds(30)) { clock.waiting > 0 }, "the dispatcher spins: it never waits")
+        }
         let rounds = await dispatcher.rounds - before
-        #expect(rounds < 20, "\(rounds) rounds in a second while idle")
+        #expect(rounds <= 1, "\(rounds) claim rounds while idle (one is expected at the due time: the job might be claimable)")
         #expect(try await journal.job(id).state == .retrying)
         await dispatcher.stop(.drain(reason: "test"))
         try await loop.value
