@@ -97,11 +97,7 @@ struct FailingSidecar: Sidecar {
         await #expect(throws: FailingSidecar.Failed.self) {
             try await process.run(worker: "w2", signals: nil, sidecars: [sidecar])
         }
-        let job = try await journal.job(long)
-        #expect(job.state == .interrupted)
-        #expect(job.crashes == 0)
-        #expect(try await journal.events(job: long).last?.reason == "interrupted: the test sidecar failed: drain deadline passed")
-        #expect(try await journal.verify().isSound)
+        try await Self.expectInterrupted(long, in: journal, reason: "interrupted: the test sidecar failed: drain deadline passed")
     }
 
     /// Cancelling the task that runs the worker stops it at once, but still records what it held.
@@ -117,10 +113,17 @@ struct FailingSidecar: Sidecar {
         _ = try await eventually(timeout: .seconds(30)) { try await journal.job(long).checkpoint != nil }
         run.cancel()
         _ = await run.result
-        let job = try await journal.job(long)
-        #expect(job.state == .interrupted)
-        #expect(job.crashes == 0)
-        #expect(try await journal.events(job: long).last?.reason == "interrupted: the worker's services were cancelled")
-        #expect(try await journal.verify().isSound)
+        try await Self.expectInterrupted(long, in: journal, reason: "interrupted: the worker's services were cancelled")
+    }
+
+    /// The job ended `interrupted` for `reason`, no crash counted, and the journal is sound.
+    static func expectInterrupted(
+        _ id: Int64, in journal: Journal, reason: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let job = try await journal.job(id)
+        #expect(job.state == .interrupted, sourceLocation: sourceLocation)
+        #expect(job.crashes == 0, sourceLocation: sourceLocation)
+        #expect(try await journal.events(job: id).last?.reason == reason, sourceLocation: sourceLocation)
+        #expect(try await journal.verify().isSound, sourceLocation: sourceLocation)
     }
 }
