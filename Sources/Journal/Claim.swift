@@ -50,9 +50,11 @@ extension Journal {
             filterArguments += [IDList(ids).json]
         }
         let order = " ORDER BY priority DESC, run_at, id LIMIT ?"
+        // Each claim query names its partial index: with the lookup indexes on handler and queue (migration 0005)
+        // the planner would otherwise walk every job of a handler or queue, the finished ones included.
         if request.isolateSuspects {
             let suspect = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT id, state, handler FROM jobs WHERE state = 'interrupted' AND crashes > 0" + filter + order),
+                db.cachedStatement(sql: "SELECT id, state, handler FROM jobs INDEXED BY jobs_interrupted WHERE state = 'interrupted' AND crashes > 0" + filter + order),
                 arguments: filterArguments + [1])
             if !suspect.isEmpty {
                 // A suspect waits for this worker to be idle, and then runs alone: nothing else is claimed meanwhile,
@@ -67,12 +69,12 @@ extension Journal {
         let wanted = request.limit + request.ahead
         guard wanted > 0 else { return [] }
         var picked = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT id, state, handler FROM jobs WHERE state = 'interrupted'" + filter + order),
+            db.cachedStatement(sql: "SELECT id, state, handler FROM jobs INDEXED BY jobs_interrupted WHERE state = 'interrupted'" + filter + order),
             arguments: filterArguments + [wanted])
         if picked.count < wanted {
             picked += try Row.fetchAll(
                 db.cachedStatement(
-                    sql: "SELECT id, state, handler FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND run_at <= ?" + filter + order),
+                    sql: "SELECT id, state, handler FROM jobs INDEXED BY jobs_ready WHERE (state = 'queued' OR state = 'retrying') AND run_at <= ?" + filter + order),
                 arguments: [now] + filterArguments + [wanted - picked.count])
         }
         if picked.count > request.limit, let short = request.aheadHandlers.map(Set.init) {
@@ -132,7 +134,7 @@ extension Journal {
     /// Moves scheduled jobs whose time has come to `queued`.
     static func promoteDue(_ db: Database, now: Micros, pid: Int32) throws {
         let due = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT id, attempts FROM jobs WHERE state = 'scheduled' AND run_at <= ? ORDER BY run_at LIMIT 1000"),
+            db.cachedStatement(sql: "SELECT id, attempts FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND run_at <= ? ORDER BY run_at LIMIT 1000"),
             arguments: [now])
         for row in due {
             let id: Int64 = try row.decode(forColumn: "id")

@@ -3,15 +3,17 @@ import GRDB
 
 extension Journal {
     /// Unfinished jobs (scheduled, queued, running, retrying, interrupted) and dead jobs per queue and state.
-    /// Each query repeats the WHERE terms of a partial index, so the cost follows those jobs, not the history.
+    /// Each query names its partial index (and repeats its WHERE terms), so the cost follows those jobs, not the
+    /// history: the lookup indexes on queue and handler would otherwise tempt the planner into a walk of them all.
     public func depth() async throws -> [QueueDepth] {
         try await read { db in
             var depths: [QueueDepth] = []
-            for condition in [
-                "state = 'queued' OR state = 'retrying'", "state = 'interrupted'", "state = 'scheduled'", "state = 'running'",
-                "state = 'dead'",
+            for (index, condition) in [
+                ("jobs_ready", "state = 'queued' OR state = 'retrying'"), ("jobs_interrupted", "state = 'interrupted'"),
+                ("jobs_scheduled", "state = 'scheduled'"), ("jobs_running", "state = 'running'"), ("jobs_dead", "state = 'dead'"),
             ] {
-                for row in try Row.fetchAll(db, sql: "SELECT queue, state, count(*) FROM jobs WHERE \(condition) GROUP BY queue, state") {
+                let sql = "SELECT queue, state, count(*) FROM jobs INDEXED BY \(index) WHERE \(condition) GROUP BY queue, state"
+                for row in try Row.fetchAll(db, sql: sql) {
                     guard let state = JobState(rawValue: try row.decode(String.self, atIndex: 1)) else { continue }
                     depths.append(QueueDepth(queue: try row.decode(atIndex: 0), state: state, count: try row.decode(atIndex: 2)))
                 }
@@ -27,7 +29,7 @@ extension Journal {
         return try await read { db in
             var oldest: [String: Double] = [:]
             for row in try Row.fetchAll(db, sql: """
-                SELECT queue, min(run_at) FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND state = 'queued'
+                SELECT queue, min(run_at) FROM jobs INDEXED BY jobs_ready WHERE (state = 'queued' OR state = 'retrying') AND state = 'queued'
                 GROUP BY queue
                 """) {
                 let since: Micros = try row.decode(atIndex: 1)
@@ -47,7 +49,7 @@ extension Journal {
                 counts[try row.decode(String.self, atIndex: 0), default: [:]][state] = try row.decode(atIndex: 2)
             }
             var oldest: [String: Micros] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT queue, min(run_at) FROM jobs WHERE state = 'queued' GROUP BY queue") {
+            for row in try Row.fetchAll(db, sql: "SELECT queue, min(run_at) FROM jobs INDEXED BY jobs_ready WHERE (state = 'queued' OR state = 'retrying') AND state = 'queued' GROUP BY queue") {
                 oldest[try row.decode(String.self, atIndex: 0)] = try row.decode(atIndex: 1)
             }
             let workers = try Row.fetchAll(db, sql: "SELECT * FROM workers WHERE stopped_at IS NULL ORDER BY started_at")

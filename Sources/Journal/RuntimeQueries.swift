@@ -6,9 +6,9 @@ extension Journal {
     public func activeJobCount() async throws -> Int {
         try await read { db in
             try Int.fetchOne(db, sql: """
-                SELECT (SELECT count(*) FROM jobs WHERE state = 'queued' OR state = 'retrying')
-                     + (SELECT count(*) FROM jobs WHERE state = 'interrupted')
-                     + (SELECT count(*) FROM jobs WHERE state = 'running')
+                SELECT (SELECT count(*) FROM jobs INDEXED BY jobs_ready WHERE state = 'queued' OR state = 'retrying')
+                     + (SELECT count(*) FROM jobs INDEXED BY jobs_interrupted WHERE state = 'interrupted')
+                     + (SELECT count(*) FROM jobs INDEXED BY jobs_running WHERE state = 'running')
                 """) ?? 0
         }
     }
@@ -21,9 +21,9 @@ extension Journal {
             let arguments = StatementArguments(queues + queues + queues)
             return try Row.fetchAll(db, sql: """
                 SELECT handler, sum(state <> 'running') AS waiting, sum(state = 'running') AS running FROM (
-                    SELECT handler, state FROM jobs WHERE (state = 'queued' OR state = 'retrying')\(inQueues)
-                    UNION ALL SELECT handler, state FROM jobs WHERE state = 'interrupted'\(inQueues)
-                    UNION ALL SELECT handler, state FROM jobs WHERE state = 'running'\(inQueues)
+                    SELECT handler, state FROM jobs INDEXED BY jobs_ready WHERE (state = 'queued' OR state = 'retrying')\(inQueues)
+                    UNION ALL SELECT handler, state FROM jobs INDEXED BY jobs_interrupted WHERE state = 'interrupted'\(inQueues)
+                    UNION ALL SELECT handler, state FROM jobs INDEXED BY jobs_running WHERE state = 'running'\(inQueues)
                 ) GROUP BY handler ORDER BY handler
                 """, arguments: arguments).map {
                 ActiveHandlerJobs(handler: try $0.decode(forColumn: "handler"), waiting: try $0.decode(forColumn: "waiting"),
@@ -38,10 +38,10 @@ extension Journal {
     public func nextRunAt() async throws -> Micros? {
         let now = self.now
         return try await read { db in
-            let scheduled = try Micros.fetchOne(db, sql: "SELECT min(run_at) FROM jobs WHERE state = 'scheduled' AND run_at > ?", arguments: [now])
+            let scheduled = try Micros.fetchOne(db, sql: "SELECT min(run_at) FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND run_at > ?", arguments: [now])
             // The redundant OR term lets SQLite use the partial index jobs_ready.
             let retrying = try Micros.fetchOne(
-                db, sql: "SELECT min(run_at) FROM jobs WHERE (state = 'queued' OR state = 'retrying') AND state = 'retrying' AND run_at > ?",
+                db, sql: "SELECT min(run_at) FROM jobs INDEXED BY jobs_ready WHERE (state = 'queued' OR state = 'retrying') AND state = 'retrying' AND run_at > ?",
                 arguments: [now])
             return [scheduled, retrying].compactMap { $0 }.min()
         }
@@ -80,7 +80,7 @@ extension Journal {
     /// Handlers of waiting (queued or retrying) jobs that are not in `loaded`.
     public func waitingHandlers(notIn loaded: Set<String>) async throws -> [String] {
         try await read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT handler FROM jobs WHERE state = 'queued' OR state = 'retrying'")
+            try String.fetchAll(db, sql: "SELECT DISTINCT handler FROM jobs INDEXED BY jobs_ready WHERE state = 'queued' OR state = 'retrying'")
                 .filter { !loaded.contains($0) }
                 .sorted()
         }
@@ -105,7 +105,7 @@ extension Journal {
     public func waitingByHandler() async throws -> [(handler: String, count: Int)] {
         try await read { db in
             try Row.fetchAll(db, sql: """
-                SELECT handler, count(*) FROM jobs WHERE state = 'queued' OR state = 'retrying'
+                SELECT handler, count(*) FROM jobs INDEXED BY jobs_ready WHERE state = 'queued' OR state = 'retrying'
                 GROUP BY handler ORDER BY count(*) DESC, handler
                 """).map { (try $0.decode(String.self, atIndex: 0), try $0.decode(Int.self, atIndex: 1)) }
         }

@@ -51,6 +51,32 @@ extension RunningWorker {
     }
 }
 
+/// A build's own command line, for what a bench does to a journal while that build's worker uses it: a baseline
+/// build must find the journal at its own schema (this build's library would migrate it ahead).
+struct BuildCLI {
+    let products: String
+    let db: String
+    let synchronous: String
+
+    /// Enqueues `count` jobs of `handler` with `payload`, in batches, through `worker enqueue --payloads-from`.
+    func enqueue(_ handler: String, payload: String = "{}", count: Int, in dir: String) async throws {
+        let file = "\(dir)/payloads.jsonl"
+        try String(repeating: payload + "\n", count: count).write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try await runProcess(
+            "\(products)/worker", ["enqueue", handler, "--payloads-from", file, "--db", db, "--synchronous", synchronous])
+        guard result.status == 0 else { throw ValidationError("enqueue failed: \(result.stderr)") }
+    }
+
+    /// Jobs per state (`worker stats --json`).
+    func stats() async throws -> [String: Int] {
+        let result = try await runProcess("\(products)/worker", ["stats", "--json", "--db", db])
+        guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Int] else {
+            throw ValidationError("stats failed: \(result.stderr)")
+        }
+        return object
+    }
+}
+
 struct RunNoop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run-noop",
@@ -81,8 +107,8 @@ struct RunNoop: AsyncParsableCommand {
         let dir = try common.freshDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let db = "\(dir)/bench.sqlite3"
-        let journal = try Journal(path: db, options: common.journalOptions())
-        try await fill(journal, jobs: jobs)
+        let cli = BuildCLI(products: products, db: db, synchronous: common.synchronous)
+        try await cli.enqueue("noop", count: jobs, in: dir)
         let worker = try await RunningWorker.bench(
             db: db, ["--exit-when-idle", "--concurrency", "\(concurrency)", "--prefetch", "\(prefetch)", "--synchronous", common.synchronous]
                 + (admin ? ["--admin", "127.0.0.1:0"] : []),
@@ -98,7 +124,7 @@ struct RunNoop: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(50))
         }
         let rate = Double(jobs) / seconds(since: start)
-        let completed = try await journal.stats()[.completed] ?? 0
+        let completed = try await cli.stats()["completed"] ?? 0
         print("run \(run), \(label)\(admin ? " (--admin)" : ""): \(completed) of \(jobs) noop jobs, concurrency \(concurrency), prefetch \(prefetch), synchronous=\(common.synchronous): \(Int(rate)) jobs/s; RSS at ready \(idleRSS / 1024) MiB, peak \(peakRSS / 1024) MiB; peak threads \(peakThreads)")
         return rate
     }
@@ -134,7 +160,7 @@ struct TermExit: AsyncParsableCommand {
         let dir = try common.freshDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let db = "\(dir)/bench.sqlite3"
-        let journal = try Journal(path: db, options: common.journalOptions())
+        let cli = BuildCLI(products: products, db: db, synchronous: common.synchronous)
         let idle = try await RunningWorker.bench(db: db, [], log: "\(dir)/idle.log", products: products)
         try await idle.ready()
         try await Task.sleep(for: .milliseconds(200))
@@ -143,19 +169,19 @@ struct TermExit: AsyncParsableCommand {
         await idle.exited()
         let idleExit = seconds(since: start) * 1000
 
-        _ = try await journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 60000}"#), count: inFlight))
+        try await cli.enqueue("sleep", payload: #"{"ms": 60000}"#, count: inFlight, in: dir)
         let busy = try await RunningWorker.bench(
             db: db, ["--concurrency", "\(inFlight)", "--drain-timeout", "\(deadline)"], log: "\(dir)/busy.log", products: products)
-        while (try await journal.stats()[.running] ?? 0) < inFlight { try await Task.sleep(for: .milliseconds(10)) }
+        while (try await cli.stats()["running"] ?? 0) < inFlight { try await Task.sleep(for: .milliseconds(10)) }
         try await Task.sleep(for: .milliseconds(300))
         start = ContinuousClock.now
         busy.signal(SIGTERM)
         await busy.exited()
         let busyExit = seconds(since: start) * 1000
-        let stats = try await journal.stats()
+        let stats = try await cli.stats()
         print(String(format: "run %d, %@: idle worker TERM->exit %.0f ms; %d sleep jobs in flight, D = %.1f s: TERM->exit %.0f ms (D + %.0f ms), interrupted %d, running %d, exit status %d",
-                     run, label, idleExit, inFlight, deadline, busyExit, busyExit - deadline * 1000, stats[.interrupted] ?? 0,
-                     stats[.running] ?? 0, busy.process.status ?? -1))
+                     run, label, idleExit, inFlight, deadline, busyExit, busyExit - deadline * 1000, stats["interrupted"] ?? 0,
+                     stats["running"] ?? 0, busy.process.status ?? -1))
         return (idleExit, busyExit)
     }
 }
