@@ -19,7 +19,6 @@ let package = Package(
         .library(name: "Journal", targets: ["Journal"]),
         .library(name: "WorkerStore", targets: ["WorkerStore"]),
         .library(name: "ExamplePlugins", type: .dynamic, targets: ["ExamplePlugins"]),
-        .library(name: "TestPlugins", type: .dynamic, targets: ["TestPlugins"]),
     ],
     dependencies: [
         // The plugin SDK (WorkerPlugin, WorkerPluginABI, WorkerToolchain): a package of its own without
@@ -69,13 +68,6 @@ let package = Package(
             name: "ExamplePlugins",
             dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
             path: "plugins/ExamplePlugins",
-            swiftSettings: strict
-        ),
-        // Handlers only the test suites use (what a handler sees of a drain, a step that throws), one dynamic library.
-        .target(
-            name: "TestPlugins",
-            dependencies: [.product(name: "WorkerPlugin", package: "worker-plugin-sdk")],
-            path: "Sources/TestSupport/TestPlugins",
             swiftSettings: strict
         ),
         // The worker loop, drain, recovery at boot, supervisor integration.

@@ -47,7 +47,7 @@ import WorkerTestKit
         let file = fixtures.directory.file("effects.txt")
         try Data().write(to: URL(fileURLWithPath: file + ".fail"))
         let services = MemoryJobServices()
-        let plugins = try PluginHost.load(files: [PluginFixtures.testPlugins], logger: Self.logger)
+        let plugins = try PluginHost.load(files: [try await PluginFixtures.testPlugins()], logger: Self.logger)
         let payload = #"{"path": "\#(file)"}"#
         let first = await (try plugins.start(HostedJob(id: 5, handler: "step_throws", attempt: 1, payload: payload), services: services)).outcome()
         guard case .failed = first else {

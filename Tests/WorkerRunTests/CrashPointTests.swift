@@ -85,12 +85,12 @@ struct CrashWorkload {
     }
 
     func worker(_ extra: [String], log: String) async throws -> RunningWorker {
-        try await RunningWorker(["run", "--db", fixture.db] + Self.plugins(fixture) + extra, logPath: fixture.directory.file(log), environment: environment)
+        try await RunningWorker(["run", "--db", fixture.db] + (try await Self.plugins(fixture)) + extra, logPath: fixture.directory.file(log), environment: environment)
     }
 
     /// The example plugins, and the test plugins for a step that throws.
-    static func plugins(_ fixture: RunFixture) -> [String] {
-        fixture.pluginArguments + ["--plugin", PluginFixtures.testPlugins]
+    static func plugins(_ fixture: RunFixture) async throws -> [String] {
+        fixture.pluginArguments + ["--plugin", try await PluginFixtures.testPlugins()]
     }
 
     func ended(_ worker: RunningWorker) async {
@@ -154,7 +154,7 @@ struct CrashWorkload {
     /// that job), and `worker journal verify`.
     static func finishAndCheck(_ fixture: RunFixture, crashedAt point: String?, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let cleanup = try await RunningWorker(
-            ["run", "--db", fixture.db, "--exit-when-idle"] + plugins(fixture), logPath: fixture.directory.file("cleanup.log"))
+            ["run", "--db", fixture.db, "--exit-when-idle"] + (try await plugins(fixture)), logPath: fixture.directory.file("cleanup.log"))
         for job in try await fixture.journal.jobs(JobFilter(handler: "sleep", limit: 1000)) where job.payload.contains("60000") {
             _ = try await runProcess(ProductBinary.path("worker"), ["cancel", String(job.id), "--db", fixture.db])
         }

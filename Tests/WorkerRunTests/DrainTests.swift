@@ -43,7 +43,7 @@ import WorkerTestKit
         defer { fixture.remove() }
         let probe = fixture.directory.file("probe.txt")
         let id = try await fixture.enqueue("drain_probe", #"{"path": "\#(probe)"}"#)
-        let worker = try await fixture.start(["--plugin", PluginFixtures.testPlugins, "--drain-timeout", "2"])
+        let worker = try await fixture.start(["--plugin", try await PluginFixtures.testPlugins(), "--drain-timeout", "2"])
         #expect(await worker.waitForLog("job \(id) drain_probe started"))
         _ = await eventually(timeout: .seconds(30)) { FileManager.default.fileExists(atPath: probe) }
         let sent = WallClock.system.now()

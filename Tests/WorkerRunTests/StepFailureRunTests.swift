@@ -21,7 +21,7 @@ import WorkerTestKit
         var ran: String { self == .c ? "step ran\n" : "charge ran\n" }
 
         func plugin(_ fixtures: PluginFixtures) async throws -> String {
-            self == .c ? try await fixtures.cPlugin("step-fails.so", defines: ["STEP_FAILS"]) : PluginFixtures.testPlugins
+            self == .c ? try await fixtures.cPlugin("step-fails.so", defines: ["STEP_FAILS"]) : try await PluginFixtures.testPlugins()
         }
 
         func payload(_ path: String) -> String { self == .c ? "\"\(path)\"" : #"{"path": "\#(path)"}"# }

@@ -18,7 +18,7 @@ struct DispatcherFixture {
     init(journalOptions: JournalOptions = JournalOptions(), worker: String = "w", register: Bool = true) async throws {
         directory = try TemporaryDirectory("dispatcher")
         journal = try Journal(path: directory.file("w.sqlite3"), options: journalOptions)
-        plugins = try PluginHost.load(files: [PluginFixtures.examples, PluginFixtures.testPlugins], logger: logger)
+        plugins = try PluginHost.load(files: [PluginFixtures.examples, try await PluginFixtures.testPlugins()], logger: logger)
         if register {
             try await journal.register(WorkerRegistration(id: worker, pid: getpid(), host: "t", processStartedAt: nil, version: "t"))
         }

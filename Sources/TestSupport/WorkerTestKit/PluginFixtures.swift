@@ -19,8 +19,12 @@ public struct PluginFixtures: Sendable {
     /// The ExamplePlugins library `swift build` produced.
     public static var examples: String { ProductBinary.path("libExamplePlugins.so") }
 
-    /// The plugin of handlers only tests use (`drain_probe`).
-    public static var testPlugins: String { ProductBinary.path("libTestPlugins.so") }
+    /// The plugin of handlers only tests use (`drain_probe`, `step_throws`): its package
+    /// (Sources/TestSupport/TestPlugins) is built on first use, once per test process, into a scratch directory of
+    /// its own (kept between runs, so later builds are incremental).
+    public static func testPlugins() async throws -> String {
+        try await TestPluginsBuild.shared.path(sourceRoot: sourceRoot)
+    }
 
     /// Compiles the C fixture with `defines` into `name`.
     public func cPlugin(_ name: String, defines: [String] = []) async throws -> String {
@@ -80,4 +84,34 @@ public struct PluginFixtures: Sendable {
 public struct FixtureError: Error, CustomStringConvertible {
     public let message: String
     public var description: String { message }
+}
+
+/// Builds the test plugins' package once per process; every caller waits for the same build.
+private actor TestPluginsBuild {
+    static let shared = TestPluginsBuild()
+    private var build: Task<String, any Error>?
+
+    func path(sourceRoot: URL) async throws -> String {
+        if let build { return try await build.value }
+        let task = Task { try await Self.run(sourceRoot: sourceRoot) }
+        build = task
+        return try await task.value
+    }
+
+    private static func run(sourceRoot: URL) async throws -> String {
+        let package = sourceRoot.appendingPathComponent("Sources/TestSupport/TestPlugins").path
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("worker-test-plugins-\(getuid())").path
+        let arguments = ["build", "--package-path", package, "--scratch-path", scratch]
+        let built = try await runProcess("/usr/bin/env", ["swift"] + arguments)
+        guard built.status == 0 else {
+            throw TestPluginsBuildError(message: "swift build of \(package) failed: \(built.stdout.suffix(2000)) \(built.stderr.suffix(2000))")
+        }
+        let bin = try await runProcess("/usr/bin/env", ["swift"] + arguments + ["--show-bin-path"])
+        return bin.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + "/libTestPlugins.so"
+    }
+}
+
+struct TestPluginsBuildError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }
