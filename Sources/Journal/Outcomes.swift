@@ -99,7 +99,8 @@ struct FinishContext: Sendable {
             try db.cachedStatement(sql: """
                 UPDATE jobs SET state = 'completed', updated_at = ?, finished_at = ?, last_error = NULL WHERE id = ?
                 """).execute(arguments: [now, now, id])
-        case .failed(let error, let retryable):
+        case .failed(let message, let retryable):
+            let error = Journal.bounded(message, limit: Job.errorLimit)  // a plugin's text: any size
             if retryable && held.attempts < held.maxAttempts {
                 target = .retrying
                 let runAt = now + policy.delay(afterFailedAttempts: held.attempts, unit: random())

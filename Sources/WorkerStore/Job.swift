@@ -49,6 +49,10 @@ public struct Job: Sendable, Equatable {
     /// The plugin that last ran it.
     public var plugin: PluginStamp?
 
+    /// The most bytes of a failure's error a store keeps (`lastError`, and the event's reason): a plugin's error
+    /// text could otherwise be any size. Longer ones are cut at a character boundary, with a note of their length.
+    public static let errorLimit = 4096
+
     /// A job with every field given (stores build it from their rows).
     public init(
         id: Int64, handler: String, queue: String, state: JobState, priority: Int, payload: String, uniqueKey: String?,
@@ -130,7 +134,7 @@ public struct StepRecord: Sendable, Equatable {
     public var error: String?
 
     /// The most bytes of a step's error a store keeps: a plugin's error text could otherwise be any size.
-    public static let errorLimit = 4096
+    public static let errorLimit = Job.errorLimit
 
     /// A step with every field given.
     public init(jobID: Int64, name: String, attempt: Int, startedAt: Micros, completedAt: Micros?, result: Data?,

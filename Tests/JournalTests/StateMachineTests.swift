@@ -104,4 +104,22 @@ import Testing
         #expect(job.lastError == "still")
         #expect(try await fixture.journal.verify().isSound)
     }
+
+    /// A failure's error is a plugin's text, of any size: the job keeps at most `Job.errorLimit` bytes of it (cut at
+    /// a character boundary, with the full length said), and so does the event's reason.
+    @Test func aHugeErrorIsCutInTheJobAndItsEvent() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let id = try await fixture.enqueue(maxAttempts: 1)
+        _ = try await fixture.claim()
+        let huge = String(repeating: "é", count: 100_000)  // 200,000 bytes, two per character
+        _ = try await fixture.journal.finish(job: id, worker: fixture.worker, outcome: .failed(error: huge))
+        let job = try await fixture.journal.job(id)
+        let kept = try #require(job.lastError)
+        #expect(kept.utf8.count <= Job.errorLimit)
+        #expect(kept.hasPrefix("éé") && kept.hasSuffix("… (cut: 200000 bytes)"), "\(kept.suffix(40))")
+        let reason = try #require(try await fixture.journal.events(job: id).last?.reason)
+        #expect(reason.utf8.count < Job.errorLimit + 100 && reason.contains("(cut: 200000 bytes)"))
+        #expect(try await fixture.journal.verify().isSound)
+    }
 }
