@@ -42,6 +42,11 @@ public final class Journal: Sendable {
                 throw JournalError(.io, "cannot switch database \(path) to WAL mode (it reports \(mode ?? "nothing")); check that its filesystem supports shared memory")
             }
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            if let observe = options.statementObserver {
+                db.trace(options: .statement) { event in
+                    if case .statement(let statement) = event { observe(statement.sql) }
+                }
+            }
         }
         do {
             database = try Self.openQueue(path: path, configuration: config, patience: options.busyTimeoutSeconds)

@@ -29,6 +29,9 @@ public struct JournalOptions: Sendable {
     public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
     /// The pid written into every event. Default: this process's.
     public var pid: Int32 = getpid()
+    /// Called with each SQL statement as SQLite runs it (parameters not expanded), on the connection's thread:
+    /// for tests that check what the journal asks of SQLite (its query plans). Nil, the default, traces nothing.
+    public var statementObserver: (@Sendable (String) -> Void)?
     /// Where the journal reports what it did to the database (migrations at `info`). Default: nowhere.
     public var logger = Logger(label: "worker.journal", factory: { _ in SwiftLogNoOpLogHandler() })
 
