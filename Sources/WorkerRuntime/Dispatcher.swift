@@ -147,7 +147,7 @@ public actor Dispatcher {
     public func cancelRequested(_ ids: [Int64]) {
         for id in ids {
             if let job = reserve.remove(id) {  // claimed ahead, not started: never start it
-                batch.add(job, .cancelled(reason: "by operator"), started: clock.now(), at: clock.now())
+                batch.addUnstarted(job, .cancelled(reason: "by operator"), at: clock.now())
                 logger.notice("job \(id) \(job.handler): cancelled by an operator before it started")
                 continue
             }
@@ -234,9 +234,9 @@ public actor Dispatcher {
         }
         try startReserved()
         let slow = reserve.releaseNoLongerShort()
+        let now = clock.now()
         for job in slow {
-            batch.add(job, .interrupted(reason: "given back unstarted: its handler's jobs now take too long to claim ahead"),
-                      started: clock.now(), at: clock.now())
+            batch.addUnstarted(job, .interrupted(reason: "given back unstarted: its handler's jobs now take too long to claim ahead"), at: now)
         }
         if !slow.isEmpty { logger.info("gave back \(slow.count) claimed-ahead job(s) whose handler's jobs now take longer") }
         return jobs.count
@@ -264,7 +264,7 @@ public actor Dispatcher {
     private func releaseReserve(_ reason: String) {
         let now = clock.now()
         for job in reserve.releaseAll() {
-            batch.add(job, .interrupted(reason: "\(reason): not started yet"), started: now, at: now)
+            batch.addUnstarted(job, .interrupted(reason: "\(reason): not started yet"), at: now)
         }
     }
 

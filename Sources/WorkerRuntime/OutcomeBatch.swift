@@ -23,6 +23,11 @@ struct OutcomeBatch {
         ended.append(EndedJob(job: job, outcome: outcome, started: started))
     }
 
+    /// A job given back before it started (claimed ahead, then a stop or a cancel came): it ran for no time.
+    mutating func addUnstarted(_ job: Job, _ outcome: JobOutcome, at now: ContinuousClock.Instant) {
+        add(job, outcome, started: now, at: now)
+    }
+
     /// Everything waiting, for one commit.
     mutating func take() -> [EndedJob] {
         defer {
