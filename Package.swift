@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "chaos", targets: ["chaos"]),
         .library(name: "Journal", targets: ["Journal"]),
         .library(name: "WorkerStore", targets: ["WorkerStore"]),
+        .library(name: "PostgresJournal", targets: ["PostgresJournal"]),
         .library(name: "ExamplePlugins", type: .dynamic, targets: ["ExamplePlugins"]),
     ],
     dependencies: [
@@ -36,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // The seam between storage and everything above it: the store protocol and the store-neutral types
@@ -48,6 +51,19 @@ let package = Package(
                 "WorkerStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift", condition: .when(platforms: [.linux])),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The PostgreSQL journal: the same store for workers on many hosts (docs/journal.md).
+        .target(
+            name: "PostgresJournal",
+            dependencies: [
+                "WorkerStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -172,6 +188,11 @@ let package = Package(
         .testTarget(
             name: "JournalTests",
             dependencies: ["Journal", "WorkerStore", "WorkerTestKit", "journal-probe", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PostgresJournalTests",
+            dependencies: ["PostgresJournal", "WorkerStore", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

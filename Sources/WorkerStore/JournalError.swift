@@ -5,7 +5,7 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
         enum Base: String, Sendable {
             case invalidArgument, invalidPayload, payloadTooLarge, jobNotFound, illegalTransition, notHeld,
                  uniqueKeyConflict, workerNotRegistered, databaseMissing, readOnly, notADatabase, notAJournal, corrupt,
-                 diskFull, io, busy, schemaTooNew, internalError
+                 diskFull, io, busy, schemaTooNew, internalError, unavailable, misconfigured
         }
         let base: Base
 
@@ -45,6 +45,11 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
         public static let schemaTooNew = Code(base: .schemaTooNew)
         /// A bug: something the journal did not expect.
         public static let internalError = Code(base: .internalError)
+        /// The database server cannot be reached now, or the connection to it was lost mid-command (the server
+        /// rolls back what was not committed). Worth trying again.
+        public static let unavailable = Code(base: .unavailable)
+        /// The database server refused this configuration: authentication, TLS, a role without the rights.
+        public static let misconfigured = Code(base: .misconfigured)
 
         public var description: String { base.rawValue }
     }
@@ -95,8 +100,8 @@ extension JournalError {
         case .invalidPayload, .payloadTooLarge, .jobNotFound, .illegalTransition, .uniqueKeyConflict: .dataError
         case .databaseMissing: .noInput
         case .readOnly, .notADatabase, .corrupt, .diskFull, .io: .ioError
-        case .busy, .notHeld, .workerNotRegistered: .temporary
-        case .schemaTooNew, .notAJournal: .config
+        case .busy, .notHeld, .workerNotRegistered, .unavailable: .temporary
+        case .schemaTooNew, .notAJournal, .misconfigured: .config
         default: .software
         }
     }

@@ -1,0 +1,165 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import WorkerStore
+
+/// The PostgreSQL journal: the same jobs, events, workers, checkpoints and steps as the SQLite journal, in a
+/// database that workers and producers on many hosts share.
+///
+/// Statements go through a small pool (`PostgresClient`); a worker's liveness is a session-level advisory lock on
+/// a connection of its own (`LockSession`). Every time is the server's. Every change of a job is one transaction
+/// that updates the job and appends its event, as on SQLite.
+public final class PostgresJournal: Sendable {
+    /// Where the journal is.
+    public let server: PostgresLocation
+    /// The options it was opened with.
+    public let options: PostgresJournalOptions
+    let client: PostgresClient
+    let logger: Logger
+    private let running: Task<Void, Never>
+    private let observers = Mutex<[@Sendable () -> Void]>([])
+
+    private init(server: PostgresLocation, options: PostgresJournalOptions) {
+        self.server = server
+        self.options = options
+        logger = options.logger
+        let client = PostgresClient(configuration: Connections.client(server, options), backgroundLogger: options.logger)
+        self.client = client
+        running = Task { await client.run() }
+    }
+
+    /// Connects to `server` (one connection of its own first, so that an unreachable server, a refused login, a
+    /// missing database or refused TLS fails at once with its cause), then applies the migrations this binary
+    /// carries. Refuses a schema migrated by a newer worker.
+    public static func open(_ server: PostgresLocation, options: PostgresJournalOptions = PostgresJournalOptions()) async throws -> PostgresJournal {
+        let probe = try await Connections.connect(server, options)
+        await probe.closeNow()
+        let journal = PostgresJournal(server: server, options: options)
+        do {
+            try await PostgresMigrations.apply(journal)
+        } catch {
+            await journal.close()
+            throw error
+        }
+        return journal
+    }
+
+    /// Closes the pool. Statements after this fail with `unavailable`.
+    public func close() async {
+        running.cancel()
+        await running.value
+    }
+
+    /// Where the journal is, without the password.
+    public var location: String { server.description }
+
+    // MARK: Running statements
+
+    /// Runs `body` in one transaction on a pooled connection, mapping errors to `JournalError`. `label` names the
+    /// write point for `FaultInjection` (`commit:LABEL`), reached after the body and before the commit.
+    func transaction<T: Sendable>(
+        _ label: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let logger = self.logger
+        return try await mapping {
+            try await self.client.withTransaction(logger: logger) { connection -> T in
+                let result = try await body(connection)
+                FaultInjection.point("commit:\(label)")  // written, not committed: a crash here must roll it back
+                return result
+            }
+        }
+    }
+
+    /// Runs `body` with a pooled connection outside a transaction (each statement commits on its own).
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await mapping { try await self.client.withConnection { connection in try await body(connection) } }
+    }
+
+    /// Runs one statement and collects its rows. A single statement is its own transaction.
+    @discardableResult
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        let logger = self.logger
+        return try await mapping { try await self.client.query(query, logger: logger).collect() }
+    }
+
+    /// Like `transaction`, but blocks the calling thread until it commits: for a plugin's host-service call, on
+    /// a thread of its own. Never call it from Swift's cooperative thread pool.
+    func transactionBlocking<T: Sendable>(
+        _ label: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) throws -> T {
+        let outcome = Mutex<Result<T, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                let value = try await self.transaction(label, body)
+                outcome.withLock { $0 = .success(value) }
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
+            }
+            done.signal()
+        }
+        done.wait()
+        return try outcome.withLock { $0! }.get()
+    }
+
+    /// Maps every error to a `JournalError` (a cancelled caller stays a cancellation), and gives up with
+    /// `unavailable` once `options.statementTimeout` has passed: a server that went silent must not hang a
+    /// command. The abandoned statement's connection is closed by the pool when the server answers or the
+    /// keepalive gives up; what it did not commit is rolled back.
+    func mapping<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let server = self.server
+        let deadline = options.statementTimeout
+        let waiter = OneShot<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            waiter.set(continuation)
+            let work = Task {
+                let result: Result<T, any Error>
+                do { result = .success(try await body()) } catch { result = .failure(Self.journalError(error, server)) }
+                waiter.resume(with: result)
+            }
+            // Unstructured on purpose: a statement on a connection whose server vanished may never return, and a
+            // task group would wait for it.
+            Task {
+                try? await Task.sleep(for: deadline)
+                let late = JournalError(
+                    .unavailable,
+                    "the PostgreSQL server at \(server.endpoint) did not answer within \(deadline.components.seconds) s: check that it runs and is reachable, then try again")
+                if waiter.resume(with: .failure(late)) { work.cancel() }
+            }
+        }
+    }
+
+    private static func journalError(_ error: any Error, _ server: PostgresLocation) -> any Error {
+        if error is CancellationError { return error }
+        return PostgresErrors.map(error, server)
+    }
+
+    // MARK: New work in this process
+
+    /// Calls `callback` after every commit of this process that may make a job claimable (enqueue, retry).
+    public func onNewWork(_ callback: @escaping @Sendable () -> Void) {
+        observers.withLock { $0.append(callback) }
+    }
+
+    func announceNewWork() {
+        for callback in observers.withLock({ $0 }) { callback() }
+    }
+}
+
+/// A continuation resumed once, by whichever comes first (the answer or the deadline).
+private final class OneShot<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
+
+    func set(_ value: CheckedContinuation<T, any Error>) {
+        continuation.withLock { $0 = value }
+    }
+
+    /// Resumes the continuation unless it was already; true when this call did.
+    @discardableResult
+    func resume(with result: Result<T, any Error>) -> Bool {
+        guard let waiting = continuation.withLock({ $0.take() }) else { return false }
+        waiting.resume(with: result)
+        return true
+    }
+}

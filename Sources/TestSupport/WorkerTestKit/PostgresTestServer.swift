@@ -1,0 +1,127 @@
+import Foundation
+
+/// A private PostgreSQL server for the tests of this process: initialised in a temporary directory on first use,
+/// listening on a free loopback port, stopped when the process exits. Each test asks for a database of its own.
+///
+/// PostgreSQL refuses to run as root, so as root its programs run as the `postgres` user (`runuser`). The server
+/// is Debian's (`scripts/install-deps` installs it); `WORKER_TEST_PG_BIN` names another binary directory.
+public actor PostgresTestServer {
+    /// The server of this test process.
+    public static let shared = PostgresTestServer()
+
+    public struct Started: Sendable {
+        public let port: Int
+        public let directory: String
+        public let bin: String
+    }
+
+    private var started: Started?
+    private var databases = 0
+
+    /// The directory of PostgreSQL's programs.
+    public static var binDirectory: String? {
+        if let dir = ProcessInfo.processInfo.environment["WORKER_TEST_PG_BIN"], !dir.isEmpty { return dir }
+        let root = "/usr/lib/postgresql"
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        let newest: Int? = versions.compactMap { Int($0) }.max()
+        guard let newest else { return nil }
+        let bin = "\(root)/\(newest)/bin"
+        return FileManager.default.isExecutableFile(atPath: bin + "/initdb") ? bin : nil
+    }
+
+    /// Starts the server once; later calls return the same.
+    public func start() async throws -> Started {
+        if let started { return started }
+        guard let bin = Self.binDirectory else {
+            throw TestServerError("no PostgreSQL server programs under /usr/lib/postgresql: run scripts/install-deps")
+        }
+        let directory = try TemporaryDirectory("pg").path
+        _ = chmod(directory, 0o777)  // the server's user writes its data and socket here
+        let port = try freePort()
+        try await asServerUser(bin + "/initdb", ["-D", directory + "/data", "-A", "trust", "-U", "worker", "-N", "-E", "UTF8", "--locale=C.UTF-8"])
+        // Functional tests only: fsync off (a server crash is never simulated by these; the bench runs durable).
+        let settings = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300"
+        try await asServerUser(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/log", "-w", "-t", "60", "-o", settings, "start"])
+        let result = Started(port: port, directory: directory, bin: bin)
+        started = result
+        ServerStopper.register(bin: bin, data: directory + "/data")
+        return result
+    }
+
+    /// A new empty database on the server, as a URL.
+    public func database(_ label: String = "t") async throws -> String {
+        let server = try await start()
+        databases += 1
+        let name = "\(label.lowercased().filter { $0.isLetter || $0.isNumber })_\(getpid())_\(databases)"
+        let result = try await runProcess(server.bin + "/psql", [
+            "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "worker", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q",
+            "-c", "CREATE DATABASE \(name)",
+        ])
+        guard result.status == 0 else { throw TestServerError("CREATE DATABASE \(name) failed: \(result.stderr)") }
+        return "postgres://worker@127.0.0.1:\(server.port)/\(name)?sslmode=disable"
+    }
+
+    /// Runs SQL on `url`'s database with psql and returns its unaligned, tuples-only output.
+    public func psql(_ url: String, _ sql: String) async throws -> String {
+        let server = try await start()
+        let result = try await runProcess(server.bin + "/psql", [url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
+        guard result.status == 0 else { throw TestServerError("psql failed: \(result.stderr)") }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Restarts the server (`-m fast`: every session ends, as in a failover or a maintenance restart).
+    public func restart() async throws {
+        let server = try await start()
+        let settings = "-p \(server.port) -k \(server.directory) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300"
+        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-l", server.directory + "/log", "-w", "-t", "60", "-m", "fast", "-o", settings, "restart"])
+    }
+
+    private func asServerUser(_ program: String, _ arguments: [String]) async throws {
+        let result = getuid() == 0
+            ? try await runProcess("/usr/sbin/runuser", ["-u", "postgres", "--", program] + arguments)
+            : try await runProcess(program, arguments)
+        guard result.status == 0 else {
+            throw TestServerError("\(program) \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)")
+        }
+    }
+
+    private func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw TestServerError("cannot find a free port: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// A test server failed to start or answer.
+public struct TestServerError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Stops the test server when the test process exits, so that no server outlives its tests.
+private enum ServerStopper {
+    nonisolated(unsafe) static var command: [String] = []  // set once, before atexit can run
+
+    static func register(bin: String, data: String) {
+        let stop = [bin + "/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"]
+        command = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + stop : stop
+        atexit {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ServerStopper.command[0])
+            process.arguments = Array(ServerStopper.command.dropFirst())
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try? process.run()
+            process.waitUntilExit()
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import PostgresJournal
+import Testing
+import WorkerStore
+import WorkerTestKit
+
+/// Opening a PostgreSQL journal: URLs, migrations (also by several processes at once), and the errors of a server
+/// that cannot be used.
+@Suite struct OpeningTests {
+    @Test func urlsAreParsedWithLibpqMeanings() throws {
+        let full = try PostgresLocation(url: "postgresql://app:s%40cret@db.example:6432/jobs?sslmode=verify-full", environment: [:])
+        #expect(full == PostgresLocation(host: "db.example", port: 6432, user: "app", password: "s@cret", database: "jobs", tls: .verifyFull))
+        #expect(full.description == "postgres://app@db.example:6432/jobs?sslmode=verify-full")
+        let fromEnvironment = try PostgresLocation(url: "postgres://app@10.0.0.5/jobs", environment: ["PGPASSWORD": "pw"])
+        #expect(fromEnvironment.password == "pw" && fromEnvironment.port == 5432 && fromEnvironment.tls == .prefer)
+        let v6 = try PostgresLocation(url: "postgres://app@[::1]:5433/jobs?sslmode=disable", environment: [:])
+        #expect(v6.host == "::1" && v6.endpoint == "[::1]:5433")
+    }
+
+    @Test(arguments: [
+        "postgres://db.example/jobs", "postgres://app@/jobs", "postgres://app@db.example", "postgres://app@db.example/a/b",
+        "postgres://app@db.example/jobs?sslmode=sometimes", "postgres://app@db.example/jobs?pool=3",
+        "postgres://app@db.example:99999/jobs",
+    ])
+    func malformedURLsAreUsageErrors(url: String) {
+        #expect {
+            try PostgresLocation(url: url, environment: [:])
+        } throws: { error in
+            guard let error = error as? JournalError else { return false }
+            return error.exitClass == .usage && error.message.contains("postgres://USER")
+        }
+    }
+
+    @Test func aPasswordNeverAppearsInAnError() {
+        #expect {
+            try PostgresLocation(url: "postgres://app:topsecret@db.example/jobs?sslmode=bogus", environment: [:])
+        } throws: { error in
+            "\(error)".contains("***") && !"\(error)".contains("topsecret")
+        }
+    }
+
+    @Test func openingMigratesOnceAndAgainFindsNothingToDo() async throws {
+        let url = try await PostgresTestServer.shared.database("open")
+        let journal = try await PostgresJournal.open(try PostgresLocation(url: url))
+        await journal.close()
+        let again = try await PostgresJournal.open(try PostgresLocation(url: url))
+        await again.close()
+        let names = try await PostgresTestServer.shared.psql(url, "SELECT string_agg(name, ',' ORDER BY name) FROM schema_migrations")
+        #expect(names == "0001_initial")
+    }
+
+    @Test func manyFirstStartsAtOnceMigrateOnce() async throws {
+        let url = try await PostgresTestServer.shared.database("race")
+        let location = try PostgresLocation(url: url)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    let journal = try await PostgresJournal.open(location)
+                    await journal.close()
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await PostgresTestServer.shared.psql(url, "SELECT count(*) FROM schema_migrations") == "1")
+    }
+
+    @Test func aSchemaFromANewerWorkerIsRefused() async throws {
+        let url = try await PostgresTestServer.shared.database("newer")
+        await (try PostgresJournal.open(try PostgresLocation(url: url))).close()
+        _ = try await PostgresTestServer.shared.psql(url, "INSERT INTO schema_migrations (name) VALUES ('9999_from_the_future')")
+        await #expect {
+            try await PostgresJournal.open(try PostgresLocation(url: url))
+        } throws: { error in
+            (error as? JournalError)?.code == .schemaTooNew && (error as? JournalError)?.exitClass == .config
+        }
+    }
+
+    @Test func aServerThatIsNotThereIsTemporaryAndNamed() async throws {
+        await #expect {
+            try await PostgresJournal.open(try PostgresLocation(url: "postgres://worker@127.0.0.1:1/x?sslmode=disable"))
+        } throws: { error in
+            guard let error = error as? JournalError else { return false }
+            return error.exitClass == .temporary && error.message.contains("127.0.0.1:1")
+        }
+    }
+
+    @Test func aMissingDatabaseIsNoInput() async throws {
+        let server = try await PostgresTestServer.shared.start()
+        await #expect {
+            try await PostgresJournal.open(try PostgresLocation(url: "postgres://worker@127.0.0.1:\(server.port)/no_such_db?sslmode=disable"))
+        } throws: { error in
+            guard let error = error as? JournalError else { return false }
+            return error.exitClass == .noInput && error.message.contains("no_such_db")
+        }
+    }
+
+    @Test func anUnknownRoleIsAConfigurationError() async throws {
+        let server = try await PostgresTestServer.shared.start()
+        await #expect {
+            try await PostgresJournal.open(try PostgresLocation(url: "postgres://nobody@127.0.0.1:\(server.port)/postgres?sslmode=disable"))
+        } throws: { error in
+            guard let error = error as? JournalError else { return false }
+            return error.exitClass == .config && error.message.contains("nobody")
+        }
+    }
+
+    @Test func tlsRequiredByTheURLButNotOfferedIsAConfigurationError() async throws {
+        let server = try await PostgresTestServer.shared.start()
+        await #expect {
+            try await PostgresJournal.open(try PostgresLocation(url: "postgres://worker@127.0.0.1:\(server.port)/postgres?sslmode=require"))
+        } throws: { error in
+            guard let error = error as? JournalError else { return false }
+            return error.exitClass == .config && error.message.contains("TLS")
+        }
+    }
+
+    @Test func statementsAreSplitOutsideQuotesCommentsAndBodies() {
+        let sql = """
+            -- a comment; with a semicolon
+            CREATE TABLE a (x text DEFAULT 'a;b');
+            CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$;
+            SELECT 1
+            """
+        #expect(PostgresMigrationsProbe.statements(sql) == [
+            "CREATE TABLE a (x text DEFAULT 'a;b')",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$",
+            "SELECT 1",
+        ])
+    }
+}
