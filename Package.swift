@@ -134,6 +134,7 @@ let package = Package(
             dependencies: [
                 "EarlySignalTrap",
                 "Journal",
+                "PostgresJournal",
                 "WorkerStore",
                 "PluginHost",
                 "WorkerAdmin",
@@ -193,6 +194,12 @@ let package = Package(
         .testTarget(
             name: "PostgresJournalTests",
             dependencies: ["PostgresJournal", "WorkerStore", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // What `JobStore` promises, checked on every store (SQLite and PostgreSQL).
+        .testTarget(
+            name: "StoreContractTests",
+            dependencies: ["Journal", "PostgresJournal", "WorkerStore", "WorkerTestKit"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -64,13 +64,13 @@ public final class Journal: Sendable {
     /// `StorageFiles`), or nil while it does. Once it answers, every write fails with the same reason, and a
     /// long-running process should stop. When only the WAL file went, its commits are first copied into the
     /// database file, so that nothing acknowledged is lost.
-    public func storageProblem() async -> String? {
-        if let reason = abandoned.withLock({ $0 }) { return reason }
+    public func storageProblem() async -> JournalError? {
+        if let reason = abandoned.withLock({ $0 }) { return JournalError(.io, reason) }
         guard let problem = files.problem() else { return nil }
         do {
-            return try await database.writeWithoutTransaction { db in self.abandon(db, problem).message }
+            return try await database.writeWithoutTransaction { db in self.abandon(db, problem) }
         } catch {
-            return abandon(nil, problem).message  // the WAL's commits cannot be saved without the connection
+            return abandon(nil, problem)  // the WAL's commits cannot be saved without the connection
         }
     }
 

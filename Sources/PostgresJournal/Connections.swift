@@ -34,7 +34,7 @@ enum Connections {
         configuration.options.connectTimeout = options.connectTimeout
         configuration.options.maximumConnections = max(1, options.poolSize)
         configuration.options.minimumConnections = 0
-        configuration.options.additionalStartupParameters = [("application_name", options.applicationName)]
+        configuration.options.additionalStartupParameters = [("application_name", options.applicationName)] + options.sessionParameters
         if isIPAddress(location.host) { configuration.options.tlsServerName = nil }
         return configuration
     }
@@ -59,7 +59,7 @@ enum Connections {
             database: location.database, tls: tls)
         let seconds = options.connectTimeout.components.seconds
         configuration.options.connectTimeout = .seconds(max(1, seconds))
-        configuration.options.additionalStartupParameters = [("application_name", options.applicationName)] + parameters
+        configuration.options.additionalStartupParameters = [("application_name", options.applicationName)] + options.sessionParameters + parameters
         do {
             return try await PostgresConnection.connect(configuration: configuration, id: id, logger: options.logger)
         } catch {

@@ -23,6 +23,9 @@ public struct PostgresJournalOptions: Sendable {
     public var poolSize: Int = 8
     /// How the server notices a worker's host vanished (see `LockKeepalive`).
     public var keepalive = LockKeepalive()
+    /// Settings for every session of the pool, sent at connect (`synchronous_commit`, `lock_timeout`...). Default
+    /// none: the server's.
+    public var sessionParameters: [(String, String)] = []
     /// Shown in `pg_stat_activity`. Default `worker`.
     public var applicationName = "worker"
     /// Where the journal reports what it did (migrations at `info`). Default: nowhere.

@@ -88,7 +88,7 @@ struct HeartbeatService: Service {
                     try await Task.sleep(for: interval)
                     await restoreSignalHandling()
                     do {
-                        if let problem = await journal.storageProblem() { throw WorkerError(.io, problem) }
+                        if let problem = await journal.storageProblem() { throw problem }
                         try await tick(reportMissing: ticks % 60 == 0)
                     } catch let error as JournalError where error.code == .busy {
                         // Another process held the write lock past the busy timeout: try again next beat

@@ -65,8 +65,10 @@ public protocol JobStore: Sendable {
     func commitWatch(wake: @escaping @Sendable () -> Void) -> (any CommitWatch)?
     /// Calls `callback` after each enqueue made through this store object (the same process).
     func onNewWork(_ callback: @escaping @Sendable () -> Void)
-    /// Why the store can no longer be written safely (its files were replaced, say), or nil.
-    func storageProblem() async -> String?
+    /// Why this process can no longer use the store safely, or nil: its files were replaced (SQLite, exit 74), or
+    /// its worker lost the session that keeps it live (PostgreSQL, `unavailable`: exit 75, a peer recovers its
+    /// jobs). A worker that gets an answer stops at once.
+    func storageProblem() async -> JournalError?
     /// Jobs queued, running, retrying or interrupted.
     func activeJobCount() async throws -> Int
     /// Unfinished jobs by handler, in `queues` (empty: all).

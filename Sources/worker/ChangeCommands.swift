@@ -20,7 +20,7 @@ struct RetryCommand: AsyncParsableCommand {
     func validate() throws { try bulk.check(id: id, .retry) }
 
     func run() async throws {
-        let journal = try database.open()
+        let journal = try await database.open()
         guard let id else { return try await bulk.run(.retry, journal: journal, json: json) }
         let job = try await journal.retry(job: id)
         Output.line(json ? job.json.text : "job \(job.id) queued")
@@ -46,7 +46,7 @@ struct CancelCommand: AsyncParsableCommand {
     func validate() throws { try bulk.check(id: id, .cancel) }
 
     func run() async throws {
-        let journal = try database.open()
+        let journal = try await database.open()
         guard let id else { return try await bulk.run(.cancel, journal: journal, json: json) }
         let result = try await journal.cancel(job: id)
         switch result {
@@ -70,7 +70,7 @@ struct MigrateCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let journal = try database.open()
+        let journal = try await database.open()
         let applied = try await journal.appliedMigrations()
         if json {
             Output.line(JSON.array(applied.map(JSON.string)).text)

@@ -1,46 +1,60 @@
 import ArgumentParser
 import Foundation
 import Journal
-import WorkerStore
 import Logging
+import PostgresJournal
+import WorkerStore
 
 extension JournalOptions.Synchronous: ExpressibleByArgument {}
 
-/// The options every command takes to find and open the journal.
+/// The options every command takes to find and open the journal: a SQLite file (the embedded default) or a
+/// PostgreSQL database named by a `postgres://` URL.
 struct DatabaseOptions: ParsableArguments {
-    @Option(help: "The database file. Default: $WORKER_DB, else ./worker.sqlite3.")
+    @Option(help: ArgumentHelp(
+        "The journal: a SQLite file, or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require|verify-full] (password also from $PGPASSWORD). Default: $WORKER_DB, else ./worker.sqlite3.",
+        valueName: "PATH|URL"))
     var db: String?
 
     @Option(help: ArgumentHelp(
-        "Commit durability: full (fsync every commit, the default) or normal (faster; a power loss may roll back the last commits). Default: $WORKER_SYNCHRONOUS, else full.",
+        "Commit durability: full (fsync every commit, the default) or normal (faster; a power loss may roll back the last commits; on PostgreSQL, synchronous_commit=off). Default: $WORKER_SYNCHRONOUS, else full.",
         valueName: "full|normal"))
     var synchronous: JournalOptions.Synchronous?
 
-    @Option(parsing: .unconditional, help: "Seconds to wait for another process's lock before failing with exit 75 (\(Ranges.busyTimeout.bounds)). Default: $WORKER_BUSY_TIMEOUT, else 5.", transform: Ranges.busyTimeout.argument)
+    @Option(parsing: .unconditional, help: "Seconds to wait for another process's lock before failing with exit 75 (\(Ranges.busyTimeout.bounds)); on PostgreSQL, the session's lock_timeout. Default: $WORKER_BUSY_TIMEOUT, else 5.", transform: Ranges.busyTimeout.argument)
     var busyTimeout: Double?
 
-    /// The database path after the flag and the environment.
+    /// The database path or URL after the flag and the environment.
     var path: String {
         db ?? ProcessInfo.processInfo.environment["WORKER_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./worker.sqlite3"
     }
 
-    /// Opens the journal with these options, then `adjust`.
-    func open(_ adjust: (inout JournalOptions) -> Void = { _ in }) throws -> any JobStore {
-        var options = JournalOptions()
+    /// Opens the journal these options name, creating and migrating it when needed. `maxPayloadBytes` overrides
+    /// the store's limit.
+    func open(maxPayloadBytes: Int? = nil) async throws -> any JobStore {
         let env = ProcessInfo.processInfo.environment
+        var durability = JournalOptions.Synchronous.full
         if let synchronous {
-            options.synchronous = synchronous
+            durability = synchronous
         } else if let value = env["WORKER_SYNCHRONOUS"], !value.isEmpty {
             guard let parsed = JournalOptions.Synchronous(rawValue: value.lowercased()) else {
                 throw CLIError(.config, "WORKER_SYNCHRONOUS is '\(value)': set it to full or normal")
             }
-            options.synchronous = parsed
+            durability = parsed
         }
-        if let seconds = try busyTimeout ?? Ranges.busyTimeout.environment("WORKER_BUSY_TIMEOUT") {
-            options.busyTimeoutSeconds = seconds
+        let patience = try busyTimeout ?? Ranges.busyTimeout.environment("WORKER_BUSY_TIMEOUT")
+        if PostgresLocation.isPostgresURL(path) {
+            var options = PostgresJournalOptions()
+            if let maxPayloadBytes { options.maxPayloadBytes = maxPayloadBytes }
+            if durability == .normal { options.sessionParameters.append(("synchronous_commit", "off")) }
+            if let patience { options.sessionParameters.append(("lock_timeout", "\(Int((patience * 1000).rounded()))")) }
+            options.logger = Logger(label: "worker.journal")
+            return try await PostgresJournal.open(try PostgresLocation(url: path), options: options)
         }
+        var options = JournalOptions()
+        options.synchronous = durability
+        if let patience { options.busyTimeoutSeconds = patience }
+        if let maxPayloadBytes { options.maxPayloadBytes = maxPayloadBytes }
         options.logger = Logger(label: "worker.journal")
-        adjust(&options)
         return try Journal(path: path, options: options)
     }
 }

@@ -63,9 +63,7 @@ struct EnqueueCommand: AsyncParsableCommand {
     func run() async throws {
         let runAt = try startTime()
         let limit = try payloadLimit()
-        let journal = try database.open { options in
-            if let limit { options.maxPayloadBytes = limit }
-        }
+        let journal = try await database.open(maxPayloadBytes: limit)
         let template = NewJob(
             handler: handler, payload: payload ?? "{}", queue: queue, priority: priority, runAt: runAt,
             maxAttempts: maxAttempts, uniqueKey: uniqueKey)

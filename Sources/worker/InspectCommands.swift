@@ -29,7 +29,7 @@ struct JobsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let journal = try database.open()
+        let journal = try await database.open()
         let page = try await journal.jobPage(selection.filter(limit: limit, newestFirst: newestFirst, after: after))
         if json {
             Output.line(JSON.array(page.jobs.map(\.json)).text)
@@ -60,7 +60,7 @@ struct JobCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let journal = try database.open()
+        let journal = try await database.open()
         let job = try await journal.job(id)
         let events = try await journal.events(job: id)
         let steps = try await journal.steps(job: id)
@@ -110,7 +110,7 @@ struct StatsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let journal = try database.open()
+        let journal = try await database.open()
         let counts = try await journal.stats()
         if json {
             Output.line(JSON.object(JobState.allCases.map { ($0.rawValue, .int(Int64(counts[$0] ?? 0))) }).text)

@@ -21,7 +21,7 @@ struct PruneCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let journal = try database.open()
+        let journal = try await database.open()
         let pruned: Int
         if dryRun {
             pruned = try await Retention.completedCount(journal, olderThan: completedOlderThan.duration)

@@ -22,7 +22,7 @@ struct ResumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let signals = await EarlySignals.take()
-        let journal = try database.open()
+        let journal = try await database.open()
         let plan = try await RecoveryPlan.make(journal: journal)
         if json {
             Output.line(plan.json.text)

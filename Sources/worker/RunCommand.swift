@@ -96,7 +96,7 @@ struct RunCommand: AsyncParsableCommand {
         options.queues = queue
         options.exitWhenIdle = exitWhenIdle
         options.pruneCompletedOlderThan = pruneCompletedOlderThan?.duration
-        let journal = try database.open()
+        let journal = try await database.open()
         try await runtime.launch(journal: journal, options: options).run(signals: signals, admin: admin)
     }
 }

@@ -14,7 +14,7 @@ struct StatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let journal = try database.open()
+        let journal = try await database.open()
         let overview = try await journal.overview()
         var dead = Set<String>()
         for worker in overview.workers where try await !journal.isLive(worker: worker.registration.id) {

@@ -3,7 +3,7 @@ import Testing
 import WorkerTestKit
 
 @Suite struct BadInputTests {
-    @Test(arguments: [
+    @Test(arguments: StoreKind.allCases, [
         (["enqueue", "noop", "--frob"], Int32(64), "--frob"),
         (["enqueue", "noop", "--payload", "{not json"], 65, "not valid JSON"),
         (["enqueue", "noop", "--payload", "\"0123456789\"", "--max-payload-bytes", "8"], 65, "over the limit of 8"),
@@ -26,8 +26,9 @@ import WorkerTestKit
         (["enqueue", "noop", "--payload", "{\"a\": " + String(repeating: "{\"b\": ", count: 5000) + "1" + String(repeating: "}", count: 5001)], 65,
          "payload is nested deeper than 1000 levels"),
     ])
-    func badInputGetsOneLineAndItsExitCodeAndWritesNothing(arguments: [String], status: Int32, mentioning: String) async throws {
-        let cli = try CLIFixture()
+    func badInputGetsOneLineAndItsExitCodeAndWritesNothing(store: StoreKind, input: ([String], Int32, String)) async throws {
+        let (arguments, status, mentioning) = input
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         try await cli.ok(["migrate"])
         expectFailure(try await cli.worker(arguments), status: status, mentioning: mentioning)

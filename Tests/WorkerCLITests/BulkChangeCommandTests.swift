@@ -9,8 +9,9 @@ import WorkerTestKit
         return Dictionary(uniqueKeysWithValues: jobs.map { ($0["id"] as? Int ?? 0, $0["state"] as? String ?? "") })
     }
 
-    @Test func bulkRetryOfDeadJobsByHandler() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func bulkRetryOfDeadJobsByHandler(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         // Jobs 1 and 2 die, 3 completes; 4 (fail, queued) and 5 (other handler, dead) stay as they are.
         try await cli.ok(["enqueue", "fail", "--payload", #"{"times": 9}"#, "--max-attempts", "1"])
@@ -52,8 +53,9 @@ import WorkerTestKit
         #expect(try await cli.ok(["journal", "verify"]).hasPrefix("journal ok"))
     }
 
-    @Test func bulkCancelOfQueuedJobsInAQueue() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func bulkCancelOfQueuedJobsInAQueue(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         for _ in 0..<3 { try await cli.ok(["enqueue", "noop", "--queue", "mail"]) }
         try await cli.ok(["enqueue", "noop", "--queue", "mail", "--delay", "600"])  // 4: scheduled
@@ -79,8 +81,9 @@ import WorkerTestKit
         #expect(try await states(cli)[5] == "queued")
     }
 
-    @Test func bulkCancelAsksTheWorkerOfARunningJobToStopIt() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func bulkCancelAsksTheWorkerOfARunningJobToStopIt(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         let running = try #require(Int(try await cli.ok(["enqueue", "sleep", "--payload", #"{"ms": 60000}"#, "--queue", "slow"])))
         let worker = try await RunningWorker(
@@ -94,8 +97,9 @@ import WorkerTestKit
         _ = await worker.waitForExit()
     }
 
-    @Test func bulkUsageErrors() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func bulkUsageErrors(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         try await cli.ok(["enqueue", "noop"])
         for arguments in [

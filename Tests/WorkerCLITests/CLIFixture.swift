@@ -2,13 +2,28 @@ import Foundation
 import Testing
 import WorkerTestKit
 
-/// A directory with a database path, and a way to run the real `worker` binary against it.
+/// A directory with a journal (a SQLite file in it, or a database of its own on the test PostgreSQL server), and a
+/// way to run the real `worker` binary against it.
 struct CLIFixture {
     let directory: TemporaryDirectory
-    var db: String { directory.file("worker.sqlite3") }
+    /// The `--db` value.
+    let db: String
 
+    /// A fixture on a SQLite file.
     init() throws {
         directory = try TemporaryDirectory("cli")
+        db = directory.file("worker.sqlite3")
+    }
+
+    private init(directory: TemporaryDirectory, db: String) {
+        self.directory = directory
+        self.db = db
+    }
+
+    /// A fixture on a fresh journal of `kind`.
+    static func make(_ kind: StoreKind) async throws -> CLIFixture {
+        let directory = try TemporaryDirectory("cli")
+        return CLIFixture(directory: directory, db: try await kind.newDatabase(in: directory))
     }
 
     /// Runs `worker ARGS --db DB` (unless `withDB` is false).

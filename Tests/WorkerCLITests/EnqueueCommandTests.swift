@@ -3,8 +3,9 @@ import Testing
 import WorkerTestKit
 
 @Suite struct EnqueueCommandTests {
-    @Test func enqueuePrintsTheJobIdAndJSONPrintsTheJobObject() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func enqueuePrintsTheJobIdAndJSONPrintsTheJobObject(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         #expect(try await cli.ok(["enqueue", "noop"]) == "1")
         let object = try #require(try await cli.json(["enqueue", "sleep", "--payload", #"{"ms": 250}"#, "--queue", "slow",
@@ -34,8 +35,9 @@ import WorkerTestKit
         #expect(stat(viaEnv, &info) == 0 && info.st_mode & 0o777 == 0o600)
     }
 
-    @Test func theSameKeyReturnsTheExistingJob() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func theSameKeyReturnsTheExistingJob(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         let first = try await cli.ok(["enqueue", "noop", "--key", "invoice-7"])
         let second = try await cli.ok(["enqueue", "noop", "--key", "invoice-7", "--payload", #"{"x":1}"#])
@@ -45,8 +47,9 @@ import WorkerTestKit
         #expect((try await cli.json(["stats", "--json"]) as? [String: Int])?["queued"] == 1)
     }
 
-    @Test func delayAndAtScheduleTheJob() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func delayAndAtScheduleTheJob(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         let delayed = try #require(try await cli.json(["enqueue", "noop", "--delay", "3600", "--json"]) as? [String: Any])
         #expect(delayed["state"] as? String == "scheduled")
@@ -57,8 +60,9 @@ import WorkerTestKit
         #expect(past["state"] as? String == "queued")
     }
 
-    @Test func payloadsFromAFileEnqueueOneJobPerLine() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func payloadsFromAFileEnqueueOneJobPerLine(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         let file = cli.directory.file("jobs.jsonl")
         try (1...25).map { #"{"n": \#($0)}"# }.joined(separator: "\n\n").write(toFile: file, atomically: true, encoding: .utf8)
@@ -69,8 +73,9 @@ import WorkerTestKit
         #expect(fromStdin.hasPrefix(#"{"enqueued":3,"ids":[26,27,28]}"#))
     }
 
-    @Test func aBadLineRollsBackItsBatchOnlyAndNamesTheLine() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func aBadLineRollsBackItsBatchOnlyAndNamesTheLine(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         let file = cli.directory.file("jobs.jsonl")
         var lines = (1...30).map { #"{"n": \#($0)}"# }

@@ -5,8 +5,9 @@ import WorkerTestKit
 /// What `worker enqueue` tells a user who may have made a mistake (issue 12, items 6 and 7): a handler no worker
 /// has served, a unique key already held. Both still answer as the contract says.
 @Suite struct EnqueueHintTests {
-    @Test func aHandlerNoWorkerHasServedIsEnqueuedWithAWarning() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func aHandlerNoWorkerHasServedIsEnqueuedWithAWarning(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         // A new journal: nothing to compare with, no warning.
         let first = try await cli.worker(["enqueue", "noop"])
@@ -27,8 +28,9 @@ import WorkerTestKit
         #expect(json.stderr.contains("worker: warning: "), "\(json.stderr)")
     }
 
-    @Test func aHeldKeyIsSaidAndUsesUpNoJobID() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func aHeldKeyIsSaidAndUsesUpNoJobID(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         #expect(try await cli.ok(["enqueue", "noop", "--key", "nightly"]) == "1")
         for _ in 0..<3 {

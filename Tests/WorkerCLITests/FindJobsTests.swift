@@ -24,8 +24,9 @@ import WorkerTestKit
         return seen
     }
 
-    @Test func newestFirstAndPagingVisitEachJobOnceInBothOrders() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func newestFirstAndPagingVisitEachJobOnceInBothOrders(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         try await cli.ok(["enqueue", "noop", "--payloads-from", "-"], stdin: (1...8).map { #"{"n": \#($0)}"# }.joined(separator: "\n"))
         try await cli.ok(["enqueue", "sleep", "--payload", #"{"ms": 1}"#])
@@ -42,8 +43,9 @@ import WorkerTestKit
         #expect(try await ids(cli, ["--limit", "2"]) == [1, 2])
     }
 
-    @Test func sinceTakesAnAgeOrATime() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func sinceTakesAnAgeOrATime(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         try await cli.ok(["enqueue", "noop"])
         try await cli.ok(["enqueue", "noop"])
@@ -62,8 +64,9 @@ import WorkerTestKit
         #expect(try await ids(cli, ["--since", "3h", "--newest-first"]) == [2, 1])
     }
 
-    @Test func searchFindsTextInPayloadOrLastErrorLiterally() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func searchFindsTextInPayloadOrLastErrorLiterally(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         try await cli.ok(["enqueue", "noop", "--payload", #"{"offer": "50%_off"}"#])
         try await cli.ok(["enqueue", "noop", "--payload", #"{"offer": "50 percent off"}"#])
@@ -82,8 +85,9 @@ import WorkerTestKit
         #expect(try await ids(cli, ["--search", "off", "--since", "1h", "--queue", "default", "--limit", "1"]) == [1])
     }
 
-    @Test func badFindingFlagsAreUsageErrors() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func badFindingFlagsAreUsageErrors(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         expectFailure(try await cli.worker(["jobs", "--state", "bogus"]), status: 64, mentioning: "--state")
         expectFailure(try await cli.worker(["jobs", "--since", "yesterday"]), status: 64, mentioning: "--since")

@@ -3,8 +3,9 @@ import Testing
 import WorkerTestKit
 
 @Suite struct InspectCommandTests {
-    @Test func jobsListsAndFilters() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func jobsListsAndFilters(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         try await cli.ok(["enqueue", "noop"])
         try await cli.ok(["enqueue", "sleep", "--payload", #"{"ms":1}"#])
@@ -21,8 +22,9 @@ import WorkerTestKit
         #expect(limited.count == 1)
     }
 
-    @Test func jobShowsItsHistory() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func jobShowsItsHistory(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         try await cli.ok(["enqueue", "noop"])
         try await cli.ok(["cancel", "1"])
@@ -38,8 +40,9 @@ import WorkerTestKit
         #expect(text.contains("cancelled -> queued"))
     }
 
-    @Test func statsCountsEveryState() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func statsCountsEveryState(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         try await cli.ok(["enqueue", "noop"])
         try await cli.ok(["enqueue", "noop", "--delay", "600"])
@@ -48,8 +51,9 @@ import WorkerTestKit
         #expect(try await cli.ok(["stats"]).contains("scheduled    1"))
     }
 
-    @Test func retryAndCancelRefuseStatesThatDoNotAllowThem() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func retryAndCancelRefuseStatesThatDoNotAllowThem(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         try await cli.ok(["enqueue", "noop"])
         expectFailure(try await cli.worker(["retry", "1"]), status: 65, mentioning: "only dead, cancelled or retrying")
@@ -59,8 +63,9 @@ import WorkerTestKit
         #expect(retried["state"] as? String == "queued")
     }
 
-    @Test func migrateAndVerifyReportOnTheJournal() async throws {
-        let cli = try CLIFixture()
+    @Test(arguments: StoreKind.allCases)
+    func migrateAndVerifyReportOnTheJournal(store: StoreKind) async throws {
+        let cli = try await CLIFixture.make(store)
         defer { cli.remove() }
         #expect(try await cli.json(["migrate", "--json"]) as? [String] == ["0001_initial", "0002_dead_jobs_index", "0003_served_handlers", "0004_step_errors", "0005_job_lookup_indexes"])
         try await cli.ok(["enqueue", "noop"])

@@ -4,7 +4,8 @@ import WorkerTestKit
 
 /// `worker status`, `worker prune`, and progress lines on a terminal.
 @Suite struct OperateCommandTests {
-    @Test func statusShowsQueuesStatesTheOldestQueuedJobAndLiveWorkers() async throws {
+    @Test(arguments: StoreKind.allCases)
+    func statusShowsQueuesStatesTheOldestQueuedJobAndLiveWorkers(store: StoreKind) async throws {
         let fixture = try CLIFixture()
         defer { fixture.remove() }
         try await fixture.ok(["enqueue", "noop", "--queue", "mail"])
@@ -50,14 +51,16 @@ import WorkerTestKit
         #expect(try await fixture.ok(["status"]).contains("dead: its jobs are recovered at the next start"))
     }
 
-    @Test func statusOfAnEmptyJournal() async throws {
+    @Test(arguments: StoreKind.allCases)
+    func statusOfAnEmptyJournal(store: StoreKind) async throws {
         let fixture = try CLIFixture()
         defer { fixture.remove() }
         let table = try await fixture.ok(["status"])
         #expect(table.hasSuffix("no live workers"), "\(table)")
     }
 
-    @Test func pruneDeletesOnlyCompletedJobsOlderThanTheAge() async throws {
+    @Test(arguments: StoreKind.allCases)
+    func pruneDeletesOnlyCompletedJobsOlderThanTheAge(store: StoreKind) async throws {
         let fixture = try CLIFixture()
         defer { fixture.remove() }
         for _ in 0..<3 { try await fixture.ok(["enqueue", "noop"]) }
