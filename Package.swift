@@ -227,7 +227,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerRunTests",
-            dependencies: ["Journal", "WorkerStore", "WorkerTestKit", "worker", "chaos", "journal-probe"],
+            dependencies: ["Journal", "PostgresJournal", "WorkerStore", "WorkerTestKit", "worker", "chaos", "journal-probe"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -37,12 +37,12 @@ import WorkerTestKit
         try await fixture.expectSound()
     }
 
-    @Test(arguments: [
+    @Test(arguments: StoreKind.allCases, [
         "after-claim", "before-commit", "commit:exchange", "commit:exchange@4", "commit:checkpoint", "commit:step-begin",
         "commit:step-commit", "commit:checkpoint@3",
     ])
-    func sigkillAtAWritePointLosesNothing(point: String) async throws {
-        let fixture = try RunFixture()
+    func sigkillAtAWritePointLosesNothing(store: StoreKind, point: String) async throws {
+        let fixture = try await RunFixture.make(store)
         defer { fixture.remove() }
         let (ids, effects) = try await Self.workload(fixture)
         let doomed = try await fixture.start(["--concurrency", "4"], environment: ["WORKER_CRASH_AT": point])
@@ -56,8 +56,9 @@ import WorkerTestKit
         }
     }
 
-    @Test func sigkillDuringDrainFinalisationLosesNothing() async throws {
-        let fixture = try RunFixture()
+    @Test(arguments: StoreKind.allCases)
+    func sigkillDuringDrainFinalisationLosesNothing(store: StoreKind) async throws {
+        let fixture = try await RunFixture.make(store)
         defer { fixture.remove() }
         let (ids, effects) = try await Self.workload(fixture)
         let long = try await fixture.enqueue("sleep", #"{"ms": 30000}"#)
@@ -71,8 +72,9 @@ import WorkerTestKit
         try await Self.expectRecovered(fixture, ids, effects: effects)
     }
 
-    @Test func aJobThatKeepsKillingTheWorkerEndsDead() async throws {
-        let fixture = try RunFixture()
+    @Test(arguments: StoreKind.allCases)
+    func aJobThatKeepsKillingTheWorkerEndsDead(store: StoreKind) async throws {
+        let fixture = try await RunFixture.make(store)
         defer { fixture.remove() }
         let poison = try await fixture.enqueue("crash", #"{"how": "abort"}"#)
         let fine = try await fixture.enqueue("noop")
@@ -93,8 +95,9 @@ import WorkerTestKit
         try await fixture.expectSound()
     }
 
-    @Test func jobsThatRanBesideAPoisonJobAreNotCountedAsPoison() async throws {
-        let fixture = try RunFixture()
+    @Test(arguments: StoreKind.allCases)
+    func jobsThatRanBesideAPoisonJobAreNotCountedAsPoison(store: StoreKind) async throws {
+        let fixture = try await RunFixture.make(store)
         defer { fixture.remove() }
         let bystanders = [try await fixture.enqueue("sleep", #"{"ms": 6000}"#), try await fixture.enqueue("sleep", #"{"ms": 6000}"#)]
         // The poison job starts after the bystanders are running, and takes the process down under them.
@@ -118,8 +121,9 @@ import WorkerTestKit
         try await fixture.expectSound()
     }
 
-    @Test func twoWorkersShareADatabaseAndALiveOneRecoversADeadPeer() async throws {
-        let fixture = try RunFixture()
+    @Test(arguments: StoreKind.allCases)
+    func twoWorkersShareADatabaseAndALiveOneRecoversADeadPeer(store: StoreKind) async throws {
+        let fixture = try await RunFixture.make(store)
         defer { fixture.remove() }
         // Both are up before there is work, so that neither can take it all; nothing is claimed ahead.
         let first = try await fixture.start(["--concurrency", "3", "--prefetch", "0"], log: "a.log")

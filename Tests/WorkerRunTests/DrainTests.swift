@@ -5,8 +5,9 @@ import Testing
 import WorkerTestKit
 
 @Suite struct DrainTests {
-    @Test func termLetsShortJobsCompleteAndInterruptsLongOnesWhichResumeWhereTheyStopped() async throws {
-        let fixture = try RunFixture()
+    @Test(arguments: StoreKind.allCases)
+    func termLetsShortJobsCompleteAndInterruptsLongOnesWhichResumeWhereTheyStopped(store: StoreKind) async throws {
+        let fixture = try await RunFixture.make(store)
         defer { fixture.remove() }
         let short = [try await fixture.enqueue("sleep", #"{"ms": 200}"#), try await fixture.enqueue("sleep", #"{"ms": 200}"#)]
         let long = [try await fixture.enqueue("sleep", #"{"ms": 8000}"#), try await fixture.enqueue("sleep", #"{"ms": 8000}"#)]
@@ -66,8 +67,9 @@ import WorkerTestKit
         try await fixture.expectSound()
     }
 
-    @Test func aHangingHandlerCannotDelayExitPastTheDeadline() async throws {
-        let fixture = try RunFixture()
+    @Test(arguments: StoreKind.allCases)
+    func aHangingHandlerCannotDelayExitPastTheDeadline(store: StoreKind) async throws {
+        let fixture = try await RunFixture.make(store)
         defer { fixture.remove() }
         let hang = try await fixture.enqueue("hang", #"{"ms": 120000}"#)
         let worker = try await fixture.start(["--drain-timeout", "0.5"])
@@ -84,9 +86,9 @@ import WorkerTestKit
         try await fixture.expectSound()
     }
 
-    @Test(arguments: [["TERM", "TERM"], ["INT", "INT"], ["TERM", "QUIT"], ["QUIT"]])
-    func aSecondSignalOrQuitStopsAtOnce(signals: [String]) async throws {
-        let fixture = try RunFixture()
+    @Test(arguments: StoreKind.allCases, [["TERM", "TERM"], ["INT", "INT"], ["TERM", "QUIT"], ["QUIT"]])
+    func aSecondSignalOrQuitStopsAtOnce(store: StoreKind, signals: [String]) async throws {
+        let fixture = try await RunFixture.make(store)
         defer { fixture.remove() }
         let jobs = [try await fixture.enqueue("sleep", #"{"ms": 60000}"#), try await fixture.enqueue("sleep", #"{"ms": 60000}"#)]
         let worker = try await fixture.start(["--drain-timeout", "60"])
@@ -110,8 +112,9 @@ import WorkerTestKit
         try await fixture.expectSound()
     }
 
-    @Test func tstpStopsIntakeButKeepsRunningJobs() async throws {
-        let fixture = try RunFixture()
+    @Test(arguments: StoreKind.allCases)
+    func tstpStopsIntakeButKeepsRunningJobs(store: StoreKind) async throws {
+        let fixture = try await RunFixture.make(store)
         defer { fixture.remove() }
         let running = try await fixture.enqueue("sleep", #"{"ms": 600}"#)
         let worker = try await fixture.start()
@@ -155,8 +158,9 @@ import WorkerTestKit
         #expect(worker.log.components(separatedBy: "jobs for handler 'not-provided'").count == 2)  // said once
     }
 
-    @Test func jobsClaimedAheadAreGivenBackUnstartedAtADrain() async throws {
-        let fixture = try RunFixture()
+    @Test(arguments: StoreKind.allCases)
+    func jobsClaimedAheadAreGivenBackUnstartedAtADrain(store: StoreKind) async throws {
+        let fixture = try await RunFixture.make(store)
         defer { fixture.remove() }
         var ids: [Int64] = []
         for _ in 0..<5 { ids.append(try await fixture.enqueue("sleep", #"{"ms": 5000}"#)) }

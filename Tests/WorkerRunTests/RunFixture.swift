@@ -1,20 +1,46 @@
 import Foundation
 import Journal
+import PostgresJournal
 import WorkerStore
 import Testing
 import WorkerTestKit
 
-/// A database in a fresh directory, the example plugins, and helpers to run `worker` against them.
+/// A journal (a SQLite file in a fresh directory, or a database of its own on the test PostgreSQL server), the
+/// example plugins, and helpers to run `worker` against them.
 struct RunFixture {
     let directory: TemporaryDirectory
-    var db: String { directory.file("worker.sqlite3") }
-    let journal: Journal
+    /// The `--db` value.
+    let db: String
+    /// The test's own view of the journal (another process's, for the worker).
+    let journal: any JobStore
 
+    /// A fixture on a SQLite file.
     init() throws {
         directory = try TemporaryDirectory("run")
+        db = directory.file("worker.sqlite3")
         var options = JournalOptions()
         options.busyTimeoutSeconds = 60  // the test's own writes wait out a busy worker on a loaded machine
-        journal = try Journal(path: directory.file("worker.sqlite3"), options: options)
+        journal = try Journal(path: db, options: options)
+    }
+
+    private init(directory: TemporaryDirectory, db: String, journal: any JobStore) {
+        self.directory = directory
+        self.db = db
+        self.journal = journal
+    }
+
+    /// A fixture on a fresh journal of `kind`.
+    static func make(_ kind: StoreKind) async throws -> RunFixture {
+        switch kind {
+        case .sqlite:
+            return try RunFixture()
+        case .postgres:
+            let directory = try TemporaryDirectory("run")
+            let url = try await PostgresTestServer.shared.database("run")
+            var options = PostgresJournalOptions()
+            options.statementTimeout = .seconds(120)  // the test's own reads wait out a loaded machine
+            return RunFixture(directory: directory, db: url, journal: try await PostgresJournal.open(try PostgresLocation(url: url), options: options))
+        }
     }
 
     var pluginArguments: [String] { ["--plugin", PluginFixtures.examples] }
