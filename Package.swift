@@ -163,7 +163,7 @@ let package = Package(
         .executableTarget(
             name: "chaos",
             dependencies: [
-                "Journal", "WorkerStore", "WorkerTestKit",
+                "Journal", "PostgresJournal", "WorkerStore", "WorkerTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Tools/chaos",

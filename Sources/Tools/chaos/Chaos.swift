@@ -18,6 +18,7 @@ struct Chaos: AsyncParsableCommand {
     @Option(help: "Jobs enqueued per cycle.") var jobsPerCycle = 12
     @Option(help: "Random seed (default: random; printed, to replay a run).") var seed: UInt64?
     @Option(help: "Directory for the run (default: a new one under $TMPDIR or /tmp, removed when all holds).") var dir: String?
+    @Option(help: "The journal: a postgres:// URL of an empty database to run on PostgreSQL (default: a new SQLite file in the run's directory).") var db: String?
     @Flag(help: "Print each kill.") var verbose = false
 
     func validate() throws {
@@ -31,7 +32,7 @@ struct Chaos: AsyncParsableCommand {
         let base = dir ?? "\(ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")/worker-chaos-\(getpid())-\(seed)"
         try FileManager.default.createDirectory(atPath: "\(base)/effects", withIntermediateDirectories: true)
         print("chaos: seed \(seed), \(cycles) cycle(s), \(workers) worker(s), in \(base)")
-        var run = ChaosRun(base: base, workers: workers, verbose: verbose)
+        var run = try await ChaosRun(base: base, workers: workers, verbose: verbose, db: db)
         try await run.start()
         for cycle in 1...cycles {
             try await run.enqueueMix(count: jobsPerCycle, cycle: cycle, random: &random)

@@ -1,5 +1,6 @@
 import Foundation
 import Journal
+import PostgresJournal
 import WorkerStore
 import WorkerTestKit
 
@@ -8,8 +9,9 @@ struct ChaosRun {
     let base: String
     let workers: Int
     let verbose: Bool
-    let journal: Journal
-    var db: String { "\(base)/chaos.sqlite3" }
+    let journal: any JobStore
+    /// The journal's `--db` value: a SQLite file in `base`, or a PostgreSQL URL.
+    let db: String
     private var slots: [RunningWorker?]
     private var started = 0
     /// Appends: job id -> (effect file, tag, steps).
@@ -19,13 +21,24 @@ struct ChaosRun {
     /// Milliseconds from a worker's start to its `ready:` line (boot recovery done), for every restart.
     private(set) var recoveries: [Double] = []
 
-    init(base: String, workers: Int, verbose: Bool) {
+    /// A run on the journal `db` names: nil for a new SQLite file in `base`, or a `postgres://` URL (an empty
+    /// database: the checks count every job in it).
+    init(base: String, workers: Int, verbose: Bool, db: String?) async throws {
         self.base = base
         self.workers = workers
         self.verbose = verbose
-        var options = JournalOptions()
-        options.busyTimeoutSeconds = 60
-        journal = try! Journal(path: "\(base)/chaos.sqlite3", options: options)
+        if let db, PostgresLocation.isPostgresURL(db) {
+            var options = PostgresJournalOptions()
+            options.statementTimeout = .seconds(120)
+            journal = try await PostgresJournal.open(try PostgresLocation(url: db), options: options)
+            self.db = db
+        } else {
+            var options = JournalOptions()
+            options.busyTimeoutSeconds = 60
+            let path = db ?? "\(base)/chaos.sqlite3"
+            journal = try Journal(path: path, options: options)
+            self.db = path
+        }
         slots = Array(repeating: nil, count: workers)
     }
 
