@@ -29,6 +29,8 @@ import WorkerTestKit
         ("Dockerfile", "CMD ", "#   docker run", "--stop-timeout "),
         ("ecs-task-definition.json", "\"command\":", "\"stopTimeout\":", "\"stopTimeout\":"),
         ("kubernetes.yaml", "args:", "terminationGracePeriodSeconds:", "terminationGracePeriodSeconds:"),
+        ("kubernetes-postgresql.yaml", "args:", "terminationGracePeriodSeconds:", "terminationGracePeriodSeconds:"),
+        ("ecs-postgresql.json", "\"command\":", "\"stopTimeout\":", "\"stopTimeout\":"),
     ])
     func everyRecipeGivesTheDrainTimeToFinish(file: String, commandLine: String, stopLine: String, stopKey: String) throws {
         let text = try Self.recipe(file)
@@ -36,6 +38,18 @@ import WorkerTestKit
         let stop = try #require(Self.number(after: stopKey, onLineStartingWith: stopLine, in: text), "\(file): no stop timeout")
         // The worker exits within drain + 1 s of grace + the final commit; the supervisor must wait longer.
         #expect(stop >= drain + 2, "\(file): stop timeout \(stop) s for a drain of \(drain) s")
+    }
+
+    /// The PostgreSQL recipes are what they say: several workers, the URL from a secret, valid JSON.
+    @Test func thePostgreSQLRecipesRunSeveralWorkersOnASecretURL() throws {
+        let kubernetes = try Self.recipe("kubernetes-postgresql.yaml")
+        #expect(kubernetes.contains("kind: Deployment") && kubernetes.contains("secretKeyRef") && !kubernetes.contains("volumeClaimTemplates"))
+        #expect((Self.number(after: "replicas:", onLineStartingWith: "replicas:", in: kubernetes) ?? 0) > 1)
+        let ecs = try JSONSerialization.jsonObject(with: Data(try Self.recipe("ecs-postgresql.json").utf8)) as? [String: Any]
+        let service = ecs?["service"] as? [String: Any]
+        #expect((service?["desiredCount"] as? Int ?? 0) > 1)
+        let container = ((ecs?["taskDefinition"] as? [String: Any])?["containerDefinitions"] as? [[String: Any]])?.first
+        #expect((container?["secrets"] as? [[String: Any]])?.first?["name"] as? String == "WORKER_DB")
     }
 
     @Test(.enabled("needs systemd-analyze") { FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") })
