@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A private PostgreSQL server for the tests of this process: initialised in a temporary directory on first use,
 /// listening on a free loopback port, stopped when the process exits. Each test asks for a database of its own.
@@ -17,6 +18,10 @@ public actor PostgresTestServer {
 
     private var started: Started?
     private var databases = 0
+
+    /// A server of its own, for a test that stops or restarts it (the shared one serves tests running at once).
+    /// Stop it with `stop()`; it is stopped at exit otherwise.
+    public init() {}
 
     /// The directory of PostgreSQL's programs.
     public static var binDirectory: String? {
@@ -39,10 +44,9 @@ public actor PostgresTestServer {
         _ = chmod(directory, 0o777)  // the server's user writes its data and socket here
         let port = try freePort()
         try await asServerUser(bin + "/initdb", ["-D", directory + "/data", "-A", "trust", "-U", "worker", "-N", "-E", "UTF8", "--locale=C.UTF-8"])
-        // Functional tests only: fsync off (a server crash is never simulated by these; the bench runs durable).
-        let settings = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300"
-        try await asServerUser(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/log", "-w", "-t", "60", "-o", settings, "start"])
         let result = Started(port: port, directory: directory, bin: bin)
+        // Functional tests only: fsync off (a server crash is never simulated by these; the bench runs durable).
+        try await asServerUser(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/log", "-w", "-t", "60", "-o", Self.settings(result), "start"])
         started = result
         ServerStopper.register(bin: bin, data: directory + "/data")
         return result
@@ -69,11 +73,23 @@ public actor PostgresTestServer {
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Restarts the server (`-m fast`: every session ends, as in a failover or a maintenance restart).
-    public func restart() async throws {
+    /// Restarts the server: `fast` ends every session cleanly, as a maintenance restart or a failover does;
+    /// `immediate` stops it as a crash would, and it recovers from its WAL at start.
+    public func restart(mode: String = "fast") async throws {
         let server = try await start()
-        let settings = "-p \(server.port) -k \(server.directory) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300"
-        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-l", server.directory + "/log", "-w", "-t", "60", "-m", "fast", "-o", settings, "restart"])
+        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-l", server.directory + "/log", "-w", "-t", "60", "-m", mode, "-o", Self.settings(server), "restart"])
+    }
+
+    /// Stops the server (`-m immediate`: as if it crashed) and removes its files.
+    public func stop() async throws {
+        guard let server = started else { return }
+        started = nil
+        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-m", "immediate", "-w", "stop"])
+        try? FileManager.default.removeItem(atPath: server.directory)
+    }
+
+    private static func settings(_ server: Started) -> String {
+        "-p \(server.port) -k \(server.directory) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300"
     }
 
     private func asServerUser(_ program: String, _ arguments: [String]) async throws {
@@ -107,21 +123,27 @@ public struct TestServerError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Stops the test server when the test process exits, so that no server outlives its tests.
+/// Stops the test servers when the test process exits, so that no server outlives its tests.
 private enum ServerStopper {
-    nonisolated(unsafe) static var command: [String] = []  // set once, before atexit can run
+    private static let commands = Mutex<[[String]]>([])
 
     static func register(bin: String, data: String) {
         let stop = [bin + "/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"]
-        command = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + stop : stop
+        let first = commands.withLock { list in
+            list.append(getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + stop : stop)
+            return list.count == 1
+        }
+        guard first else { return }
         atexit {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: ServerStopper.command[0])
-            process.arguments = Array(ServerStopper.command.dropFirst())
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try? process.run()
-            process.waitUntilExit()
+            for command in ServerStopper.commands.withLock({ $0 }) where FileManager.default.fileExists(atPath: command[command.count - 5]) {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: command[0])
+                process.arguments = Array(command.dropFirst())
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try? process.run()
+                process.waitUntilExit()
+            }
         }
     }
 }
