@@ -15,11 +15,14 @@ import WorkerTestKit
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Sources").path
 
-    /// `commit:LABEL` for every `transaction("LABEL"` and `transactionBlocking("LABEL"` in the journal, and the
-    /// names in every `FaultInjection.point("…")` elsewhere.
-    static func points() -> [String] {
+    /// `commit:LABEL` for every `transaction("LABEL"` and `transactionBlocking("LABEL"` in the store's sources
+    /// (the SQLite journal's here; the other store's are its own), and the names in every
+    /// `FaultInjection.point("…")` elsewhere.
+    static func points(store: StoreKind = .sqlite) -> [String] {
         var found = Set<String>()
-        let files = (FileManager.default.enumerator(atPath: sources)?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".swift") }
+        let otherStore = store == .sqlite ? "PostgresJournal/" : "Journal/"
+        let files = (FileManager.default.enumerator(atPath: sources)?.allObjects as? [String] ?? [])
+            .filter { $0.hasSuffix(".swift") && !$0.hasPrefix(otherStore) }
         let write = try! Regex(#"transaction(?:Blocking)?\("([^"]+)""#)
         let named = try! Regex(#""([a-z][a-z-]*)""#)
         for file in files {
