@@ -40,8 +40,7 @@ extension JobFilter {
             arguments += [after]
         }
         let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        let (fetch, overflow) = limit.addingReportingOverflow(1)
-        arguments += [overflow ? Int.max : fetch]
+        arguments += [fetchLimit]
         return (
             "SELECT \(Job.columns) FROM \(Job.from)\(whereClause) ORDER BY jobs.id\(newestFirst ? " DESC" : "") LIMIT ?",
             arguments
@@ -63,15 +62,10 @@ extension Journal {
     /// Jobs matching `filter`, and whether a next page has more: keyset pagination, so a page costs its size
     /// (on the indexes of the filter), not its distance from the first.
     public func jobPage(_ filter: JobFilter = JobFilter()) async throws -> JobPage {
-        guard filter.limit >= 0 else {
-            throw JournalError(.invalidArgument, "limit is \(filter.limit): pass --limit 0 or more")
-        }
+        try filter.checkLimit()
         let (sql, arguments) = filter.pageQuery()
         return try await read { db in
-            var jobs = try Row.fetchAll(db, sql: sql, arguments: arguments).map(Job.init(row:))
-            guard jobs.count > filter.limit else { return JobPage(jobs: jobs, next: nil) }
-            jobs.removeLast(jobs.count - filter.limit)
-            return JobPage(jobs: jobs, next: jobs.last?.id ?? filter.after)
+            JobPage(fetched: try Row.fetchAll(db, sql: sql, arguments: arguments).map(Job.init(row:)), filter: filter)
         }
     }
 

@@ -27,18 +27,7 @@ enum JournalSchema {
     }
 
     /// The tables, indexes and triggers the migrations create, by kind ("table", "index", "trigger") and name.
-    static let expectedObjects: [(kind: String, name: String)] = {
-        let pattern = try! NSRegularExpression(  // a literal pattern: cannot fail
-            pattern: #"CREATE\s+(?:UNIQUE\s+)?(TABLE|INDEX|TRIGGER)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)"#, options: [.caseInsensitive])
-        var objects: [(kind: String, name: String)] = []
-        for migration in EmbeddedMigrations.all {
-            let sql = migration.sql as NSString
-            for match in pattern.matches(in: migration.sql, range: NSRange(location: 0, length: sql.length)) {
-                objects.append((sql.substring(with: match.range(at: 1)).lowercased(), sql.substring(with: match.range(at: 2))))
-            }
-        }
-        return objects
-    }()
+    static let expectedObjects = SchemaObjects.created(by: EmbeddedMigrations.all.map(\.sql))
 
     /// One finding per table, index or trigger of the journal's schema that the database lacks.
     static func missingObjects(_ db: Database) throws -> [String] {
@@ -46,7 +35,7 @@ enum JournalSchema {
             "\(try $0.decode(String.self, forColumn: "type")) \(try $0.decode(String.self, forColumn: "name"))"
         })
         return expectedObjects.filter { !present.contains("\($0.kind) \($0.name)") }.map {
-            "the journal's \($0.kind) \($0.name) is missing (the schema was changed outside the worker): restore the database from a backup"
+            VerifyFinding.missing(kind: $0.kind, name: $0.name)
         }
     }
 }

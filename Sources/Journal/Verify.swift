@@ -37,9 +37,9 @@ extension Journal {
             func closeJob() {
                 guard let job = currentJob else { return }
                 if !sawEvent {
-                    note("job \(job) has no journal events")
+                    note(VerifyFinding.noEvents(job: job))
                 } else if lastTo != currentState {
-                    note("job \(job) is \(currentState) but its last event says \(lastTo ?? "nothing")")
+                    note(VerifyFinding.stateDiffers(job: job, state: currentState, lastEvent: lastTo))
                 }
             }
             while let row = try cursor.next() {
@@ -56,13 +56,13 @@ extension Journal {
                 let to: String = try row.decode(forColumn: "to_state")
                 let fromState = from.flatMap(JobState.init(rawValue:))
                 if from != lastTo {
-                    note("job \(job) event \(eventID) goes from \(from ?? "nothing") but the previous event ended in \(lastTo ?? "nothing")")
+                    note(VerifyFinding.brokenChain(job: job, event: eventID, from: from, previous: lastTo))
                 } else if let toState = JobState(rawValue: to), from == nil || fromState != nil {
                     if !JobState.canTransition(from: fromState, to: toState) {
-                        note("job \(job) event \(eventID) records an illegal transition \(from ?? "nothing") -> \(to)")
+                        note(VerifyFinding.illegalTransition(job: job, event: eventID, from: from, to: to))
                     }
                 } else {
-                    note("job \(job) event \(eventID) has an unknown state (\(from ?? "nothing") -> \(to))")
+                    note(VerifyFinding.unknownState(job: job, event: eventID, from: from, to: to))
                 }
                 sawEvent = true
                 lastTo = to
@@ -78,7 +78,7 @@ extension Journal {
                 let job: Int64 = try row.decode(forColumn: "job_id")
                 let count: Int = try row.decode(forColumn: "events")
                 let first: Int64 = try row.decode(forColumn: "first")
-                note("\(count) event(s) from event \(first) on name job \(job), which does not exist: a program enqueued without following docs/journal.md (its event must be written only for a row it inserted)")
+                note(VerifyFinding.eventsOfMissingJob(job: job, events: count, first: first))
             }
 
             for row in try Row.fetchAll(db, sql: """
@@ -88,14 +88,12 @@ extension Journal {
                 """) {
                 let job: Int64 = try row.decode(forColumn: "id")
                 let worker: String? = try row.decode(forColumn: "worker_id")
-                if worker == nil {
-                    note("job \(job) is running but names no worker")
-                } else if (try row.decode(String?.self, forColumn: "registered")) == nil {
-                    note("job \(job) is running under worker \(worker!), which is not registered")
-                } else if (try row.decode(Int64?.self, forColumn: "stopped_at")) != nil {
-                    note("job \(job) is running under worker \(worker!), which has stopped: run `worker resume` to recover it")
-                } else if let slot: Int64 = try row.decode(forColumn: "slot"), try !liveness.isHeld(slot: slot) {
-                    note("job \(job) is running under worker \(worker!), which is dead (its lock is free): the next `worker run` or `worker resume` recovers it")
+                let slot: Int64? = try row.decode(forColumn: "slot")
+                if let finding = try VerifyFinding.running(
+                    job: job, worker: worker, registered: try row.decode(String?.self, forColumn: "registered") != nil,
+                    stopped: try row.decode(Int64?.self, forColumn: "stopped_at") != nil,
+                    live: { try slot.map(liveness.isHeld(slot:)) ?? true }) {
+                    note(finding)
                 }
             }
             for row in try Row.fetchAll(db, sql: """
@@ -103,7 +101,7 @@ extension Journal {
                 WHERE (state IN ('completed', 'dead', 'cancelled') AND finished_at IS NULL) OR attempts > max_attempts + crashes
                 LIMIT ?
                 """, arguments: [maxFindings]) {
-                note("job \(try row.decode(Int64.self, forColumn: "id")) (\(try row.decode(String.self, forColumn: "state"))) has inconsistent attempts or finish time")
+                note(VerifyFinding.inconsistentCounts(job: try row.decode(forColumn: "id"), state: try row.decode(forColumn: "state")))
             }
             return report
         }

@@ -7,19 +7,11 @@ import Testing
 
 /// `jobPage`: order, keyset cursor, `createdSince`, text search, and the indexes a page is read through.
 @Suite struct JobFindingTests {
-    /// Every id, visited by pages of `limit` following `next`.
+    /// Every id, visited by pages of `limit` following `next`; every page but the last is full.
     func pages(_ journal: Journal, _ filter: JobFilter) async throws -> (ids: [Int64], pages: Int) {
-        var filter = filter
-        var ids: [Int64] = []
-        var pages = 0
-        while true {
-            let page = try await journal.jobPage(filter)
-            ids += page.jobs.map(\.id)
-            pages += 1
-            guard let next = page.next else { return (ids, pages) }
-            #expect(page.jobs.count == filter.limit)
-            filter.after = next
-        }
+        let (ids, sizes) = try await JobPages.walk(filter) { try await journal.jobPage($0) }
+        #expect(sizes.dropLast().allSatisfy { $0 == filter.limit })
+        return (ids, sizes.count)
     }
 
     @Test func pagingVisitsEachJobOnceInBothOrders() async throws {

@@ -1,0 +1,83 @@
+import Foundation
+import PostgresNIO
+import WorkerStore
+
+extension PostgresJournal {
+    /// Unfinished jobs (scheduled, queued, running, retrying, interrupted) and dead jobs per queue and state, in
+    /// one statement. Each part repeats the WHERE terms of its partial index (jobs_ready, jobs_interrupted,
+    /// jobs_scheduled, jobs_running, jobs_dead), so the cost follows those jobs, not the history.
+    public func depth() async throws -> [QueueDepth] {
+        try await rows(PostgresQuery(unsafeSQL: Self.depthSQL)).compactMap { row in
+            let (queue, name, count) = try row.decode((String, String, Int).self)
+            return JobState(rawValue: name).map { QueueDepth(queue: queue, state: $0, count: count) }
+        }
+    }
+
+    static let depthSQL = "SELECT * FROM (" + [
+        "state IN ('queued', 'retrying')", "state = 'interrupted'", "state = 'scheduled'", "state = 'running'", "state = 'dead'",
+    ].map { "SELECT queue, state, count(*) FROM jobs WHERE \($0) GROUP BY queue, state" }
+        .joined(separator: " UNION ALL ") + #") depth (queue, state, n) ORDER BY queue COLLATE "C", state COLLATE "C""#
+
+    /// Per queue, how long its oldest queued job has been ready to run (since its `run_at`), in seconds by the
+    /// server's clock, read through the index of ready jobs: how long the queue keeps work waiting.
+    public func oldestQueuedAge() async throws -> [String: Double] {
+        var oldest: [String: Double] = [:]
+        for row in try await rows(PostgresQuery(unsafeSQL: Self.oldestQueuedSQL(age: true))) {
+            let (queue, age) = try row.decode((String, Int64).self)
+            oldest[queue] = Double(max(0, age)) / 1e6
+        }
+        return oldest
+    }
+
+    /// Per queue, the earliest `run_at` of its queued jobs (`age`: the server's time since then, in microseconds).
+    static func oldestQueuedSQL(age: Bool) -> String {
+        """
+        SELECT queue, \(age ? "worker_micros() - min(run_at)" : "min(run_at)") FROM jobs
+        WHERE state IN ('queued', 'retrying') AND state = 'queued' GROUP BY queue
+        """
+    }
+
+    /// Everything `worker status` shows, from one snapshot (a repeatable-read transaction): jobs per queue and
+    /// state (counting finished jobs reads the whole table), the live workers (registered, not stopped, and their
+    /// lock held: a worker whose process died is not shown), and the oldest queued job per queue.
+    public func overview() async throws -> Overview {
+        let logger = self.logger
+        return try await transaction("overview") { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            var at: Micros = 0
+            for try await now in try await connection.query("SELECT worker_micros()", logger: logger).decode(Int64.self) {
+                at = now
+            }
+            var counts: [String: [JobState: Int]] = [:]
+            let countRows = try await connection.query("SELECT queue, state, count(*) FROM jobs GROUP BY queue, state", logger: logger)
+            for try await (queue, name, count) in countRows.decode((String, String, Int).self) {
+                if let state = JobState(rawValue: name) { counts[queue, default: [:]][state] = count }
+            }
+            var oldest: [String: Micros] = [:]
+            let oldestRows = try await connection.query(PostgresQuery(unsafeSQL: Self.oldestQueuedSQL(age: false)), logger: logger)
+            for try await (queue, runAt) in oldestRows.decode((String, Int64).self) { oldest[queue] = runAt }
+            var workers: [WorkerRecord] = []
+            let workerRows = try await connection.query("""
+                SELECT \(unescaped: WorkerRecord.pgColumns) FROM workers
+                WHERE stopped_at IS NULL AND \(unescaped: LockKeys.heldSQL(keyColumn: "workers.lock_key"))
+                ORDER BY started_at, id
+                """, logger: logger)
+            for try await row in workerRows { workers.append(try WorkerRecord(postgres: row)) }
+            return Overview(counts: counts, workers: workers, oldestQueued: oldest, at: at)
+        }
+    }
+}
+
+extension WorkerRecord {
+    /// The columns `init(postgres:)` reads, for `SELECT \(WorkerRecord.pgColumns) FROM workers ...`.
+    static let pgColumns = "id, pid, host, process_started_at, version, started_at, heartbeat_at, stopped_at, stop_reason"
+
+    /// Reads a row selected with `pgColumns`.
+    init(postgres row: PostgresRow) throws {
+        let (id, pid, host, processStartedAt, version, startedAt, heartbeatAt, stoppedAt, stopReason) = try row.decode(
+            (String, Int32, String, Int64?, String, Int64, Int64, Int64?, String?).self)
+        self.init(
+            registration: WorkerRegistration(id: id, pid: pid, host: host, processStartedAt: processStartedAt, version: version),
+            startedAt: startedAt, heartbeatAt: heartbeatAt, stoppedAt: stoppedAt, stopReason: stopReason)
+    }
+}
