@@ -211,7 +211,7 @@ extension PostgresJournal {
             }
             let workers = dead.map(\.id)
             let stopReasons = workers.map { RecoveryTransition.stopReason(reasons[$0]!) }
-            try await connection.query("""
+            _ = try await connection.query("""
                 WITH input AS (SELECT * FROM unnest(\(ids)::bigint[], \(states)::text[], \(crashes)::int[], \(setError)::bool[],
                                                      \(why)::text[]) AS i(id, state, crashes, set_error, reason)),
                 t AS (SELECT worker_micros() AS now),

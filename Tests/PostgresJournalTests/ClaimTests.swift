@@ -1,5 +1,6 @@
 import Foundation
 @testable import PostgresJournal
+import PostgresNIO
 import Testing
 import WorkerStore
 import WorkerTestKit

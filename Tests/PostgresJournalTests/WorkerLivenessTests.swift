@@ -64,7 +64,8 @@ import WorkerTestKit
         #expect(try await fixture.sql("SELECT stop_reason FROM workers WHERE id = 'wa'") == "died: worker wa (pid 4242) died")
         // Recovered once: nobody is dead any more, and the peer is still live.
         #expect(try await b.recoverDeadWorkers(recoverer: "wb", maxCrashes: 3).isEmpty)
-        #expect(try await b.isLive(worker: "wb") && !b.isLive(worker: "wa"))
+        #expect(try await b.isLive(worker: "wb"))
+        #expect(try await !b.isLive(worker: "wa"))
         // The cut-off worker's late outcome is refused; the job stays as recovery left it.
         let late = try await a.finish(batch: [(plain, .completed)], worker: "wa")
         guard case .failure(let error) = late[0] else { Issue.record("a late completion was recorded"); return }
