@@ -150,6 +150,7 @@ import WorkerTestKit
                          FROM generate_series(1, 2000) RETURNING id)
             INSERT INTO job_events (job_id, at, to_state, attempt, pid, reason) SELECT id, worker_micros(), 'queued', 0, 1, 'enqueued' FROM job
             """)
+        let began = ContinuousClock.now
         let claims = try await withThrowingTaskGroup(of: [Int64].self) { group in
             for n in 1...4 {
                 group.addTask {
@@ -171,6 +172,7 @@ import WorkerTestKit
             }
             return try await group.reduce(into: []) { $0 += $1 }
         }
+        print("4 claimers, rounds of 10: 2,000 jobs claimed and completed in \(ContinuousClock.now - began) (debug build)")
         #expect(claims.count == 2000)
         #expect(Set(claims).count == 2000)
         #expect(try await fixture.sql("SELECT count(*) FROM jobs WHERE state = 'completed'") == "2000")

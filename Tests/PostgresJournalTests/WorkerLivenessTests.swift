@@ -153,4 +153,20 @@ import WorkerTestKit
         #expect(try await fixture.claim(b, "wb") == [waiting])
         await closeAll(a, b)
     }
+
+    /// A server that stops answering (its backend is frozen with SIGSTOP: nothing closes, a ping just hangs) is
+    /// noticed by the ping's deadline, without waiting for the hung query.
+    @Test func theWatchdogNoticesASilentSessionByItsPingDeadline() async throws {
+        let fixture = try await RunFixture("silent")
+        let a = try await fixture.worker("wa")
+        let backend = try #require(Int32(try await fixture.sql(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = '\(LockSession.applicationName("wa"))'")))
+        #expect(kill(backend, SIGSTOP) == 0)
+        let frozen = ContinuousClock.now
+        try await fixture.eventually("the journal reports the silent session") { await a.storageProblem() != nil }
+        print("silent lock session noticed after \(ContinuousClock.now - frozen)")
+        kill(backend, SIGCONT)
+        #expect(await pgErrorCode { _ = try await fixture.claim(a, "wa") } == .unavailable)
+        await closeAll(a)
+    }
 }
