@@ -89,51 +89,21 @@ struct FinishContext: Sendable {
 
     func apply(_ db: Database, id: Int64, worker: String, outcome: JobOutcome) throws -> JobState {
         let held = try Held.require(db, job: id, worker: worker)
-        let target: JobState
-        var attempts = held.attempts
-        var reason: String
-        switch outcome {
-        case .completed:
-            target = .completed
-            reason = "completed"
-            try db.cachedStatement(sql: """
-                UPDATE jobs SET state = 'completed', updated_at = ?, finished_at = ?, last_error = NULL WHERE id = ?
-                """).execute(arguments: [now, now, id])
-        case .failed(let message, let retryable):
-            let error = Journal.bounded(message, limit: Job.errorLimit)  // a plugin's text: any size
-            if retryable && held.attempts < held.maxAttempts {
-                target = .retrying
-                let runAt = now + policy.delay(afterFailedAttempts: held.attempts, unit: random())
-                reason = "failed: \(error); retry at \(iso8601(runAt))"
-                try db.cachedStatement(sql: """
-                    UPDATE jobs SET state = 'retrying', updated_at = ?, run_at = ?, last_error = ? WHERE id = ?
-                    """).execute(arguments: [now, runAt, error, id])
-            } else {
-                target = .dead
-                reason = retryable
-                    ? "failed: \(error); attempts exhausted (\(held.attempts) of \(held.maxAttempts))"
-                    : "failed: \(error); not retryable"
-                try db.cachedStatement(sql: """
-                    UPDATE jobs SET state = 'dead', updated_at = ?, finished_at = ?, last_error = ? WHERE id = ?
-                    """).execute(arguments: [now, now, error, id])
-            }
-        case .interrupted(let why):
-            target = .interrupted
-            attempts = max(0, held.attempts - 1)
-            reason = "interrupted: \(why)"
-            try db.cachedStatement(sql: """
-                UPDATE jobs SET state = 'interrupted', updated_at = ?, attempts = ? WHERE id = ?
-                """).execute(arguments: [now, attempts, id])
-        case .cancelled(let why):
-            target = .cancelled
-            reason = "cancelled: \(why)"
-            try db.cachedStatement(sql: """
-                UPDATE jobs SET state = 'cancelled', updated_at = ?, finished_at = ? WHERE id = ?
-                """).execute(arguments: [now, now, id])
-        }
+        let change = OutcomeTransition(outcome, attempts: held.attempts, maxAttempts: held.maxAttempts, policy: policy, random: random)
+        let runAt = change.retryDelay.map { now + $0 }
+        try db.cachedStatement(sql: """
+            UPDATE jobs SET state = ?, updated_at = ?, attempts = ?, run_at = coalesce(?, run_at),
+                   finished_at = CASE WHEN ? THEN ? ELSE finished_at END,
+                   last_error = CASE WHEN ? THEN NULL ELSE coalesce(?, last_error) END
+            WHERE id = ?
+            """).execute(arguments: [
+                change.target.rawValue, now, change.attempts, runAt, change.finishes, now,
+                change.lastError == .clear, change.lastError.text, id,
+            ])
         try Events.append(
-            db, jobID: id, at: now, from: .running, to: target, attempt: attempts, worker: worker, pid: pid, reason: reason)
-        return target
+            db, jobID: id, at: now, from: .running, to: change.target, attempt: change.attempts, worker: worker, pid: pid,
+            reason: runAt.map(change.reason(runAt:)) ?? change.reason)
+        return change.target
     }
 }
 
@@ -153,9 +123,7 @@ struct Held {
         let state: String = try row.decode(atIndex: 0)
         let holder: String? = try row.decode(atIndex: 1)
         guard state == JobState.running.rawValue, holder == worker else {
-            throw JournalError(
-                .notHeld,
-                "job \(id) is not running under worker \(worker) (it is \(state)\(holder.map { " under \($0)" } ?? "")): its result was not recorded")
+            throw JournalError.notHeld(job: id, worker: worker, state: state, holder: holder)
         }
         return Held(attempts: try row.decode(atIndex: 2), maxAttempts: try row.decode(atIndex: 3))
     }

@@ -55,7 +55,7 @@ extension Journal {
 
     private func stepFail(job id: Int64, worker: String, name: String, error: String) -> @Sendable (Database) throws -> Void {
         let now = self.now
-        let error = Self.bounded(error, limit: StepRecord.errorLimit)
+        let error = boundedText(error, limit: StepRecord.errorLimit)
         return { db in
             let held = try Held.require(db, job: id, worker: worker)
             guard let step = try Self.step(db, job: id, name: name), step.attempt == held.attempts else {
@@ -69,22 +69,6 @@ extension Journal {
                 UPDATE job_steps SET failed_at = ?, failed_attempt = ?, error = ? WHERE job_id = ? AND name = ?
                 """).execute(arguments: [now, held.attempts, error, id, name])
         }
-    }
-
-    /// `text` when it fits in `limit` UTF-8 bytes; else its longest prefix of whole characters that fits with a
-    /// note of the full length.
-    static func bounded(_ text: String, limit: Int) -> String {
-        let total = text.utf8.count
-        guard total > limit else { return text }
-        let note = "… (cut: \(total) bytes)"
-        var kept = ""
-        var used = note.utf8.count
-        for character in text {
-            used += character.utf8.count
-            if used > limit { break }
-            kept.append(character)
-        }
-        return kept + note
     }
 
     private func stepCommit(job id: Int64, worker: String, name: String, result: Data) -> @Sendable (Database) throws -> Void {

@@ -136,7 +136,7 @@ extension Journal {
         let liveness = self.liveness
         return try await transaction("recover") { db in
             try Self.deadWorkers(db, except: recoverer, liveness: liveness).map { dead in
-                let reason = "worker \(dead.id) (pid \(dead.pid.map(String.init) ?? "unknown")) died"
+                let reason = RecoveryTransition.died(worker: dead.id, pid: dead.pid)
                 let jobs = try Self.recover(
                     db, deadWorker: dead.id, by: recoverer, reason: reason, maxCrashes: maxCrashes, now: now, pid: pid)
                 return RecoveredWorker(worker: dead.id, pid: dead.pid, reason: reason, jobs: jobs)
@@ -169,21 +169,17 @@ extension Journal {
         for row in rows {
             let id: Int64 = try row.decode(forColumn: "id")
             let attempts: Int = try row.decode(forColumn: "attempts")
-            let crashes: Int = try row.decode(forColumn: "crashes") + 1
-            let poisoned = crashes >= maxCrashes
-            let cancelled = try row.decode(Micros?.self, forColumn: "cancel_requested_at") != nil
-            let target: JobState = cancelled ? .cancelled : poisoned ? .dead : .interrupted
-            let why = cancelled
-                ? "\(reason); an operator had asked to cancel it"
-                : poisoned ? "\(reason); a worker died under this job \(crashes) times, giving up (poison job)" : reason
-            let finished = target != .interrupted
+            let change = RecoveryTransition(
+                reason: reason, crashes: try row.decode(forColumn: "crashes"),
+                cancelRequested: try row.decode(Micros?.self, forColumn: "cancel_requested_at") != nil, maxCrashes: maxCrashes)
+            let (target, why) = (change.target, change.reason)
             try db.execute(
                 sql: """
                     UPDATE jobs SET state = ?, crashes = ?, updated_at = ?, last_error = CASE WHEN ? THEN ? ELSE last_error END,
                            finished_at = CASE WHEN ? THEN ? ELSE NULL END
                     WHERE id = ?
                     """,
-                arguments: [target.rawValue, crashes, now, poisoned && !cancelled, why, finished, now, id])
+                arguments: [target.rawValue, change.crashes, now, change.setsLastError, why, target != .interrupted, now, id])
             try Events.append(
                 db, jobID: id, at: now, from: .running, to: target, attempt: attempts, worker: recoverer, pid: pid,
                 reason: why)
@@ -191,7 +187,7 @@ extension Journal {
         }
         try db.execute(
             sql: "UPDATE workers SET stopped_at = ?, stop_reason = ? WHERE id = ? AND stopped_at IS NULL",
-            arguments: [now, "died: \(reason)", deadWorker])
+            arguments: [now, RecoveryTransition.stopReason(reason), deadWorker])
         return recovered
     }
 }

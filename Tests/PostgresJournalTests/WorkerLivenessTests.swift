@@ -1,0 +1,172 @@
+import Foundation
+@testable import PostgresJournal
+import Testing
+import WorkerStore
+import WorkerTestKit
+
+/// Liveness on PostgreSQL: a worker is live while its lock session holds its advisory lock; a peer recovers the jobs
+/// of one whose lock is free, with the SQLite journal's transitions, reasons and crash counts.
+@Suite struct WorkerLivenessTests {
+    @Test func aRegisteredWorkerHoldsItsLockAndIsNeverRecovered() async throws {
+        let fixture = try await RunFixture("live")
+        let a = try await fixture.worker("wa", handlers: ["noop", "mail"])
+        let b = try await fixture.worker("wb")
+        let id = try await fixture.enqueue(a)
+        #expect(try await fixture.claim(a, "wa") == [id])
+        #expect(try await a.isLive(worker: "wa"))
+        #expect(try await b.isLive(worker: "wa"))
+        #expect(try await !b.isLive(worker: "nobody"))
+        #expect(try await b.liveWorkerCount() == 2)
+        #expect(try await b.deadWorkers(except: nil).isEmpty)
+        #expect(try await b.recoverDeadWorkers(recoverer: "wb", maxCrashes: 3).isEmpty)
+        #expect(try await fixture.job(b, id).state == .running)
+        // The lock session is named and holds the lock; the row records the server's start.
+        let held = try await fixture.sql("""
+            SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'worker wa'
+            """)
+        #expect(held == "1")
+        #expect(try await fixture.sql("""
+            SELECT server_started_at = (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint FROM workers WHERE id = 'wa'
+            """) == "t")
+        #expect(try await b.unservedHandlers(among: ["noop", "send"]) == ["send"])
+        await closeAll(a, b)
+    }
+
+    @Test func unservedHandlersIsNilOnAJournalNoWorkerServedYet() async throws {
+        let fixture = try await RunFixture("served")
+        let journal = try await fixture.open()
+        #expect(try await journal.unservedHandlers(among: ["noop"]) == nil)
+        await closeAll(journal)
+    }
+
+    @Test func aKilledWorkerIsRecoveredByAPeerWithTheSameReasonsAndCounts() async throws {
+        let fixture = try await RunFixture("killed")
+        let a = try await fixture.worker("wa")
+        let b = try await fixture.worker("wb")
+        let plain = try await fixture.enqueue(a)
+        let asked = try await fixture.enqueue(a)
+        #expect(try await fixture.claim(a, "wa", 2) == [plain, asked])
+        _ = try await fixture.sql("UPDATE jobs SET cancel_requested_at = worker_micros() WHERE id = \(asked)")
+        try await fixture.kill("wa")
+        let recovered = try await fixture.recoverOnce(b, by: "wb", "wa")
+        #expect(recovered.reason == "worker wa (pid 4242) died")
+        #expect(recovered.jobs.map(\.id) == [plain, asked])
+        let interrupted = try await fixture.job(b, plain)
+        #expect(interrupted.state == .interrupted && interrupted.crashes == 1 && interrupted.attempts == 1)
+        #expect(interrupted.finishedAt == nil)
+        let cancelled = try await fixture.job(b, asked)
+        #expect(cancelled.state == .cancelled && cancelled.finishedAt != nil)
+        let event = try #require(try await fixture.events(b, plain).last)
+        #expect(event.from == .running && event.to == .interrupted && event.workerID == "wb" && event.attempt == 1)
+        #expect(event.reason == "worker wa (pid 4242) died")
+        #expect(try await fixture.events(b, asked).last?.reason == "worker wa (pid 4242) died; an operator had asked to cancel it")
+        #expect(try await fixture.sql("SELECT stop_reason FROM workers WHERE id = 'wa'") == "died: worker wa (pid 4242) died")
+        // Recovered once: nobody is dead any more, and the peer is still live.
+        #expect(try await b.recoverDeadWorkers(recoverer: "wb", maxCrashes: 3).isEmpty)
+        #expect(try await b.isLive(worker: "wb"))
+        #expect(try await !b.isLive(worker: "wa"))
+        // The cut-off worker's late outcome is refused; the job stays as recovery left it.
+        let late = try await a.finish(batch: [(plain, .completed)], worker: "wa")
+        guard case .failure(let error) = late[0] else { Issue.record("a late completion was recorded"); return }
+        #expect(error.code == .notHeld && error.message.contains("interrupted"))
+        #expect(try await fixture.job(b, plain).state == .interrupted)
+        #expect(try await fixture.events(b, plain).filter { $0.to == .completed }.isEmpty)
+        await closeAll(a, b)
+    }
+
+    @Test func aWorkerThatDiesUnderTheSameJobThreeTimesMakesItDead() async throws {
+        let fixture = try await RunFixture("poison")
+        let peer = try await fixture.worker("peer")
+        let id = try await fixture.enqueue(peer, "crash")
+        for death in 1...3 {
+            let worker = "w-\(death)"
+            let journal = try await fixture.worker(worker)
+            #expect(try await fixture.claim(journal, worker) == [id])
+            try await fixture.kill(worker)
+            let recovered = try await fixture.recoverOnce(peer, by: nil, worker)
+            #expect(recovered.jobs.map(\.id) == [id])
+            #expect(recovered.jobs[0].crashes == death && recovered.jobs[0].attempts == death)
+            #expect(recovered.jobs[0].state == (death < 3 ? .interrupted : .dead))
+            await closeAll(journal)
+        }
+        let job = try await fixture.job(peer, id)
+        #expect(job.lastError?.contains("a worker died under this job 3 times, giving up (poison job)") == true)
+        #expect(try await peer.liveWorkerCount() == 1)
+        await closeAll(peer)
+    }
+
+    @Test func aWorkerThatLostItsLockToAServerRestartIsRecoveredWithoutACrash() async throws {
+        let fixture = try await RunFixture("restart")
+        let a = try await fixture.worker("wa")
+        let b = try await fixture.worker("wb")
+        let id = try await fixture.enqueue(a)
+        #expect(try await fixture.claim(a, "wa") == [id])
+        // As if it registered before the server's last start (a restart frees every lock); past the grace.
+        _ = try await fixture.sql("UPDATE workers SET server_started_at = server_started_at - 1000000 WHERE id = 'wa'")
+        try await fixture.eventually("the server has been up longer than the grace") {
+            try await fixture.sql("SELECT worker_micros() > (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint + 10000000") == "t"
+        }
+        try await fixture.kill("wa")
+        let recovered = try await fixture.recoverOnce(b, by: "wb", "wa", maxCrashes: 1)
+        #expect(recovered.reason.contains("lost its lock when the PostgreSQL server restarted"))
+        let job = try await fixture.job(b, id)
+        #expect(job.state == .interrupted && job.crashes == 0)  // maxCrashes 1 would have made a crash poison
+        await closeAll(a, b)
+    }
+
+    @Test func deregisteringFreesTheLockAndNeedsNoRunningJobs() async throws {
+        let fixture = try await RunFixture("dereg")
+        let a = try await fixture.worker("wa")
+        let b = try await fixture.worker("wb")
+        let id = try await fixture.enqueue(a)
+        #expect(try await fixture.claim(a, "wa") == [id])
+        #expect(await pgErrorCode { try await a.deregister(worker: "wa", reason: "stopping") } == .illegalTransition)
+        #expect(try await a.isLive(worker: "wa"))
+        try await fixture.finish(a, id, "wa", .completed)
+        try await a.deregister(worker: "wa", reason: "stopping")
+        #expect(try await !b.isLive(worker: "wa"))
+        #expect(try await b.deadWorkers(except: nil).isEmpty)  // stopped, not dead
+        #expect(try await fixture.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'worker wa'") == "0")
+        #expect(await a.storageProblem() == nil)  // a session ended on purpose is no loss
+        await closeAll(a, b)
+    }
+
+    @Test func theWatchdogNoticesALostLockSessionAndClaimsStop() async throws {
+        let fixture = try await RunFixture("watchdog")
+        let a = try await fixture.worker("wa")
+        let b = try await fixture.worker("wb")
+        let held = try await fixture.enqueue(a)
+        #expect(try await fixture.claim(a, "wa") == [held])
+        let waiting = try await fixture.enqueue(a)
+        #expect(await a.storageProblem() == nil)
+        try await fixture.kill("wa")
+        try await fixture.eventually("the journal reports the lost session") { await a.storageProblem() != nil }
+        let problem = try #require(await a.storageProblem())
+        #expect(problem.contains("lost the lock session to the PostgreSQL server at \(fixture.location.endpoint)"))
+        // A pure claim is refused; a round records its outcomes but claims nothing.
+        #expect(await pgErrorCode { _ = try await fixture.claim(a, "wa") } == .unavailable)
+        let round = try await a.finishAndClaim(finished: [(held, .completed)], claim: ClaimRequest(worker: "wa", limit: 5))
+        #expect(round.claimed.isEmpty)
+        #expect((try? round.finished[0].get()) == .completed)  // not recovered yet: still its job
+        #expect(try await fixture.job(b, waiting).state == .queued)
+        #expect(try await fixture.claim(b, "wb") == [waiting])
+        await closeAll(a, b)
+    }
+
+    /// A server that stops answering (its backend is frozen with SIGSTOP: nothing closes, a ping just hangs) is
+    /// noticed by the ping's deadline, without waiting for the hung query.
+    @Test func theWatchdogNoticesASilentSessionByItsPingDeadline() async throws {
+        let fixture = try await RunFixture("silent")
+        let a = try await fixture.worker("wa")
+        let backend = try #require(Int32(try await fixture.sql(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = '\(LockSession.applicationName("wa"))'")))
+        #expect(kill(backend, SIGSTOP) == 0)
+        let frozen = ContinuousClock.now
+        try await fixture.eventually("the journal reports the silent session") { await a.storageProblem() != nil }
+        print("silent lock session noticed after \(ContinuousClock.now - frozen)")
+        kill(backend, SIGCONT)
+        #expect(await pgErrorCode { _ = try await fixture.claim(a, "wa") } == .unavailable)
+        await closeAll(a)
+    }
+}
