@@ -28,52 +28,8 @@ extension Journal {
     }
 
     private func prepare(_ jobs: [NewJob]) throws -> EnqueueContext {
-        var checkedNames = Set<String>()
-        for (index, job) in jobs.enumerated() {
-            try validate(job, index: index, checkedNames: &checkedNames)
-        }
+        try Validation.jobs(jobs, maxPayloadBytes: options.maxPayloadBytes)
         return EnqueueContext(jobs: jobs, now: now, pid: options.pid, defaultMaxAttempts: options.defaultMaxAttempts)
-    }
-
-    private func validate(_ job: NewJob, index: Int, checkedNames: inout Set<String>) throws {
-        do {
-            try check(job, checkedNames: &checkedNames)
-        } catch var error as JournalError {
-            error.batchIndex = index
-            throw error
-        }
-    }
-
-    private func check(_ job: NewJob, checkedNames: inout Set<String>) throws {
-        // Most batches repeat one handler and one queue: check each distinct name once.
-        if !checkedNames.contains(job.handler) {
-            try Validation.name(job.handler, what: "handler")
-            checkedNames.insert(job.handler)
-        }
-        if !checkedNames.contains("queue:" + job.queue) {
-            try Validation.name(job.queue, what: "queue")
-            checkedNames.insert("queue:" + job.queue)
-        }
-        if let key = job.uniqueKey, key.isEmpty {
-            throw JournalError(.invalidArgument, "unique key is empty: pass a non-empty --key or none")
-        }
-        if let attempts = job.maxAttempts, attempts < 1 {
-            throw JournalError(.invalidArgument, "max attempts is \(attempts): pass --max-attempts 1 or more")
-        }
-        let size = job.payload.utf8.count
-        if size > options.maxPayloadBytes {
-            throw JournalError(
-                .payloadTooLarge,
-                "payload is \(size) bytes, over the limit of \(options.maxPayloadBytes): store large data elsewhere and pass a reference, or raise --max-payload-bytes")
-        }
-        if size == 0 {
-            throw JournalError(.invalidPayload, "payload is empty: pass JSON such as '{}'")
-        }
-        if size > 2 * Validation.maxPayloadDepth, Validation.depth(ofJSON: job.payload) > Validation.maxPayloadDepth {
-            throw JournalError(
-                .invalidPayload,
-                "payload is nested deeper than \(Validation.maxPayloadDepth) levels: flatten it, or store it elsewhere and pass a reference")
-        }
     }
 }
 
@@ -107,8 +63,7 @@ struct EnqueueContext: Sendable {
                     maxAttempts: job.maxAttempts ?? defaultMaxAttempts, runAt: runAt, now: now)
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 // Names, sizes and numbers were checked before: the remaining CHECK is json_valid(payload).
-                throw JournalError(
-                    .invalidPayload, "payload is not valid JSON: fix it (e.g. --payload '{\"ms\": 100}')", batchIndex: index)
+                throw JournalError(.invalidPayload, Validation.invalidJSONMessage, batchIndex: index)
             }
             if let id = inserted {
                 results.append(Enqueued(id: id, created: true))
@@ -136,53 +91,5 @@ struct EnqueueContext: Sendable {
         try Int64.fetchOne(
             db.cachedStatement(sql: "SELECT id FROM jobs WHERE unique_key = ? AND unique_key IS NOT NULL AND state <> 'completed' AND state <> 'dead' AND state <> 'cancelled'"),
             arguments: [key])
-    }
-}
-
-/// Checks on names (handlers, queues) and payloads shared by the journal's entry points.
-enum Validation {
-    /// Arrays and objects nested deeper than this are refused with a message saying so, the same whichever limit
-    /// the SQLite build's json_valid has (1,000 levels in recent versions, 2,000 in older ones).
-    static let maxPayloadDepth = 1_000
-
-    static func name(_ value: String, what: String) throws {
-        if value.isEmpty {
-            let hint = what == "queue" ? "pass a queue name such as default, or leave the queue out" : "pass the name a plugin provides, e.g. noop"
-            throw JournalError(.invalidArgument, "\(what) name is empty: \(hint)")
-        }
-        if value.utf8.count > 200 {
-            throw JournalError(.invalidArgument, "\(what) name is longer than 200 bytes: use a shorter name")
-        }
-        // Invisible characters too (format, separators): "noop\u{200B}" would look like "noop" in every listing,
-        // and bidirectional controls reorder what an operator reads.
-        if value.unicodeScalars.contains(where: Self.isRefusedInNames) {
-            throw JournalError(.invalidArgument, "\(what) name '\(value)' contains spaces, control or invisible characters: use letters, digits, . _ - :")
-        }
-    }
-
-    private static func isRefusedInNames(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.properties.generalCategory {
-        case .control, .format, .spaceSeparator, .lineSeparator, .paragraphSeparator: true
-        default: false
-        }
-    }
-
-    /// The deepest nesting of arrays and objects in JSON text (brackets inside strings do not count). Only a
-    /// payload of more than `2 * maxPayloadDepth` bytes can be nested deeper than `maxPayloadDepth`, so the
-    /// usual small payload is never scanned.
-    static func depth(ofJSON text: String) -> Int {
-        var depth = 0
-        var deepest = 0
-        var strings = JSONStringTracker()
-        for byte in text.utf8 where !strings.isInString(UInt32(byte)) {
-            switch byte {
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                depth += 1
-                deepest = max(deepest, depth)
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
-            default: break
-            }
-        }
-        return deepest
     }
 }
