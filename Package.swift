@@ -193,7 +193,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PostgresJournalTests",
-            dependencies: ["PostgresJournal", "WorkerStore", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "PostgresJournal", "WorkerStore", "WorkerTestKit", .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: strict
         ),
         // What `JobStore` promises, checked on every store (SQLite and PostgreSQL).

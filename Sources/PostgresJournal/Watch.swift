@@ -29,8 +29,8 @@ extension PostgresJournal {
     /// ended it, or it went silent for `LockSession.pingDeadline`), so that worker counts as dead for its peers, who
     /// recover its jobs. Nil while all is well. The process should drain and exit (75) for its supervisor to
     /// restart it.
-    public func storageProblem() async -> String? {
-        workerSide.lost.withLock { $0 }
+    public func storageProblem() async -> JournalError? {
+        workerSide.lost.withLock { $0 }.map { JournalError(.unavailable, $0) }
     }
 }
 

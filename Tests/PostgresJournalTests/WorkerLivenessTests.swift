@@ -143,7 +143,7 @@ import WorkerTestKit
         try await fixture.kill("wa")
         try await fixture.eventually("the journal reports the lost session") { await a.storageProblem() != nil }
         let problem = try #require(await a.storageProblem())
-        #expect(problem.contains("lost the lock session to the PostgreSQL server at \(fixture.location.endpoint)"))
+        #expect(problem.message.contains("lost the lock session to the PostgreSQL server at \(fixture.location.endpoint)"))
         // A pure claim is refused; a round records its outcomes but claims nothing.
         #expect(await pgErrorCode { _ = try await fixture.claim(a, "wa") } == .unavailable)
         let round = try await a.finishAndClaim(finished: [(held, .completed)], claim: ClaimRequest(worker: "wa", limit: 5))
