@@ -53,7 +53,7 @@ import WorkerTestKit
         // The live worker's session ends: its job is found too.
         await lock.closeNow()
         var again = try await fixture.journal.verify(maxFindings: 1000).findings
-        for _ in 0..<100 where again.count == findings.count {
+        for _ in 0..<600 where again.count == findings.count {
             try await Task.sleep(for: .milliseconds(50))
             again = try await fixture.journal.verify(maxFindings: 1000).findings
         }
