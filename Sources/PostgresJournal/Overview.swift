@@ -42,8 +42,7 @@ extension PostgresJournal {
     /// lock held: a worker whose process died is not shown), and the oldest queued job per queue.
     public func overview() async throws -> Overview {
         let logger = self.logger
-        return try await transaction("overview") { connection in
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+        return try await snapshot { connection in
             var at: Micros = 0
             for try await now in try await connection.query("SELECT worker_micros()", logger: logger).decode(Int64.self) {
                 at = now
@@ -64,6 +63,20 @@ extension PostgresJournal {
                 """, logger: logger)
             for try await row in workerRows { workers.append(try WorkerRecord(postgres: row)) }
             return Overview(counts: counts, workers: workers, oldestQueued: oldest, at: at)
+        }
+    }
+}
+
+extension PostgresJournal {
+    /// Runs `body` in a read-only repeatable-read transaction: several statements read one snapshot. A read, not
+    /// a write point: no `commit:LABEL` fault point (`transaction`'s), which crash tests would expect a worker to reach.
+    func snapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await mapping {
+            try await self.client.withTransaction(logger: logger) { connection -> T in
+                try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+                return try await body(connection)
+            }
         }
     }
 }

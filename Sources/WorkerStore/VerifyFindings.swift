@@ -3,24 +3,30 @@ import Foundation
 /// The findings of `JobStore.verify`, worded once for every store: an operator reads the same line whatever engine
 /// keeps the journal.
 public enum VerifyFinding {
+    /// A table, index, trigger, function or sequence of the schema the database lacks.
     public static func missing(kind: String, name: String) -> String {
         "the journal's \(kind) \(name) is missing (the schema was changed outside the worker): restore the database from a backup"
     }
 
+    /// A job without a single journal event.
     public static func noEvents(job: Int64) -> String { "job \(job) has no journal events" }
 
+    /// A job whose state is not the one its last event moved it to.
     public static func stateDiffers(job: Int64, state: String, lastEvent: String?) -> String {
         "job \(job) is \(state) but its last event says \(lastEvent ?? "nothing")"
     }
 
+    /// An event that does not start where the job's previous event ended.
     public static func brokenChain(job: Int64, event: Int64, from: String?, previous: String?) -> String {
         "job \(job) event \(event) goes from \(from ?? "nothing") but the previous event ended in \(previous ?? "nothing")"
     }
 
+    /// An event recording a transition `JobState.canTransition` forbids.
     public static func illegalTransition(job: Int64, event: Int64, from: String?, to: String) -> String {
         "job \(job) event \(event) records an illegal transition \(from ?? "nothing") -> \(to)"
     }
 
+    /// An event naming a state no worker writes.
     public static func unknownState(job: Int64, event: Int64, from: String?, to: String) -> String {
         "job \(job) event \(event) has an unknown state (\(from ?? "nothing") -> \(to))"
     }
@@ -32,21 +38,25 @@ public enum VerifyFinding {
     }
 
     /// A checkpoint (`kind` "checkpoint") or `count` step records (`kind` "step") of a job that does not exist:
-    /// a job that later took the id would start from them.
+    /// left by a deletion outside the worker, they would be taken for the history of a job given that id.
     public static func recordsOfMissingJob(job: Int64, kind: String, count: Int) -> String {
         "\(count) \(kind) record(s) name job \(job), which does not exist: they were left by a deletion outside the worker; delete them"
     }
 
+    /// A running job that names no worker.
     public static func runningWithoutWorker(job: Int64) -> String { "job \(job) is running but names no worker" }
 
+    /// A running job held by a worker that never registered.
     public static func runningUnderUnregistered(job: Int64, worker: String) -> String {
         "job \(job) is running under worker \(worker), which is not registered"
     }
 
+    /// A running job held by a worker that has stopped.
     public static func runningUnderStopped(job: Int64, worker: String) -> String {
         "job \(job) is running under worker \(worker), which has stopped: run `worker resume` to recover it"
     }
 
+    /// A running job held by a registered worker whose process died (its liveness lock is free).
     public static func runningUnderDead(job: Int64, worker: String) -> String {
         "job \(job) is running under worker \(worker), which is dead (its lock is free): the next `worker run` or `worker resume` recovers it"
     }
@@ -62,6 +72,7 @@ public enum VerifyFinding {
         return try live() ? nil : runningUnderDead(job: job, worker: worker)
     }
 
+    /// A finished job without a finish time, or a job with more attempts than allowed.
     public static func inconsistentCounts(job: Int64, state: String) -> String {
         "job \(job) (\(state)) has inconsistent attempts or finish time"
     }

@@ -58,7 +58,7 @@ import WorkerTestKit
         await lock.closeNow()
         await stoppedLock.closeNow()
         var workers = try await fixture.journal.overview().workers
-        for _ in 0..<100 where !workers.isEmpty {  // the server frees the lock as it ends the session
+        for _ in 0..<600 where !workers.isEmpty {  // the server frees the lock as it ends the session (up to 30 s under load)
             try await Task.sleep(for: .milliseconds(50))
             workers = try await fixture.journal.overview().workers
         }
