@@ -39,11 +39,11 @@ import WorkerTestKit
         #expect(try await blocking { try b.beginStepBlocking(job: id, worker: "w2", name: "line-2") } == nil)
         #expect(try await fixture.sql("SELECT string_agg(name || ':' || attempt || ':' || (completed_at IS NOT NULL), ',' ORDER BY name) FROM job_steps")
                 == "line-1:1:true,line-2:2:false")
-        let code = await pgErrorCode {
+        let code = await journalErrorCode {
             try await blocking { try b.commitStepBlocking(job: id, worker: "w2", name: "line-1", result: Data()) }
         }
         #expect(code == .illegalTransition)
-        #expect(await pgErrorCode { _ = try await blocking { try b.beginStepBlocking(job: id, worker: "w2", name: "") } } == .invalidArgument)
+        #expect(await journalErrorCode { _ = try await blocking { try b.beginStepBlocking(job: id, worker: "w2", name: "") } } == .invalidArgument)
         await closeAll(a, b)
     }
 
@@ -61,7 +61,7 @@ import WorkerTestKit
             { try await blocking { try a.failStepBlocking(job: id, worker: "w1", name: "s", error: "e") } },
             { try await fixture.finish(a, id, "w1", .completed) },
         ] as [@Sendable () async throws -> Void] {
-            #expect(await pgErrorCode(write) == .notHeld)
+            #expect(await journalErrorCode(write) == .notHeld)
         }
         #expect(try await fixture.job(b, id).state == .interrupted)
         #expect(try await fixture.sql("SELECT count(*) FROM job_checkpoints") == "0")
@@ -73,7 +73,7 @@ import WorkerTestKit
         let j = try await fixture.worker("w1")
         let id = try await fixture.enqueue(j)
         _ = try await fixture.claim(j, "w1")
-        #expect(await pgErrorCode { try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "s", error: "e") } } == .invalidArgument)
+        #expect(await journalErrorCode { try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "s", error: "e") } } == .invalidArgument)
         _ = try await blocking { try j.beginStepBlocking(job: id, worker: "w1", name: "s") }
         let long = String(repeating: "x", count: 10_000)
         try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "s", error: long) }
@@ -81,7 +81,7 @@ import WorkerTestKit
                 == "1|t|t")
         try await blocking { try j.commitStepBlocking(job: id, worker: "w1", name: "s", result: Data("r".utf8)) }
         #expect(try await fixture.sql("SELECT failed_at IS NULL AND error IS NULL FROM job_steps") == "t")
-        #expect(await pgErrorCode { try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "s", error: "e") } } == .illegalTransition)
+        #expect(await journalErrorCode { try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "s", error: "e") } } == .illegalTransition)
         await closeAll(j)
     }
 }

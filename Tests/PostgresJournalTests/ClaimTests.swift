@@ -78,10 +78,10 @@ import WorkerTestKit
         let fixture = try await RunFixture("ghost")
         let j = try await fixture.worker("w1")
         let id = try await fixture.enqueue(j)
-        #expect(await pgErrorCode { _ = try await fixture.claim(j, "ghost") } == .workerNotRegistered)
+        #expect(await journalErrorCode { _ = try await fixture.claim(j, "ghost") } == .workerNotRegistered)
         #expect(try await fixture.claim(j, "w1") == [id])
         _ = try await fixture.sql("UPDATE workers SET stopped_at = worker_micros() WHERE id = 'w1'")
-        let code = await pgErrorCode {
+        let code = await journalErrorCode {
             _ = try await j.finishAndClaim(finished: [(id, .completed)], claim: ClaimRequest(worker: "w1", limit: 1))
         }
         #expect(code == .workerNotRegistered)

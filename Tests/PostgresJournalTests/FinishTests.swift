@@ -28,7 +28,7 @@ import WorkerTestKit
         let job = try await fixture.job(j, ids[0])
         #expect(job.state == .completed && job.finishedAt != nil && job.lastError == nil)
         #expect(try await fixture.events(j, ids[2]).last?.reason == "failed: x; not retryable")
-        #expect(await pgErrorCode { try await fixture.finish(j, 999_999, "w1", .completed) } == .jobNotFound)
+        #expect(await journalErrorCode { try await fixture.finish(j, 999_999, "w1", .completed) } == .jobNotFound)
         await closeAll(j)
     }
 

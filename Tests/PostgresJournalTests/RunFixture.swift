@@ -118,18 +118,6 @@ func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
     }
 }
 
-/// The journal error code `body` threw, or nil.
-func pgErrorCode(_ body: () async throws -> Void) async -> JournalError.Code? {
-    do {
-        try await body()
-        return nil
-    } catch let error as JournalError {
-        return error.code
-    } catch {
-        return .internalError
-    }
-}
-
 /// Closes journals at the end of a test.
 func closeAll(_ journals: PostgresJournal...) async {
     for journal in journals {
