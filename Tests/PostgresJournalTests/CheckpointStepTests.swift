@@ -84,4 +84,29 @@ import WorkerTestKit
         #expect(await journalErrorCode { try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "s", error: "e") } } == .illegalTransition)
         await closeAll(j)
     }
+
+    @Test func aFailedStepIsRunAgainByTheNextAttemptAndAnEarlierAttemptsStepCannotFail() async throws {
+        let fixture = try await RunFixture("stepretry")
+        let j = try await fixture.worker("w1")
+        let id = try await fixture.enqueue(j, "append")
+        _ = try await fixture.claim(j, "w1")
+        #expect(try await blocking { try j.beginStepBlocking(job: id, worker: "w1", name: "charge") } == nil)
+        #expect(try await blocking { try j.beginStepBlocking(job: id, worker: "w1", name: "old") } == nil)
+        try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "charge", error: "card declined") }
+        try await fixture.finish(j, id, "w1", .failed(error: "card declined"))
+        _ = try await fixture.sql("UPDATE jobs SET run_at = run_at - 5000000 WHERE id = \(id)")
+        #expect(try await fixture.claim(j, "w1") == [id])
+        #expect(try await blocking { try j.beginStepBlocking(job: id, worker: "w1", name: "charge") } == nil)
+        // Until the second attempt ends, the first one's failure stays, marked as an earlier one.
+        #expect(try await fixture.sql("SELECT attempt, failed_at IS NULL, failed_attempt, error FROM job_steps WHERE name = 'charge'")
+                == "2|t|1|card declined")
+        let earlier = await journalErrorCode {
+            try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "old", error: "x") }
+        }
+        #expect(earlier == .invalidArgument)  // begun by attempt 1, not by this one
+        try await blocking { try j.commitStepBlocking(job: id, worker: "w1", name: "charge", result: Data("1".utf8)) }
+        #expect(try await fixture.sql("SELECT completed_at IS NOT NULL, failed_attempt IS NULL, error IS NULL FROM job_steps WHERE name = 'charge'")
+                == "t|t|t")
+        await closeAll(j)
+    }
 }
