@@ -13,8 +13,8 @@ import WorkerTestKit
         let j = try await fixture.worker("w1")
         let low = try await fixture.enqueue(j, priority: 0)
         let highLate = try await fixture.enqueue(j, priority: 5)
-        let highEarly = try await fixture.enqueue(j, priority: 5, runAtOffset: -10)
-        let lowEarlier = try await fixture.enqueue(j, priority: 0, runAtOffset: -1)
+        let highEarly = try await fixture.enqueue(j, priority: 5, runAtOffset: -600)
+        let lowEarlier = try await fixture.enqueue(j, priority: 0, runAtOffset: -60)  // well before `low`, however slow the box
         let lowest = try await fixture.enqueue(j, priority: -10)
         #expect(try await fixture.claim(j, "w1") == [highEarly])
         try await fixture.finish(j, highEarly, "w1", .interrupted(reason: "test"))
