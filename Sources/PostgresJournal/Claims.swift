@@ -52,8 +52,9 @@ struct Round {
     let finished: [(job: Int64, outcome: JobOutcome)]
     let claim: ClaimRequest?
 
-    /// Claim tokens come from the claiming transaction's id: unique per claim of a job (a job is claimed at most
-    /// once per transaction), never reused, and shared by no other server-side sequence. Never this value.
+    /// The token sent for a job this journal did not claim, so that the fence refuses it: no claim has it, as claim
+    /// tokens are the claiming transaction's id (positive, unique per claim of a job since a job is claimed at most
+    /// once per transaction, never reused).
     static let noToken: Int64 = -1
 
     func run() async throws -> (finished: [Result<JobState, JournalError>], claimed: [Job]) {

@@ -39,11 +39,11 @@ import WorkerTestKit
         #expect(try await blocking { try b.beginStepBlocking(job: id, worker: "w2", name: "line-2") } == nil)
         #expect(try await fixture.sql("SELECT string_agg(name || ':' || attempt || ':' || (completed_at IS NOT NULL), ',' ORDER BY name) FROM job_steps")
                 == "line-1:1:true,line-2:2:false")
-        let code = await pgErrorCode {
+        let code = await journalErrorCode {
             try await blocking { try b.commitStepBlocking(job: id, worker: "w2", name: "line-1", result: Data()) }
         }
         #expect(code == .illegalTransition)
-        #expect(await pgErrorCode { _ = try await blocking { try b.beginStepBlocking(job: id, worker: "w2", name: "") } } == .invalidArgument)
+        #expect(await journalErrorCode { _ = try await blocking { try b.beginStepBlocking(job: id, worker: "w2", name: "") } } == .invalidArgument)
         await closeAll(a, b)
     }
 
@@ -61,7 +61,7 @@ import WorkerTestKit
             { try await blocking { try a.failStepBlocking(job: id, worker: "w1", name: "s", error: "e") } },
             { try await fixture.finish(a, id, "w1", .completed) },
         ] as [@Sendable () async throws -> Void] {
-            #expect(await pgErrorCode(write) == .notHeld)
+            #expect(await journalErrorCode(write) == .notHeld)
         }
         #expect(try await fixture.job(b, id).state == .interrupted)
         #expect(try await fixture.sql("SELECT count(*) FROM job_checkpoints") == "0")
@@ -73,7 +73,7 @@ import WorkerTestKit
         let j = try await fixture.worker("w1")
         let id = try await fixture.enqueue(j)
         _ = try await fixture.claim(j, "w1")
-        #expect(await pgErrorCode { try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "s", error: "e") } } == .invalidArgument)
+        #expect(await journalErrorCode { try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "s", error: "e") } } == .invalidArgument)
         _ = try await blocking { try j.beginStepBlocking(job: id, worker: "w1", name: "s") }
         let long = String(repeating: "x", count: 10_000)
         try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "s", error: long) }
@@ -81,7 +81,32 @@ import WorkerTestKit
                 == "1|t|t")
         try await blocking { try j.commitStepBlocking(job: id, worker: "w1", name: "s", result: Data("r".utf8)) }
         #expect(try await fixture.sql("SELECT failed_at IS NULL AND error IS NULL FROM job_steps") == "t")
-        #expect(await pgErrorCode { try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "s", error: "e") } } == .illegalTransition)
+        #expect(await journalErrorCode { try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "s", error: "e") } } == .illegalTransition)
+        await closeAll(j)
+    }
+
+    @Test func aFailedStepIsRunAgainByTheNextAttemptAndAnEarlierAttemptsStepCannotFail() async throws {
+        let fixture = try await RunFixture("stepretry")
+        let j = try await fixture.worker("w1")
+        let id = try await fixture.enqueue(j, "append")
+        _ = try await fixture.claim(j, "w1")
+        #expect(try await blocking { try j.beginStepBlocking(job: id, worker: "w1", name: "charge") } == nil)
+        #expect(try await blocking { try j.beginStepBlocking(job: id, worker: "w1", name: "old") } == nil)
+        try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "charge", error: "card declined") }
+        try await fixture.finish(j, id, "w1", .failed(error: "card declined"))
+        _ = try await fixture.sql("UPDATE jobs SET run_at = run_at - 5000000 WHERE id = \(id)")
+        #expect(try await fixture.claim(j, "w1") == [id])
+        #expect(try await blocking { try j.beginStepBlocking(job: id, worker: "w1", name: "charge") } == nil)
+        // Until the second attempt ends, the first one's failure stays, marked as an earlier one.
+        #expect(try await fixture.sql("SELECT attempt, failed_at IS NULL, failed_attempt, error FROM job_steps WHERE name = 'charge'")
+                == "2|t|1|card declined")
+        let earlier = await journalErrorCode {
+            try await blocking { try j.failStepBlocking(job: id, worker: "w1", name: "old", error: "x") }
+        }
+        #expect(earlier == .invalidArgument)  // begun by attempt 1, not by this one
+        try await blocking { try j.commitStepBlocking(job: id, worker: "w1", name: "charge", result: Data("1".utf8)) }
+        #expect(try await fixture.sql("SELECT completed_at IS NOT NULL, failed_attempt IS NULL, error IS NULL FROM job_steps WHERE name = 'charge'")
+                == "t|t|t")
         await closeAll(j)
     }
 }

@@ -13,8 +13,8 @@ import WorkerTestKit
         let j = try await fixture.worker("w1")
         let low = try await fixture.enqueue(j, priority: 0)
         let highLate = try await fixture.enqueue(j, priority: 5)
-        let highEarly = try await fixture.enqueue(j, priority: 5, runAtOffset: -10)
-        let lowEarlier = try await fixture.enqueue(j, priority: 0, runAtOffset: -1)
+        let highEarly = try await fixture.enqueue(j, priority: 5, runAtOffset: -600)
+        let lowEarlier = try await fixture.enqueue(j, priority: 0, runAtOffset: -60)  // well before `low`, however slow the box
         let lowest = try await fixture.enqueue(j, priority: -10)
         #expect(try await fixture.claim(j, "w1") == [highEarly])
         try await fixture.finish(j, highEarly, "w1", .interrupted(reason: "test"))
@@ -78,10 +78,10 @@ import WorkerTestKit
         let fixture = try await RunFixture("ghost")
         let j = try await fixture.worker("w1")
         let id = try await fixture.enqueue(j)
-        #expect(await pgErrorCode { _ = try await fixture.claim(j, "ghost") } == .workerNotRegistered)
+        #expect(await journalErrorCode { _ = try await fixture.claim(j, "ghost") } == .workerNotRegistered)
         #expect(try await fixture.claim(j, "w1") == [id])
         _ = try await fixture.sql("UPDATE workers SET stopped_at = worker_micros() WHERE id = 'w1'")
-        let code = await pgErrorCode {
+        let code = await journalErrorCode {
             _ = try await j.finishAndClaim(finished: [(id, .completed)], claim: ClaimRequest(worker: "w1", limit: 1))
         }
         #expect(code == .workerNotRegistered)

@@ -28,27 +28,29 @@ import WorkerTestKit
         let job = try await fixture.job(j, ids[0])
         #expect(job.state == .completed && job.finishedAt != nil && job.lastError == nil)
         #expect(try await fixture.events(j, ids[2]).last?.reason == "failed: x; not retryable")
-        #expect(await pgErrorCode { try await fixture.finish(j, 999_999, "w1", .completed) } == .jobNotFound)
+        #expect(await journalErrorCode { try await fixture.finish(j, 999_999, "w1", .completed) } == .jobNotFound)
         await closeAll(j)
     }
 
+    /// Delays of a minute, then two (base 60 s, jitter factor exactly 1): long enough that no slow box makes a
+    /// retry due before the test says so.
     @Test func aFailedJobWaitsForItsBackoffAndItsReasonNamesTheTime() async throws {
         let fixture = try await RunFixture("backoff")
-        let j = try await fixture.worker("w1")
+        let j = try await fixture.worker("w1", retryPolicy: RetryPolicy(baseSeconds: 60))
         let id = try await fixture.enqueue(j, maxAttempts: 3)
         #expect(try await fixture.claim(j, "w1") == [id])
         #expect(try await fixture.finish(j, id, "w1", .failed(error: "e1")) == .retrying)
         let first = try await fixture.job(j, id)
-        #expect(first.runAt - first.updatedAt == 1_000_000)  // base delay 1 s, jitter factor exactly 1
+        #expect(first.runAt - first.updatedAt == 60_000_000)
         #expect(first.lastError == "e1" && first.attempts == 1)
         #expect(try await fixture.events(j, id).last?.reason == "failed: e1; retry at \(iso8601(first.runAt))")
         #expect(try await fixture.claim(j, "w1").isEmpty)  // not due yet
-        _ = try await fixture.sql("UPDATE jobs SET run_at = run_at - 5000000 WHERE id = \(id)")
+        _ = try await fixture.sql("UPDATE jobs SET run_at = run_at - 600000000 WHERE id = \(id)")
         #expect(try await fixture.claim(j, "w1") == [id])
         try await fixture.finish(j, id, "w1", .failed(error: "e2"))
         let second = try await fixture.job(j, id)
-        #expect(second.runAt - second.updatedAt == 2_000_000 && second.attempts == 2)  // doubled
-        _ = try await fixture.sql("UPDATE jobs SET run_at = run_at - 5000000 WHERE id = \(id)")
+        #expect(second.runAt - second.updatedAt == 120_000_000 && second.attempts == 2)  // doubled
+        _ = try await fixture.sql("UPDATE jobs SET run_at = run_at - 600000000 WHERE id = \(id)")
         #expect(try await fixture.claim(j, "w1") == [id])
         #expect(try await fixture.finish(j, id, "w1", .failed(error: "e3")) == .dead)
         #expect(try await fixture.events(j, id).last?.reason == "failed: e3; attempts exhausted (3 of 3)")

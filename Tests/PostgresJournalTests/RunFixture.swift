@@ -18,8 +18,9 @@ struct RunFixture {
     }
 
     /// A journal of its own, as another process would open it; `random` 0.5 makes retry delays exact.
-    func open(poolSize: Int = 3) async throws -> PostgresJournal {
+    func open(poolSize: Int = 3, retryPolicy: RetryPolicy = .default) async throws -> PostgresJournal {
         var options = PostgresJournalOptions()
+        options.retryPolicy = retryPolicy
         options.poolSize = poolSize
         options.random = { 0.5 }
         options.pid = 4242
@@ -27,8 +28,8 @@ struct RunFixture {
     }
 
     /// Opens a journal and registers `worker` through it.
-    func worker(_ worker: String, handlers: [String] = []) async throws -> PostgresJournal {
-        let journal = try await open()
+    func worker(_ worker: String, handlers: [String] = [], retryPolicy: RetryPolicy = .default) async throws -> PostgresJournal {
+        let journal = try await open(retryPolicy: retryPolicy)
         try await journal.register(WorkerRegistration(id: worker, pid: 4242, host: "test", processStartedAt: nil, version: "t", handlers: handlers))
         return journal
     }
@@ -115,18 +116,6 @@ struct RunFixture {
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
-
-/// The journal error code `body` threw, or nil.
-func pgErrorCode(_ body: () async throws -> Void) async -> JournalError.Code? {
-    do {
-        try await body()
-        return nil
-    } catch let error as JournalError {
-        return error.code
-    } catch {
-        return .internalError
     }
 }
 

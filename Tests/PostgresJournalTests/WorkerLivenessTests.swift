@@ -121,7 +121,7 @@ import WorkerTestKit
         let b = try await fixture.worker("wb")
         let id = try await fixture.enqueue(a)
         #expect(try await fixture.claim(a, "wa") == [id])
-        #expect(await pgErrorCode { try await a.deregister(worker: "wa", reason: "stopping") } == .illegalTransition)
+        #expect(await journalErrorCode { try await a.deregister(worker: "wa", reason: "stopping") } == .illegalTransition)
         #expect(try await a.isLive(worker: "wa"))
         try await fixture.finish(a, id, "wa", .completed)
         try await a.deregister(worker: "wa", reason: "stopping")
@@ -145,7 +145,7 @@ import WorkerTestKit
         let problem = try #require(await a.storageProblem())
         #expect(problem.message.contains("lost the lock session to the PostgreSQL server at \(fixture.location.endpoint)"))
         // A pure claim is refused; a round records its outcomes but claims nothing.
-        #expect(await pgErrorCode { _ = try await fixture.claim(a, "wa") } == .unavailable)
+        #expect(await journalErrorCode { _ = try await fixture.claim(a, "wa") } == .unavailable)
         let round = try await a.finishAndClaim(finished: [(held, .completed)], claim: ClaimRequest(worker: "wa", limit: 5))
         #expect(round.claimed.isEmpty)
         #expect((try? round.finished[0].get()) == .completed)  // not recovered yet: still its job
@@ -166,7 +166,7 @@ import WorkerTestKit
         try await fixture.eventually("the journal reports the silent session") { await a.storageProblem() != nil }
         print("silent lock session noticed after \(ContinuousClock.now - frozen)")
         kill(backend, SIGCONT)
-        #expect(await pgErrorCode { _ = try await fixture.claim(a, "wa") } == .unavailable)
+        #expect(await journalErrorCode { _ = try await fixture.claim(a, "wa") } == .unavailable)
         await closeAll(a)
     }
 }
