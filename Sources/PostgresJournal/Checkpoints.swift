@@ -8,7 +8,7 @@ extension PostgresJournal {
     /// Saves a job's checkpoint, replacing the previous one, blocking the calling thread until durable. Refused
     /// (`notHeld`) unless the job is running under `worker` by the claim this journal made.
     public func checkpointBlocking(job id: Int64, worker: String, data: Data) throws {
-        let token = heldToken(id)
+        let token = heldToken(id, worker: worker)
         let logger = self.logger
         try transactionBlocking("checkpoint") { connection in
             let held = try await PGHeld.require(connection, job: id, worker: worker, token: token, logger: logger)
@@ -19,9 +19,9 @@ extension PostgresJournal {
         }
     }
 
-    /// The token of this journal's claim of job `id`, if it holds it.
-    func heldToken(_ id: Int64) -> Int64? {
-        workerSide.holds.withLock { $0[id]?.token }
+    /// The token of `worker`'s claim of job `id` through this journal, if it holds it.
+    func heldToken(_ id: Int64, worker: String) -> Int64? {
+        workerSide.holds.withLock { holds in holds[id].flatMap { $0.worker == worker ? $0.token : nil } }
     }
 }
 

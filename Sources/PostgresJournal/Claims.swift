@@ -65,7 +65,7 @@ struct Round {
         var clear: [Bool] = [], set: [Bool] = [], errors: [String] = [], reasons: [String] = []
         var sent = Set<Int64>()
         var repeated: [Int: Int64] = [:]  // index in `finished` -> job already sent earlier in the batch
-        let holds = side.holds.withLock { holds in finished.map { holds[$0.job] } }
+        let holds = side.holds.withLock { holds in finished.map { item in holds[item.job].flatMap { $0.worker == worker ? $0 : nil } } }
         for (index, item) in finished.enumerated() {
             guard sent.insert(item.job).inserted else {
                 repeated[index] = item.job
@@ -220,9 +220,13 @@ struct Round {
         }
         let jobs = claimed.sorted { $0.rank < $1.rank }
         side.holds.withLock { holds in
-            for id in ids { holds[id] = nil }
+            // A recorded outcome ends the hold; a refused one (another worker's job, say) leaves it as it was.
+            for (index, item) in finished.enumerated() where (try? results[index]?.get()) != nil && holds[item.job]?.worker == worker {
+                holds[item.job] = nil
+            }
             for claim in jobs {
-                holds[claim.job.id] = WorkerSide.Hold(token: claim.token, attempts: claim.job.attempts, maxAttempts: claim.job.maxAttempts)
+                holds[claim.job.id] = WorkerSide.Hold(
+                    worker: worker, token: claim.token, attempts: claim.job.attempts, maxAttempts: claim.job.maxAttempts)
             }
         }
         return (results.map { $0 ?? .failure(JournalError(.internalError, "no result for an outcome")) }, jobs.map(\.job))

@@ -7,10 +7,12 @@ enum LockKeys {
     static let namespace: Int32 = 0x0077_726B
 
     /// SQL true when the lock of the worker whose `lock_key` is `keyColumn` is held by some session. `pg_locks`
-    /// shows a two-key advisory lock with the keys in `classid` and `objid` and `objsubid` 2.
+    /// shows a two-key advisory lock with the keys in `classid` and `objid` and `objsubid` 2. Advisory locks belong
+    /// to a database and `pg_locks` lists every database's: another journal on the same server has the same keys.
     static func heldSQL(keyColumn: String) -> String {
         """
         EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+                AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
                 AND classid = \(namespace)::oid AND objid = \(keyColumn)::oid)
         """
     }

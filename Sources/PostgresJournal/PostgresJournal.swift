@@ -19,6 +19,8 @@ public final class PostgresJournal: Sendable {
     let logger: Logger
     private let running: Task<Void, Never>
     private let observers = Mutex<[@Sendable () -> Void]>([])
+    /// What this journal keeps for the workers registered through it (lock sessions, claim tokens, wake-ups).
+    let workerSide = WorkerSide()
 
     private init(server: PostgresLocation, options: PostgresJournalOptions) {
         self.server = server
@@ -45,8 +47,10 @@ public final class PostgresJournal: Sendable {
         return journal
     }
 
-    /// Closes the pool. Statements after this fail with `unavailable`.
+    /// Closes the lock sessions of the workers registered through this journal (their peers then see them dead)
+    /// and the pool. Statements after this fail with `unavailable`.
     public func close() async {
+        await closeLockSessions()
         running.cancel()
         await running.value
     }

@@ -8,7 +8,7 @@ extension PostgresJournal {
     /// not run again), else records that this attempt began it and returns nil. Blocks until durable.
     public func beginStepBlocking(job id: Int64, worker: String, name: String) throws -> StepRecord? {
         guard !name.isEmpty else { throw JournalError(.invalidArgument, "step name is empty: name every step") }
-        let token = heldToken(id)
+        let token = heldToken(id, worker: worker)
         let logger = self.logger
         return try transactionBlocking("step-begin") { connection -> StepRecord? in
             let held = try await PGHeld.require(connection, job: id, worker: worker, token: token, logger: logger)
@@ -26,7 +26,7 @@ extension PostgresJournal {
 
     /// Records the result of step `name`: from now on the step is answered from the journal. Blocks until durable.
     public func commitStepBlocking(job id: Int64, worker: String, name: String, result: Data) throws {
-        let token = heldToken(id)
+        let token = heldToken(id, worker: worker)
         let logger = self.logger
         try transactionBlocking("step-commit") { connection in
             let held = try await PGHeld.require(connection, job: id, worker: worker, token: token, logger: logger)
@@ -46,7 +46,7 @@ extension PostgresJournal {
     /// Records that this attempt's run of step `name` failed with `error` (cut to `StepRecord.errorLimit` bytes).
     /// Refused unless the job is held by `worker` and this attempt began the step and did not complete it.
     public func failStepBlocking(job id: Int64, worker: String, name: String, error: String) throws {
-        let token = heldToken(id)
+        let token = heldToken(id, worker: worker)
         let logger = self.logger
         let error = boundedText(error, limit: StepRecord.errorLimit)
         try transactionBlocking("step-fail") { connection in

@@ -9,6 +9,8 @@ import WorkerStore
 final class WorkerSide: Sendable {
     /// A job this journal claimed: the token of that claim and the attempt data its outcome needs.
     struct Hold: Sendable {
+        /// The worker that claimed it (several may register through one journal).
+        var worker: String
         var token: Int64
         var attempts: Int
         var maxAttempts: Int
@@ -29,29 +31,9 @@ final class WorkerSide: Sendable {
         notifications.add(1, ordering: .relaxed)
         for watch in watches.withLock({ Array($0.values) }) { watch.fire() }
     }
-
-    // The journal class is the lead's; until it holds its `WorkerSide` as a stored property, each journal's is
-    // found here by identity (the weak reference tells a journal from a later one at the same address).
-    private struct Entry: Sendable {
-        weak var journal: PostgresJournal?
-        let side: WorkerSide
-    }
-    private static let all = Mutex<[ObjectIdentifier: Entry]>([:])
-
-    static func of(_ journal: PostgresJournal) -> WorkerSide {
-        all.withLock { all in
-            all = all.filter { $0.value.journal != nil }
-            if let entry = all[ObjectIdentifier(journal)], entry.journal === journal { return entry.side }
-            let side = WorkerSide()
-            all[ObjectIdentifier(journal)] = Entry(journal: journal, side: side)
-            return side
-        }
-    }
 }
 
 extension PostgresJournal {
-    var workerSide: WorkerSide { WorkerSide.of(self) }
-
     /// Grace a worker that registered before the server's last start gets to notice and go: the restart freed its
     /// lock, not its death, so its jobs are not taken back until this long after the start (microseconds).
     static let restartGrace: Micros = 10_000_000

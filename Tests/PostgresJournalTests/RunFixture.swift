@@ -85,7 +85,7 @@ struct RunFixture {
     func kill(_ worker: String) async throws {
         let ended = try await sql("""
             SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
-            WHERE application_name = '\(LockSession.applicationName(worker))'
+            WHERE application_name = '\(LockSession.applicationName(worker))' AND datname = current_database()
             """)
         #expect(ended == "1", "no lock session of \(worker) to end")
     }

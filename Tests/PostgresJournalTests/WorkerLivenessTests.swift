@@ -23,7 +23,7 @@ import WorkerTestKit
         // The lock session is named and holds the lock; the row records the server's start.
         let held = try await fixture.sql("""
             SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'worker wa'
+            WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'worker wa' AND a.datname = current_database()
             """)
         #expect(held == "1")
         #expect(try await fixture.sql("""
@@ -127,7 +127,7 @@ import WorkerTestKit
         try await a.deregister(worker: "wa", reason: "stopping")
         #expect(try await !b.isLive(worker: "wa"))
         #expect(try await b.deadWorkers(except: nil).isEmpty)  // stopped, not dead
-        #expect(try await fixture.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'worker wa'") == "0")
+        #expect(try await fixture.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'worker wa' AND datname = current_database()") == "0")
         #expect(await a.storageProblem() == nil)  // a session ended on purpose is no loss
         await closeAll(a, b)
     }
@@ -160,7 +160,7 @@ import WorkerTestKit
         let fixture = try await RunFixture("silent")
         let a = try await fixture.worker("wa")
         let backend = try #require(Int32(try await fixture.sql(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = '\(LockSession.applicationName("wa"))'")))
+            "SELECT pid FROM pg_stat_activity WHERE application_name = '\(LockSession.applicationName("wa"))' AND datname = current_database()")))
         #expect(kill(backend, SIGSTOP) == 0)
         let frozen = ContinuousClock.now
         try await fixture.eventually("the journal reports the silent session") { await a.storageProblem() != nil }

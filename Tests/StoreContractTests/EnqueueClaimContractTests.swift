@@ -47,7 +47,7 @@ import WorkerTestKit
     @Test(arguments: StoreKind.allCases)
     func badPayloadsAreRefusedAndNothingOfTheBatchIsKept(kind: StoreKind) async throws {
         let fixture = try await StoreFixture.make(kind)
-        #expect(await errorCode { _ = try await fixture.store.enqueue(NewJob(handler: "noop", payload: "{not json")) } == .invalidPayload)
+        #expect(await journalErrorCode { _ = try await fixture.store.enqueue(NewJob(handler: "noop", payload: "{not json")) } == .invalidPayload)
         do {
             _ = try await fixture.store.enqueue(batch: [NewJob(handler: "noop"), NewJob(handler: "noop", payload: "[1,")])
             Issue.record("a batch with a bad payload was accepted")
@@ -55,8 +55,8 @@ import WorkerTestKit
             #expect(error.code == .invalidPayload && error.batchIndex == 1)
         }
         let huge = "\"" + String(repeating: "x", count: (1 << 20) + 10) + "\""
-        #expect(await errorCode { _ = try await fixture.store.enqueue(NewJob(handler: "noop", payload: huge)) } == .payloadTooLarge)
-        #expect(await errorCode { _ = try await fixture.store.enqueue(NewJob(handler: "")) } == .invalidArgument)
+        #expect(await journalErrorCode { _ = try await fixture.store.enqueue(NewJob(handler: "noop", payload: huge)) } == .payloadTooLarge)
+        #expect(await journalErrorCode { _ = try await fixture.store.enqueue(NewJob(handler: "")) } == .invalidArgument)
         #expect(try await fixture.store.stats().values.reduce(0, +) == 0)
         await fixture.close()
     }
@@ -107,7 +107,7 @@ import WorkerTestKit
     func anUnregisteredWorkerCannotClaim(kind: StoreKind) async throws {
         let fixture = try await StoreFixture.make(kind)
         _ = try await fixture.enqueue()
-        #expect(await errorCode { _ = try await fixture.claim(1, worker: "ghost") } == .workerNotRegistered)
+        #expect(await journalErrorCode { _ = try await fixture.claim(1, worker: "ghost") } == .workerNotRegistered)
         #expect(try await fixture.store.stats()[.queued] == 1)
         await fixture.close()
     }

@@ -77,7 +77,7 @@ import WorkerTestKit
         #expect(try await fixture.store.completedCount(finishedBefore: 0) == 0)
         #expect(try await fixture.store.pruneCompleted(finishedBefore: cutoff, limit: 2) == 2)
         #expect(try await fixture.store.pruneCompleted(finishedBefore: cutoff, limit: 500) == 1)
-        for id in completed { #expect(await errorCode { _ = try await fixture.store.job(id) } == .jobNotFound) }
+        for id in completed { #expect(await journalErrorCode { _ = try await fixture.store.job(id) } == .jobNotFound) }
         #expect(try await fixture.store.job(dead).state == .dead)
         #expect(try await fixture.store.verify().isSound)
         await fixture.close()
@@ -117,13 +117,13 @@ import WorkerTestKit
         #expect(try await fixture.store.job(running).state == .running)
         #expect(try await peer.isLive(worker: "w1"))
         #expect(try await peer.liveWorkerCount() == 2)
-        #expect(await errorCode { try await fixture.store.deregister(worker: "w1", reason: "stop") } == .illegalTransition,
+        #expect(await journalErrorCode { try await fixture.store.deregister(worker: "w1", reason: "stop") } == .illegalTransition,
                 "a worker holding a running job must give it back first")
         _ = try await fixture.finish(running, .interrupted(reason: "worker stopping"))
         try await fixture.store.deregister(worker: "w1", reason: "stop")
         #expect(try await peer.isLive(worker: "w1") == false)
         #expect(try await peer.liveWorkerCount() == 1)
-        #expect(await errorCode { _ = try await fixture.claim() } == .workerNotRegistered)
+        #expect(await journalErrorCode { _ = try await fixture.claim() } == .workerNotRegistered)
         await fixture.close()
     }
 

@@ -106,15 +106,3 @@ private final class Opened: Sendable {
         for journal in all { await journal.close() }
     }
 }
-
-/// The journal error code `body` threw, or nil when it did not throw one.
-func errorCode(_ body: () async throws -> Void) async -> JournalError.Code? {
-    do {
-        try await body()
-        return nil
-    } catch let error as JournalError {
-        return error.code
-    } catch {
-        return .internalError
-    }
-}

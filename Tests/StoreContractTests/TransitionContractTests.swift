@@ -9,7 +9,7 @@ import WorkerTestKit
     func retryIsAcceptedOnlyFromDeadCancelledAndRetrying(kind: StoreKind, state: JobState) async throws {
         let fixture = try await StoreFixture.make(kind)
         let id = try await fixture.job(in: state)
-        let code = await errorCode { _ = try await fixture.store.retry(job: id) }
+        let code = await journalErrorCode { _ = try await fixture.store.retry(job: id) }
         if [.dead, .cancelled, .retrying].contains(state) {
             #expect(code == nil)
             #expect(try await fixture.store.job(id).state == .queued)
@@ -25,7 +25,7 @@ import WorkerTestKit
         let fixture = try await StoreFixture.make(kind)
         let id = try await fixture.job(in: state)
         var result: CancelResult?
-        let code = await errorCode { result = try await fixture.store.cancel(job: id) }
+        let code = await journalErrorCode { result = try await fixture.store.cancel(job: id) }
         let after = try await fixture.store.job(id)
         switch state {
         case .scheduled, .queued, .retrying, .interrupted:

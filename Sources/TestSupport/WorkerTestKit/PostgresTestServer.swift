@@ -34,9 +34,19 @@ public actor PostgresTestServer {
         return FileManager.default.isExecutableFile(atPath: bin + "/initdb") ? bin : nil
     }
 
-    /// Starts the server once; later calls return the same.
+    /// Starts the server once; later calls (also those made while it starts) return the same.
     public func start() async throws -> Started {
         if let started { return started }
+        if let starting { return try await starting.value }
+        let task = Task { try await self.startNow() }
+        starting = task
+        defer { starting = nil }
+        return try await task.value
+    }
+
+    private var starting: Task<Started, any Error>?
+
+    private func startNow() async throws -> Started {
         guard let bin = Self.binDirectory else {
             throw TestServerError("no PostgreSQL server programs under /usr/lib/postgresql: run scripts/install-deps")
         }
