@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 @testable import PostgresJournal
 import Testing
 import WorkerStore
