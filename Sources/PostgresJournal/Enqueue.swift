@@ -6,18 +6,15 @@ import WorkerStore
 extension PostgresJournal {
     /// Enqueues one job and returns it (the existing one when its unique key is taken).
     public func enqueue(_ job: NewJob) async throws -> (job: Job, created: Bool) {
-        do {
-            let options = self.options
-            let logger = self.logger
+        let options = self.options
+        let logger = self.logger
+        return try await JournalError.alone {
             let result = try await transaction("enqueue") { connection in
                 let result = try await Self.enqueue([job], on: connection, options: options, logger: logger)[0]
                 return (try await Job.require(connection, id: result.id, logger: logger), result.created)
             }
             announceNewWork()
             return result
-        } catch var error as JournalError {
-            error.batchIndex = nil  // a job alone is not "job 1 of the batch"
-            throw error
         }
     }
 

@@ -96,3 +96,16 @@ public enum Validation {
     /// The message of a payload the engine refused as JSON, the same for every store.
     public static let invalidJSONMessage = "payload is not valid JSON: fix it (e.g. --payload '{\"ms\": 100}')"
 }
+
+extension JournalError {
+    /// Runs the enqueue of one job: an error it throws carries no batch position (a job alone is not "job 1 of
+    /// the batch").
+    public static func alone<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch var error as JournalError {
+            error.batchIndex = nil
+            throw error
+        }
+    }
+}

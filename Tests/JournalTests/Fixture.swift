@@ -62,15 +62,3 @@ struct Fixture {
 
     func remove() { directory.remove() }
 }
-
-/// Runs `body` and returns the journal error code it threw, or nil when it did not throw one.
-func journalErrorCode(_ body: () async throws -> Void) async -> JournalError.Code? {
-    do {
-        try await body()
-        return nil
-    } catch let error as JournalError {
-        return error.code
-    } catch {
-        return .internalError
-    }
-}

@@ -113,9 +113,9 @@ import WorkerTestKit
 
     @Test func badFieldsAreRefusedBeforeTheServerSeesThem() async throws {
         let fixture = try await OpsFixture("enq")
-        #expect(await pgErrorCode { _ = try await fixture.journal.enqueue(NewJob(handler: "noop", maxAttempts: 0)) } == .invalidArgument)
-        #expect(await pgErrorCode { _ = try await fixture.journal.enqueue(NewJob(handler: "noop", uniqueKey: "")) } == .invalidArgument)
-        #expect(await pgErrorCode { _ = try await fixture.journal.enqueue(NewJob(handler: "noop", priority: Int(Int32.max) + 1)) } == .invalidArgument)
+        #expect(await journalErrorCode { _ = try await fixture.journal.enqueue(NewJob(handler: "noop", maxAttempts: 0)) } == .invalidArgument)
+        #expect(await journalErrorCode { _ = try await fixture.journal.enqueue(NewJob(handler: "noop", uniqueKey: "")) } == .invalidArgument)
+        #expect(await journalErrorCode { _ = try await fixture.journal.enqueue(NewJob(handler: "noop", priority: Int(Int32.max) + 1)) } == .invalidArgument)
         #expect(try await fixture.count() == 0)
         await fixture.close()
     }
@@ -270,7 +270,7 @@ import WorkerTestKit
         // Refused input aborts the application's transaction: it rolls back, and nothing of it stays.
         try await app.query("BEGIN", logger: logger)
         try await app.query("INSERT INTO orders VALUES (2)", logger: logger)
-        let code = await pgErrorCode {
+        let code = await journalErrorCode {
             _ = try await PostgresJournal.enqueue([NewJob(handler: "committed"), NewJob(handler: "x", payload: "{oops")], on: app)
         }
         #expect(code == .invalidPayload)

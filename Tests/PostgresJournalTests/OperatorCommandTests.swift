@@ -13,7 +13,7 @@ import WorkerTestKit
         let id = try await fixture.job(in: state)
         let before = try await fixture.job(id)
         let eventsBefore = try await fixture.events(id).count
-        let code = await pgErrorCode { _ = try await fixture.journal.retry(job: id) }
+        let code = await journalErrorCode { _ = try await fixture.journal.retry(job: id) }
         let after = try await fixture.job(id)
         if [.dead, .cancelled, .retrying].contains(state) {
             #expect(code == nil)
@@ -37,7 +37,7 @@ import WorkerTestKit
         let id = try await fixture.job(in: state)
         let eventsBefore = try await fixture.events(id).count
         var result: CancelResult?
-        let code = await pgErrorCode { result = try await fixture.journal.cancel(job: id) }
+        let code = await journalErrorCode { result = try await fixture.journal.cancel(job: id) }
         let after = try await fixture.job(id)
         switch state {
         case .scheduled, .queued, .retrying, .interrupted:
@@ -65,8 +65,8 @@ import WorkerTestKit
 
     @Test func aMissingJobIsNotFound() async throws {
         let fixture = try await OpsFixture("ops")
-        #expect(await pgErrorCode { _ = try await fixture.journal.retry(job: 4242) } == .jobNotFound)
-        #expect(await pgErrorCode { _ = try await fixture.journal.cancel(job: 4242) } == .jobNotFound)
+        #expect(await journalErrorCode { _ = try await fixture.journal.retry(job: 4242) } == .jobNotFound)
+        #expect(await journalErrorCode { _ = try await fixture.journal.cancel(job: 4242) } == .jobNotFound)
         await fixture.close()
     }
 

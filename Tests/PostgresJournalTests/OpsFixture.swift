@@ -92,15 +92,3 @@ struct OpsFixture {
         try await Connections.connect(location, journal.options)
     }
 }
-
-/// Runs `body` and returns the journal error code it threw, or nil when it did not throw one.
-func pgErrorCode(_ body: () async throws -> Void) async -> JournalError.Code? {
-    do {
-        try await body()
-        return nil
-    } catch let error as JournalError {
-        return error.code
-    } catch {
-        return .internalError
-    }
-}

@@ -55,7 +55,7 @@ import WorkerTestKit
 
     @Test func aBadLimitIsRefused() async throws {
         let fixture = try await OpsFixture("prune")
-        #expect(await pgErrorCode { _ = try await fixture.journal.pruneCompleted(finishedBefore: 0, limit: 0) } == .invalidArgument)
+        #expect(await journalErrorCode { _ = try await fixture.journal.pruneCompleted(finishedBefore: 0, limit: 0) } == .invalidArgument)
         await fixture.close()
     }
 }
