@@ -37,14 +37,11 @@ extension Journal {
     /// command changes it (with the same journal event, `reason` naming the bulk action); a job that moved on
     /// meanwhile (a worker claimed it, another operator retried it) is skipped. `progress` gets the jobs done.
     public func apply(_ plan: BulkPlan, reason: String, progress: (Int) -> Void = { _ in }) async throws -> BulkResult {
-        var result = BulkResult(skipped: plan.skipped)
         let pid = options.pid
-        var done = 0
-        for start in stride(from: 0, to: plan.accepted.count, by: Self.bulkBatchSize) {
-            let slice = plan.accepted[start..<min(start + Self.bulkBatchSize, plan.accepted.count)].map(\.id)
+        let result = try await plan.inBatches(of: Self.bulkBatchSize, progress: progress) { slice in
             let ids = IDList(slice)
             let now = self.now
-            let batch = try await bulkTransaction(plan.change) { db in
+            return try await bulkTransaction(plan.change) { db in
                 var (conditions, arguments) = plan.filter.terms()
                 conditions.append("jobs.id IN \(IDList.sql)")
                 arguments += [ids.json]
@@ -76,11 +73,6 @@ extension Journal {
                 if gone > 0 { batch.skipped["changed meanwhile", default: 0] += gone }
                 return batch
             }
-            result.changed += batch.changed
-            result.requested += batch.requested
-            result.skipped.merge(batch.skipped, uniquingKeysWith: +)
-            done += slice.count
-            progress(done)
         }
         if plan.change == .retry && result.changed > 0 { announceNewWork() }
         return result

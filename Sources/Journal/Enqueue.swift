@@ -4,7 +4,7 @@ import GRDB
 extension Journal {
     /// Enqueues one job and returns it (the existing one when its unique key is taken).
     public func enqueue(_ job: NewJob) async throws -> (job: Job, created: Bool) {
-        do {
+        try await JournalError.alone {
             let context = try prepare([job])
             let result = try await transaction("enqueue") { db in
                 let result = try context.insert(db)[0]
@@ -12,9 +12,6 @@ extension Journal {
             }
             announceNewWork()
             return result
-        } catch var error as JournalError {
-            error.batchIndex = nil  // a job alone is not "job 1 of the batch"
-            throw error
         }
     }
 

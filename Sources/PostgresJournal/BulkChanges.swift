@@ -42,16 +42,8 @@ extension PostgresJournal {
     /// command changes it (with the same journal event, `reason` naming the bulk action); a job that moved on
     /// meanwhile (a worker claimed it, another operator retried it) is skipped. `progress` gets the jobs done.
     public func apply(_ plan: BulkPlan, reason: String, progress: (Int) -> Void = { _ in }) async throws -> BulkResult {
-        var result = BulkResult(skipped: plan.skipped)
-        var done = 0
-        for start in stride(from: 0, to: plan.accepted.count, by: Self.bulkBatchSize) {
-            let slice = plan.accepted[start..<min(start + Self.bulkBatchSize, plan.accepted.count)].map(\.id)
-            let batch = try await applyBatch(plan, ids: slice, reason: reason)
-            result.changed += batch.changed
-            result.requested += batch.requested
-            result.skipped.merge(batch.skipped, uniquingKeysWith: +)
-            done += slice.count
-            progress(done)
+        let result = try await plan.inBatches(of: Self.bulkBatchSize, progress: progress) { ids in
+            try await applyBatch(plan, ids: ids, reason: reason)
         }
         if plan.change == .retry && result.changed > 0 { announceNewWork() }
         return result
@@ -62,44 +54,38 @@ extension PostgresJournal {
     private func applyBatch(_ plan: BulkPlan, ids: [Int64], reason: String) async throws -> BulkResult {
         let pid = options.pid
         let logger = self.logger
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try await bulkTransaction(plan.change) { connection in
-                    var conditions = plan.filter.pgWhere()
-                    conditions.add("jobs.id = ANY(\(conditions.bind(ids))::bigint[])")
-                    let jobs = try await PGJobChanges.lock(connection, conditions, logger: logger)
-                    var batch = BulkResult()
-                    let refusals: [Int64: JournalError]
-                    switch plan.change {
-                    case .retry:
-                        refusals = try await PGJobChanges.retry(connection, jobs, pid: pid, reason: reason, logger: logger)
-                        batch.changed = jobs.count - refusals.count
-                    case .cancel:
-                        let (outcomes, refused) = try await PGJobChanges.cancel(connection, jobs, pid: pid, reason: reason, logger: logger)
-                        refusals = refused
-                        for outcome in outcomes.values {
-                            switch outcome {
-                            case .cancelled: batch.changed += 1
-                            case .requested: batch.requested += 1
-                            case .alreadyCancelled: batch.skipped[JobState.cancelled.rawValue, default: 0] += 1
-                            }
+        return try await againOnKeyRace {
+            try await bulkTransaction(plan.change) { connection in
+                var conditions = plan.filter.pgWhere()
+                conditions.add("jobs.id = ANY(\(conditions.bind(ids))::bigint[])")
+                let jobs = try await PGJobChanges.lock(connection, conditions, logger: logger)
+                var batch = BulkResult()
+                let refusals: [Int64: JournalError]
+                switch plan.change {
+                case .retry:
+                    refusals = try await PGJobChanges.retry(connection, jobs, pid: pid, reason: reason, logger: logger)
+                    batch.changed = jobs.count - refusals.count
+                case .cancel:
+                    let (outcomes, refused) = try await PGJobChanges.cancel(connection, jobs, pid: pid, reason: reason, logger: logger)
+                    refusals = refused
+                    for outcome in outcomes.values {
+                        switch outcome {
+                        case .cancelled: batch.changed += 1
+                        case .requested: batch.requested += 1
+                        case .alreadyCancelled: batch.skipped[JobState.cancelled.rawValue, default: 0] += 1
                         }
                     }
-                    for job in jobs {
-                        switch refusals[job.id]?.code {
-                        case .illegalTransition?: batch.skipped[job.state.rawValue, default: 0] += 1
-                        case .uniqueKeyConflict?: batch.skipped["key in use", default: 0] += 1
-                        default: break
-                        }
-                    }
-                    let gone = ids.count - jobs.count
-                    if gone > 0 { batch.skipped["changed meanwhile", default: 0] += gone }
-                    return batch
                 }
-            } catch let error as JournalError where error.code == .uniqueKeyConflict && attempt < 3 {
-                continue
+                for job in jobs {
+                    switch refusals[job.id]?.code {
+                    case .illegalTransition?: batch.skipped[job.state.rawValue, default: 0] += 1
+                    case .uniqueKeyConflict?: batch.skipped["key in use", default: 0] += 1
+                    default: break
+                    }
+                }
+                let gone = ids.count - jobs.count
+                if gone > 0 { batch.skipped["changed meanwhile", default: 0] += gone }
+                return batch
             }
         }
     }

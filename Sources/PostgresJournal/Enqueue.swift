@@ -6,18 +6,15 @@ import WorkerStore
 extension PostgresJournal {
     /// Enqueues one job and returns it (the existing one when its unique key is taken).
     public func enqueue(_ job: NewJob) async throws -> (job: Job, created: Bool) {
-        do {
-            let options = self.options
-            let logger = self.logger
+        let options = self.options
+        let logger = self.logger
+        return try await JournalError.alone {
             let result = try await transaction("enqueue") { connection in
                 let result = try await Self.enqueue([job], on: connection, options: options, logger: logger)[0]
                 return (try await Job.require(connection, id: result.id, logger: logger), result.created)
             }
             announceNewWork()
             return result
-        } catch var error as JournalError {
-            error.batchIndex = nil  // a job alone is not "job 1 of the batch"
-            throw error
         }
     }
 
@@ -119,15 +116,15 @@ extension PostgresJournal {
             clock AS MATERIALIZED (
                 SELECT worker_micros() AS now, pg_get_serial_sequence('jobs', 'id')::regclass AS ids
             ),
-            held AS MATERIALIZED (
-                SELECT input.ord, jobs.id FROM input JOIN jobs ON jobs.unique_key = input.unique_key
-                WHERE jobs.unique_key IS NOT NULL AND jobs.state NOT IN ('completed', 'dead', 'cancelled')
-            ),
             fresh AS MATERIALIZED (
-                SELECT nextval(clock.ids) AS id, input.*,
+                SELECT input.*, holder.id AS holder, CASE WHEN holder.id IS NULL THEN nextval(clock.ids) END AS id,
                        CASE WHEN input.start_given THEN input.start ELSE clock.now END AS run_at, clock.now
                 FROM input CROSS JOIN clock
-                WHERE NOT EXISTS (SELECT 1 FROM held WHERE held.ord = input.ord)
+                LEFT JOIN LATERAL (
+                    SELECT jobs.id FROM jobs
+                    WHERE jobs.unique_key = input.unique_key AND jobs.unique_key IS NOT NULL
+                      AND jobs.state NOT IN ('completed', 'dead', 'cancelled')
+                ) AS holder ON true
                 ORDER BY input.ord
             ),
             inserted AS (
@@ -136,7 +133,7 @@ extension PostgresJournal {
                 OVERRIDING SYSTEM VALUE
                 SELECT id, handler, queue, CASE WHEN run_at > now THEN 'scheduled' ELSE 'queued' END, unique_key, payload,
                        priority, max_attempts, run_at, now, now
-                FROM fresh ORDER BY ord
+                FROM fresh WHERE holder IS NULL ORDER BY ord
                 ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state NOT IN ('completed', 'dead', 'cancelled')
                 DO NOTHING
                 RETURNING id, state, created_at
@@ -148,18 +145,15 @@ extension PostgresJournal {
             wake AS (
                 SELECT pg_notify(\(unescaped: "'\(PostgresJournal.wakeChannel)'"), 'n') FROM (SELECT FROM inserted LIMIT 1) AS written
             )
-            SELECT COALESCE(held.id, inserted.id), inserted.id IS NOT NULL, (SELECT count(*) FROM wake)
-            FROM input
-            LEFT JOIN held ON held.ord = input.ord
-            LEFT JOIN fresh ON fresh.ord = input.ord
-            LEFT JOIN inserted ON inserted.id = fresh.id
-            ORDER BY input.ord
+            SELECT array_agg(COALESCE(fresh.holder, inserted.id, 0) ORDER BY fresh.ord),
+                   array_agg(inserted.id IS NOT NULL ORDER BY fresh.ord), (SELECT count(*) FROM wake)
+            FROM fresh LEFT JOIN inserted ON inserted.id = fresh.id
             """
+        // One row of two arrays (0: no result yet): decoding ten thousand rows would cost more than the insert.
         var results: [Enqueued?] = []
-        results.reserveCapacity(jobs.count)
         do {
-            for try await (id, created, _) in try await connection.query(query, logger: logger).decode((Int64?, Bool, Int64).self) {
-                results.append(id.map { Enqueued(id: $0, created: created) })
+            for try await (ids, created, _) in try await connection.query(query, logger: logger).decode(([Int64], [Bool], Int64).self) {
+                results = zip(ids, created).map { $0 == 0 ? nil : Enqueued(id: $0, created: $1) }
             }
         } catch let error as PSQLError {
             throw refusal(error, jobs, indexes: indexes) ?? error

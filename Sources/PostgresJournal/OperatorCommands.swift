@@ -8,22 +8,29 @@ extension PostgresJournal {
     public func retry(job id: Int64) async throws -> Job {
         let pid = options.pid
         let logger = self.logger
-        // A producer that takes the job's unique key between the check and the write makes the write fail on the
-        // key's index: the next try sees that producer's job and refuses with the usual message.
+        let outcome = try await againOnKeyRace {
+            try await transaction("retry") { connection -> Result<Job, JournalError> in
+                let job = try await PGJobChanges.lock(connection, id: id, logger: logger)
+                if let refusal = try await PGJobChanges.retry(connection, [job], pid: pid, reason: "retried by operator", logger: logger)[id] {
+                    return .failure(refusal)  // a refusal found by reading, not a failed write: not run again
+                }
+                return .success(try await Job.require(connection, id: id, logger: logger))
+            }
+        }
+        let job = try outcome.get()
+        announceNewWork()
+        return job
+    }
+
+    /// Runs `body` (a transaction that retries jobs) again when its write failed on a unique key's index: a
+    /// producer took the key between the check and the write. The next run sees that producer's job and refuses
+    /// or skips as usual. At most three runs.
+    func againOnKeyRace<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                let outcome = try await transaction("retry") { connection -> Result<Job, JournalError> in
-                    let job = try await PGJobChanges.lock(connection, id: id, logger: logger)
-                    if let refusal = try await PGJobChanges.retry(connection, [job], pid: pid, reason: "retried by operator", logger: logger)[id] {
-                        return .failure(refusal)
-                    }
-                    return .success(try await Job.require(connection, id: id, logger: logger))
-                }
-                let job = try outcome.get()
-                announceNewWork()
-                return job
+                return try await body()
             } catch let error as JournalError where error.code == .uniqueKeyConflict && attempt < 3 {
                 continue
             }

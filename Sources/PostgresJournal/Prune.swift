@@ -12,11 +12,12 @@ extension PostgresJournal {
             // The condition is checked again by the DELETE itself (a job retried meanwhile stays).
             var deleted: [Int64] = []
             let rows = try await connection.query("""
-                DELETE FROM jobs WHERE id IN (
+                WITH doomed AS MATERIALIZED (
                     SELECT id FROM jobs WHERE state = 'completed' AND finished_at < \(cutoff) ORDER BY id LIMIT \(limit)
                     FOR UPDATE SKIP LOCKED
-                ) AND state = 'completed' AND finished_at < \(cutoff)
-                RETURNING id
+                )
+                DELETE FROM jobs USING doomed WHERE jobs.id = doomed.id AND jobs.state = 'completed' AND jobs.finished_at < \(cutoff)
+                RETURNING jobs.id
                 """, logger: logger)
             for try await id in rows.decode(Int64.self) { deleted.append(id) }
             guard !deleted.isEmpty else { return 0 }

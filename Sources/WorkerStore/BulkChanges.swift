@@ -70,3 +70,25 @@ public struct BulkResult: Sendable, Equatable {
         self.skipped = skipped
     }
 }
+
+extension BulkPlan {
+    /// Carries out the plan `size` jobs at a time, in id order: `batch` changes the ids it is given (in one
+    /// transaction of its store) and says what it did; the results add up, starting from the jobs the plan
+    /// skipped, and `progress` gets the jobs done after each batch.
+    public func inBatches(
+        of size: Int, progress: (Int) -> Void, _ batch: ([Int64]) async throws -> BulkResult
+    ) async throws -> BulkResult {
+        var result = BulkResult(skipped: skipped)
+        var done = 0
+        for start in stride(from: 0, to: accepted.count, by: size) {
+            let slice = accepted[start..<min(start + size, accepted.count)].map(\.id)
+            let changed = try await batch(slice)
+            result.changed += changed.changed
+            result.requested += changed.requested
+            result.skipped.merge(changed.skipped, uniquingKeysWith: +)
+            done += slice.count
+            progress(done)
+        }
+        return result
+    }
+}

@@ -50,10 +50,11 @@ public enum Validation {
     /// Checks every job of a batch before anything is written; an error names the job's position in
     /// `batchIndex`. Whether a payload is valid JSON is left to the store (its engine parses it).
     public static func jobs(_ jobs: [NewJob], maxPayloadBytes: Int) throws {
-        var checkedNames = Set<String>()
+        var checkedHandlers = Set<String>()
+        var checkedQueues = Set<String>()
         for (index, job) in jobs.enumerated() {
             do {
-                try check(job, maxPayloadBytes: maxPayloadBytes, checkedNames: &checkedNames)
+                try check(job, maxPayloadBytes: maxPayloadBytes, handlers: &checkedHandlers, queues: &checkedQueues)
             } catch var error as JournalError {
                 error.batchIndex = index
                 throw error
@@ -61,15 +62,17 @@ public enum Validation {
         }
     }
 
-    private static func check(_ job: NewJob, maxPayloadBytes: Int, checkedNames: inout Set<String>) throws {
+    private static func check(
+        _ job: NewJob, maxPayloadBytes: Int, handlers: inout Set<String>, queues: inout Set<String>
+    ) throws {
         // Most batches repeat one handler and one queue: check each distinct name once.
-        if !checkedNames.contains(job.handler) {
+        if !handlers.contains(job.handler) {
             try name(job.handler, what: "handler")
-            checkedNames.insert(job.handler)
+            handlers.insert(job.handler)
         }
-        if !checkedNames.contains("queue:" + job.queue) {
+        if !queues.contains(job.queue) {
             try name(job.queue, what: "queue")
-            checkedNames.insert("queue:" + job.queue)
+            queues.insert(job.queue)
         }
         if let key = job.uniqueKey, key.isEmpty {
             throw JournalError(.invalidArgument, "unique key is empty: pass a non-empty --key or none")
@@ -95,4 +98,17 @@ public enum Validation {
 
     /// The message of a payload the engine refused as JSON, the same for every store.
     public static let invalidJSONMessage = "payload is not valid JSON: fix it (e.g. --payload '{\"ms\": 100}')"
+}
+
+extension JournalError {
+    /// Runs the enqueue of one job: an error it throws carries no batch position (a job alone is not "job 1 of
+    /// the batch").
+    public static func alone<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch var error as JournalError {
+            error.batchIndex = nil
+            throw error
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Journal
 import WorkerStore
+import WorkerTestKit
 import Testing
 
 @Suite struct CheckpointAndStepTests {

@@ -91,18 +91,7 @@ import Testing
         #expect(try await fixture.journal.verify().eventsChecked == 1)
     }
 
-    @Test(arguments: [
-        ("", "{}", JournalError.Code.invalidArgument),
-        ("has space", "{}", .invalidArgument),
-        ("no\u{A0}break", "{}", .invalidArgument),
-        ("noop\u{200B}", "{}", .invalidArgument),
-        ("right\u{202E}left", "{}", .invalidArgument),
-        ("line\u{2028}break", "{}", .invalidArgument),
-        ("noop", "", .invalidPayload),
-        ("noop", "{", .invalidPayload),
-        ("noop", "{'single': 1}", .invalidPayload),
-        ("noop", "nul", .invalidPayload),
-    ])
+    @Test(arguments: refusedEnqueueInput)
     func badInputIsRefusedWithItsCode(handler: String, payload: String, code: JournalError.Code) async throws {
         let fixture = try await Fixture()
         defer { fixture.remove() }

@@ -62,8 +62,3 @@ struct Fixture {
 
     func remove() { directory.remove() }
 }
-
-/// `WorkerTestKit.journalErrorCode`, for the files of this target that do not import the kit.
-func journalErrorCode(_ body: () async throws -> Void) async -> JournalError.Code? {
-    await WorkerTestKit.journalErrorCode(body)
-}

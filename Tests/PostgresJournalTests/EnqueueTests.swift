@@ -87,17 +87,7 @@ import WorkerTestKit
         await fixture.close()
     }
 
-    @Test(arguments: [
-        ("", "{}", JournalError.Code.invalidArgument),
-        ("has space", "{}", .invalidArgument),
-        ("noop\u{200B}", "{}", .invalidArgument),
-        ("right\u{202E}left", "{}", .invalidArgument),
-        ("noop", "", .invalidPayload),
-        ("noop", "{", .invalidPayload),
-        ("noop", "{'single': 1}", .invalidPayload),
-        ("noop", "nul", .invalidPayload),
-        ("noop", "\"a\u{0}b\"", .invalidPayload),
-    ])
+    @Test(arguments: refusedEnqueueInput)
     func badInputIsRefusedWithItsCode(handler: String, payload: String, code: JournalError.Code) async throws {
         let fixture = try await OpsFixture("enq")
         do {

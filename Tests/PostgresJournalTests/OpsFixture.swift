@@ -92,4 +92,3 @@ struct OpsFixture {
         try await Connections.connect(location, journal.options)
     }
 }
-
