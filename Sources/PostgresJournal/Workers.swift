@@ -42,6 +42,7 @@ extension PostgresJournal {
     /// worker's row sees its lock held until `deregister`, the death of its process, or the server giving up on its
     /// host. Records the handlers it serves.
     public func register(_ worker: WorkerRegistration) async throws {
+        try Validation.name(worker.id, what: "worker id")
         let session = try await LockSession.open(self, worker)
         let side = workerSide
         side.sessions.withLock { $0[worker.id] = session }
