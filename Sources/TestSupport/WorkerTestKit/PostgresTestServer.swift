@@ -17,6 +17,10 @@ public actor PostgresTestServer {
 
     private var started: Started?
     private var databases = 0
+    /// Where the server listens: loopback, and the addresses `allow(subnet:listenOn:)` added.
+    private var listenAddresses = ["127.0.0.1"]
+    /// The subnets `allow(subnet:listenOn:)` let in (trust, as loopback is).
+    private var trustedSubnets: [String] = []
 
     /// The directory of PostgreSQL's programs.
     public static var binDirectory: String? {
@@ -39,9 +43,8 @@ public actor PostgresTestServer {
         _ = chmod(directory, 0o777)  // the server's user writes its data and socket here
         let port = try freePort()
         try await asServerUser(bin + "/initdb", ["-D", directory + "/data", "-A", "trust", "-U", "worker", "-N", "-E", "UTF8", "--locale=C.UTF-8"])
-        // Functional tests only: fsync off (a server crash is never simulated by these; the bench runs durable).
-        let settings = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300"
-        try await asServerUser(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/log", "-w", "-t", "60", "-o", settings, "start"])
+        for subnet in trustedSubnets { try trust(subnet, data: directory + "/data") }
+        try await asServerUser(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/log", "-w", "-t", "60", "-o", settings(port: port, directory: directory), "start"])
         let result = Started(port: port, directory: directory, bin: bin)
         started = result
         ServerStopper.register(bin: bin, data: directory + "/data")
@@ -72,8 +75,42 @@ public actor PostgresTestServer {
     /// Restarts the server (`-m fast`: every session ends, as in a failover or a maintenance restart).
     public func restart() async throws {
         let server = try await start()
-        let settings = "-p \(server.port) -k \(server.directory) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300"
-        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-l", server.directory + "/log", "-w", "-t", "60", "-m", "fast", "-o", settings, "restart"])
+        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-l", server.directory + "/log", "-w", "-t", "60", "-m", "fast", "-o", settings(port: server.port, directory: server.directory), "restart"])
+    }
+
+    /// Lets clients from `subnet` (`A.B.C.D/N`) in as loopback clients are (a `host all all SUBNET trust` line in
+    /// pg_hba.conf, then a reload) and listens on `address` too, for the hosts of a `NetworkLab`. The address must
+    /// exist when this is called. A server already running without that address restarts once (every session of
+    /// the process ends, as in `restart()`): call this first in tests that other tests of the process do not race.
+    /// A server not started yet starts with both; nothing changes for tests that never call this.
+    @discardableResult
+    public func allow(subnet: String, listenOn address: String) async throws -> Started {
+        let isAddress = { (text: String) in !text.isEmpty && text.allSatisfy { $0.isNumber || $0 == "." || $0 == "/" } }
+        guard isAddress(subnet), isAddress(address) else { throw TestServerError("not an IPv4 subnet and address: \(subnet) \(address)") }
+        let newSubnet = !trustedSubnets.contains(subnet), newAddress = !listenAddresses.contains(address)
+        if newSubnet { trustedSubnets.append(subnet) }
+        if newAddress { listenAddresses.append(address) }
+        guard let server = started else { return try await start() }
+        if newSubnet {
+            try trust(subnet, data: server.directory + "/data")
+            if !newAddress { try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "reload"]) }
+        }
+        if newAddress { try await restart() }  // listen_addresses is read at start only
+        return server
+    }
+
+    /// The server's command-line settings. Functional tests only: fsync off (a server crash is never simulated by
+    /// these; the bench runs durable).
+    private func settings(port: Int, directory: String) -> String {
+        "-p \(port) -k \(directory) -c listen_addresses=\(listenAddresses.joined(separator: ",")) -c fsync=off -c full_page_writes=off -c max_connections=300"
+    }
+
+    /// Appends a trust line for `subnet` to the cluster's pg_hba.conf (read at start and at reload).
+    private func trust(_ subnet: String, data: String) throws {
+        guard let file = FileHandle(forWritingAtPath: data + "/pg_hba.conf") else { throw TestServerError("cannot open \(data)/pg_hba.conf") }
+        defer { try? file.close() }
+        try file.seekToEnd()
+        try file.write(contentsOf: Data("host all all \(subnet) trust\n".utf8))
     }
 
     private func asServerUser(_ program: String, _ arguments: [String]) async throws {
