@@ -61,7 +61,10 @@ import WorkerTestKit
                     WHERE l.locktype = 'advisory' AND l.granted AND l.objid::bigint = \(key) AND host(a.client_addr) = '\(lab.hosts[0].address)'
                     """) == "1"
             }
-            let bothHeld = await eventually(timeout: .seconds(30)) { ((try? await held(key)) ?? false) && ((try? await held(key + 1)) ?? false) }
+            let bothHeld = await eventually(timeout: .seconds(30)) {
+                let first = (try? await held(key)) ?? false, second = (try? await held(key + 1)) ?? false
+                return first && second
+            }
             try #require(bothHeld, "the host's sessions did not take their locks: \(kept.log) \(bare.log)")
 
             try await lab.cut(host: 0)
@@ -84,7 +87,7 @@ import WorkerTestKit
         _ = await gone.waitUntilExit()
         let namespace = "worker-lab-\(gone.pid)-9", link = "wvx\(gone.pid % 100_000)"
         try #require(try await runProcess(NetworkLab.ip, ["netns", "add", namespace]).status == 0)
-        try #require(try await runProcess(NetworkLab.ip, ["link", "add", link, "type", "dummy"]).status == 0)
+        try #require(try await runProcess(NetworkLab.ip, ["link", "add", link, "type", "bridge"]).status == 0)
         _ = try await runProcess(NetworkLab.ip, ["link", "set", link, "alias", "worker-lab-\(gone.pid)"])
         try await NetworkLab.with(hosts: 1) { lab in
             await NetworkLab.removeLeftovers()
