@@ -8,8 +8,8 @@ import WorkerTestKit
     @Test(.enabled("needs root and iproute2 (ip netns)", NetworkLab.isAvailable))
     func aHostReachesTheServerOnTheBridgeUntilItsLinkIsCut() async throws {
         let names = try await NetworkLab.with(hosts: 2) { lab in
-            let server = try await PostgresTestServer.shared.allow(subnet: lab.bridge.subnet, listenOn: lab.bridge.address)
-            let url = lab.hostURL(try await PostgresTestServer.shared.database("lab")) + "&connect_timeout=3"
+            let server = try await PostgresTestServer.networked.allow(subnet: lab.bridge.subnet, listenOn: lab.bridge.address)
+            let url = lab.hostURL(try await PostgresTestServer.networked.database("lab")) + "&connect_timeout=3"
             let psql = server.bin + "/psql"
             let clientAddress = { (host: Int) in try await lab.run(host: host, psql, [url, "-qAt", "-c", "SELECT host(inet_client_addr())"]) }
             for host in 0..<2 {
@@ -39,8 +39,8 @@ import WorkerTestKit
     @Test(.enabled("needs root and iproute2 (ip netns)", NetworkLab.isAvailable))
     func aCutHostsAdvisoryLockIsFreedByTheServersKeepalive() async throws {
         try await NetworkLab.with(hosts: 1) { lab in
-            let server = try await PostgresTestServer.shared.allow(subnet: lab.bridge.subnet, listenOn: lab.bridge.address)
-            let local = try await PostgresTestServer.shared.database("keepalive")
+            let server = try await PostgresTestServer.networked.allow(subnet: lab.bridge.subnet, listenOn: lab.bridge.address)
+            let local = try await PostgresTestServer.networked.database("keepalive")
             let url = lab.hostURL(local)
             let directory = try TemporaryDirectory("lab")
             defer { directory.remove() }
@@ -56,7 +56,7 @@ import WorkerTestKit
             let bare = try await hold("bare", "SELECT pg_advisory_lock(\(key + 1));")
             defer { kept.killGroup(); bare.killGroup() }
             let held = { (key: Int64) in
-                try await PostgresTestServer.shared.psql(local, """
+                try await PostgresTestServer.networked.psql(local, """
                     SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                     WHERE l.locktype = 'advisory' AND l.granted AND l.objid::bigint = \(key) AND host(a.client_addr) = '\(lab.hosts[0].address)'
                     """) == "1"

@@ -3,7 +3,7 @@ import Synchronization
 
 /// Several "hosts" on this machine, for tests of workers on many hosts: each host is a network namespace joined to
 /// a bridge by a veth pair, with an address on a private /24 and its loopback up. The bridge holds the subnet's
-/// first address, on which the test's PostgreSQL server listens (`PostgresTestServer.allow(subnet:listenOn:)`), so
+/// first address, on which the labs' PostgreSQL server listens (`PostgresTestServer.networked.allow(subnet:listenOn:)`), so
 /// a process in a host reaches the server only over its own link, and `cut(host:)` takes that link down as a
 /// pulled cable would: no FIN, no RST, packets just stop.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A private PostgreSQL server for the tests of this process: initialised in a temporary directory on first use,
 /// listening on a free loopback port, stopped when the process exits. Each test asks for a database of its own.
@@ -8,6 +9,11 @@ import Foundation
 public actor PostgresTestServer {
     /// The server of this test process.
     public static let shared = PostgresTestServer()
+
+    /// A second server for the tests of `NetworkLab` hosts: `allow(subnet:listenOn:)` restarts a server that runs
+    /// without the bridge's address, which would end the sessions of every other test on `shared`. The labs'
+    /// bridge lives as long as the process, so this one starts (or restarts) once, for the first lab.
+    public static let networked = PostgresTestServer()
 
     public struct Started: Sendable {
         public let port: Int
@@ -80,9 +86,9 @@ public actor PostgresTestServer {
 
     /// Lets clients from `subnet` (`A.B.C.D/N`) in as loopback clients are (a `host all all SUBNET trust` line in
     /// pg_hba.conf, then a reload) and listens on `address` too, for the hosts of a `NetworkLab`. The address must
-    /// exist when this is called. A server already running without that address restarts once (every session of
-    /// the process ends, as in `restart()`): call this first in tests that other tests of the process do not race.
-    /// A server not started yet starts with both; nothing changes for tests that never call this.
+    /// exist when this is called. A server already running without that address restarts once (every session on it
+    /// ends, as in `restart()`): labs use `networked`, never `shared`, so no other test's sessions are cut. A server
+    /// not started yet starts with both; nothing changes for tests that never call this.
     @discardableResult
     public func allow(subnet: String, listenOn address: String) async throws -> Started {
         let isAddress = { (text: String) in !text.isEmpty && text.allSatisfy { $0.isNumber || $0 == "." || $0 == "/" } }
@@ -146,19 +152,27 @@ public struct TestServerError: Error, CustomStringConvertible {
 
 /// Stops the test server when the test process exits, so that no server outlives its tests.
 private enum ServerStopper {
-    nonisolated(unsafe) static var command: [String] = []  // set once, before atexit can run
+    /// The stop command of each server started, in order; the exit handler is installed with the first.
+    static let commands = Mutex<[[String]]>([])
 
     static func register(bin: String, data: String) {
         let stop = [bin + "/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"]
-        command = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + stop : stop
+        let command = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + stop : stop
+        let first = commands.withLock { commands in
+            commands.append(command)
+            return commands.count == 1
+        }
+        guard first else { return }
         atexit {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: ServerStopper.command[0])
-            process.arguments = Array(ServerStopper.command.dropFirst())
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try? process.run()
-            process.waitUntilExit()
+            for command in ServerStopper.commands.withLock({ $0 }) {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: command[0])
+                process.arguments = Array(command.dropFirst())
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try? process.run()
+                process.waitUntilExit()
+            }
         }
     }
 }
