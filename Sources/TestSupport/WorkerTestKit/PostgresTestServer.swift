@@ -10,6 +10,11 @@ public actor PostgresTestServer {
     /// The server of this test process.
     public static let shared = PostgresTestServer()
 
+    /// A second server for the tests of `NetworkLab` hosts: `allow(subnet:listenOn:)` restarts a server that runs
+    /// without the bridge's address, which would end the sessions of every other test on `shared`. The labs'
+    /// bridge lives as long as the process, so this one starts (or restarts) once, for the first lab.
+    public static let networked = PostgresTestServer()
+
     public struct Started: Sendable {
         public let port: Int
         public let directory: String
@@ -18,6 +23,10 @@ public actor PostgresTestServer {
 
     private var started: Started?
     private var databases = 0
+    /// Where the server listens: loopback, and the addresses `allow(subnet:listenOn:)` added.
+    private var listenAddresses = ["127.0.0.1"]
+    /// The subnets `allow(subnet:listenOn:)` let in (trust, as loopback is).
+    private var trustedSubnets: [String] = []
 
     /// A server of its own, for a test that stops or restarts it (the shared one serves tests running at once).
     /// Stop it with `stop()`; it is stopped at exit otherwise.
@@ -54,9 +63,9 @@ public actor PostgresTestServer {
         _ = chmod(directory, 0o777)  // the server's user writes its data and socket here
         let port = try freePort()
         try await asServerUser(bin + "/initdb", ["-D", directory + "/data", "-A", "trust", "-U", "worker", "-N", "-E", "UTF8", "--locale=C.UTF-8"])
+        for subnet in trustedSubnets { try trust(subnet, data: directory + "/data") }
         let result = Started(port: port, directory: directory, bin: bin)
-        // Functional tests only: fsync off (a server crash is never simulated by these; the bench runs durable).
-        try await asServerUser(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/log", "-w", "-t", "60", "-o", Self.settings(result), "start"])
+        try await asServerUser(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/log", "-w", "-t", "60", "-o", settings(port: port, directory: directory), "start"])
         started = result
         ServerStopper.register(bin: bin, data: directory + "/data")
         return result
@@ -87,7 +96,7 @@ public actor PostgresTestServer {
     /// `immediate` stops it as a crash would, and it recovers from its WAL at start.
     public func restart(mode: String = "fast") async throws {
         let server = try await start()
-        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-l", server.directory + "/log", "-w", "-t", "60", "-m", mode, "-o", Self.settings(server), "restart"])
+        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-l", server.directory + "/log", "-w", "-t", "60", "-m", mode, "-o", settings(port: server.port, directory: server.directory), "restart"])
     }
 
     /// Stops the server (`-m immediate`: as if it crashed) and removes its files.
@@ -98,8 +107,39 @@ public actor PostgresTestServer {
         try? FileManager.default.removeItem(atPath: server.directory)
     }
 
-    private static func settings(_ server: Started) -> String {
-        "-p \(server.port) -k \(server.directory) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300"
+    /// Lets clients from `subnet` (`A.B.C.D/N`) in as loopback clients are (a `host all all SUBNET trust` line in
+    /// pg_hba.conf, then a reload) and listens on `address` too, for the hosts of a `NetworkLab`. The address must
+    /// exist when this is called. A server already running without that address restarts once (every session on it
+    /// ends, as in `restart()`): labs use `networked`, never `shared`, so no other test's sessions are cut. A server
+    /// not started yet starts with both; nothing changes for tests that never call this.
+    @discardableResult
+    public func allow(subnet: String, listenOn address: String) async throws -> Started {
+        let isAddress = { (text: String) in !text.isEmpty && text.allSatisfy { $0.isNumber || $0 == "." || $0 == "/" } }
+        guard isAddress(subnet), isAddress(address) else { throw TestServerError("not an IPv4 subnet and address: \(subnet) \(address)") }
+        let newSubnet = !trustedSubnets.contains(subnet), newAddress = !listenAddresses.contains(address)
+        if newSubnet { trustedSubnets.append(subnet) }
+        if newAddress { listenAddresses.append(address) }
+        guard let server = started else { return try await start() }
+        if newSubnet {
+            try trust(subnet, data: server.directory + "/data")
+            if !newAddress { try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "reload"]) }
+        }
+        if newAddress { try await restart() }  // listen_addresses is read at start only
+        return server
+    }
+
+    /// The server's command-line settings. Functional tests only: fsync off (a server crash is never simulated by
+    /// these; the bench runs durable).
+    private func settings(port: Int, directory: String) -> String {
+        "-p \(port) -k \(directory) -c listen_addresses=\(listenAddresses.joined(separator: ",")) -c fsync=off -c full_page_writes=off -c max_connections=300"
+    }
+
+    /// Appends a trust line for `subnet` to the cluster's pg_hba.conf (read at start and at reload).
+    private func trust(_ subnet: String, data: String) throws {
+        guard let file = FileHandle(forWritingAtPath: data + "/pg_hba.conf") else { throw TestServerError("cannot open \(data)/pg_hba.conf") }
+        defer { try? file.close() }
+        try file.seekToEnd()
+        try file.write(contentsOf: Data("host all all \(subnet) trust\n".utf8))
     }
 
     private func asServerUser(_ program: String, _ arguments: [String]) async throws {
@@ -135,13 +175,15 @@ public struct TestServerError: Error, CustomStringConvertible {
 
 /// Stops the test servers when the test process exits, so that no server outlives its tests.
 private enum ServerStopper {
-    private static let commands = Mutex<[[String]]>([])
+    /// The stop command of each server started, in order; the exit handler is installed with the first.
+    static let commands = Mutex<[[String]]>([])
 
     static func register(bin: String, data: String) {
         let stop = [bin + "/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"]
-        let first = commands.withLock { list in
-            list.append(getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + stop : stop)
-            return list.count == 1
+        let command = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + stop : stop
+        let first = commands.withLock { commands in
+            commands.append(command)
+            return commands.count == 1
         }
         guard first else { return }
         atexit {
