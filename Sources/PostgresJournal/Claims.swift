@@ -178,6 +178,9 @@ struct Round {
             UNION ALL
             SELECT \(unescaped: Self.noJobColumns), 'not live', 0, NULL, NULL, false, NULL FROM live WHERE NOT ok
             """
+        // The round is one statement, its own transaction: a crash here, before it is sent, writes nothing, as a
+        // crash between SQLite's writes and their commit rolls them back.
+        FaultInjection.point("commit:exchange")
         let rows = try await journal.rows(query)
         var results = [Result<JobState, JournalError>?](repeating: nil, count: finished.count)
         var claimed: [(rank: Int64, job: Job, token: Int64)] = []

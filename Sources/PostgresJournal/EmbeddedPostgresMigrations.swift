@@ -13,8 +13,17 @@ enum EmbeddedPostgresMigrations {
 CREATE FUNCTION worker_micros() RETURNS bigint LANGUAGE sql STABLE
     AS $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint $$;
 
+-- Whether `value` is JSON as the payload column's CHECK takes it: to name the refused job of a batch.
+CREATE FUNCTION worker_is_json(value text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    PERFORM value::jsonb;
+    RETURN true;
+EXCEPTION WHEN others THEN
+    RETURN false;
+END $$;
+
 -- Live workers register here; a job in state 'running' names the worker that holds it. A worker is live while
--- its session holds the advisory lock (worker_lock_namespace(), lock_key) on the server: a process that dies, or
+-- its session holds the advisory lock (7828075, lock_key) on the server: a process that dies, or
 -- whose host the server gives up on, loses it.
 CREATE SEQUENCE worker_lock_keys AS integer;
 CREATE TABLE workers (

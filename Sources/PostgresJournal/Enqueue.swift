@@ -23,11 +23,26 @@ extension PostgresJournal {
     public func enqueue(batch jobs: [NewJob]) async throws -> [Enqueued] {
         let options = self.options
         let logger = self.logger
-        let results = try await transaction("enqueue") { connection in
-            try await Self.enqueue(jobs, on: connection, options: options, logger: logger)
+        let results: [Enqueued]
+        do {
+            results = try await transaction("enqueue") { connection in
+                try await Self.enqueue(jobs, on: connection, options: options, logger: logger)
+            }
+        } catch let error as JournalError where error.code == .invalidPayload && error.batchIndex == nil && jobs.count > 1 {
+            throw try await refusedPayload(jobs) ?? error
         }
         announceNewWork()
         return results
+    }
+
+    /// The server refused a payload of `jobs` but did not say which: ask it, payload by payload, in one statement
+    /// (`worker_is_json` catches each cast's error), so that the error names the job as on SQLite.
+    private func refusedPayload(_ jobs: [NewJob]) async throws -> JournalError? {
+        let payloads = jobs.map(\.payload)
+        let rows = try await self.rows(
+            "SELECT min(ord) FROM unnest(\(payloads)::text[]) WITH ORDINALITY AS p(payload, ord) WHERE NOT worker_is_json(payload)")
+        guard let ordinal = try rows.first?.decode(Int64?.self) else { return nil }
+        return JournalError(.invalidPayload, Validation.invalidJSONMessage, batchIndex: Int(ordinal) - 1)
     }
 
     /// Enqueues `jobs` on `connection`, a connection the application owns, inside the transaction it has open

@@ -63,10 +63,10 @@ public final class PostgresJournal: Sendable {
     /// Runs `body` in one transaction on a pooled connection, mapping errors to `JournalError`. `label` names the
     /// write point for `FaultInjection` (`commit:LABEL`), reached after the body and before the commit.
     func transaction<T: Sendable>(
-        _ label: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ label: String, executor: (any TaskExecutor)? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let logger = self.logger
-        return try await mapping {
+        return try await mapping(executor: executor) {
             try await self.client.withTransaction(logger: logger) { connection -> T in
                 let result = try await body(connection)
                 FaultInjection.point("commit:\(label)")  // written, not committed: a crash here must roll it back
@@ -94,9 +94,9 @@ public final class PostgresJournal: Sendable {
     ) throws -> T {
         let outcome = Mutex<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        Task {
+        Task(executorPreference: BlockingExecutor.shared) {
             do {
-                let value = try await self.transaction(label, body)
+                let value = try await self.transaction(label, executor: BlockingExecutor.shared, body)
                 outcome.withLock { $0 = .success(value) }
             } catch {
                 outcome.withLock { $0 = .failure(error) }
@@ -111,20 +111,21 @@ public final class PostgresJournal: Sendable {
     /// `unavailable` once `options.statementTimeout` has passed: a server that went silent must not hang a
     /// command. The abandoned statement's connection is closed by the pool when the server answers or the
     /// keepalive gives up; what it did not commit is rolled back.
-    func mapping<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// `executor`, when given, runs the work (see `BlockingExecutor`).
+    func mapping<T: Sendable>(executor: (any TaskExecutor)? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let server = self.server
         let deadline = options.statementTimeout
         let waiter = OneShot<T>()
         return try await withCheckedThrowingContinuation { continuation in
             waiter.set(continuation)
-            let work = Task {
+            let work = Task(executorPreference: executor) {
                 let result: Result<T, any Error>
                 do { result = .success(try await body()) } catch { result = .failure(Self.journalError(error, server)) }
                 waiter.resume(with: result)
             }
             // Unstructured on purpose: a statement on a connection whose server vanished may never return, and a
             // task group would wait for it.
-            Task {
+            Task(executorPreference: executor) {
                 try? await Task.sleep(for: deadline)
                 let late = JournalError(
                     .unavailable,

@@ -43,9 +43,9 @@ import WorkerTestKit
         #expect(try await ids(cli, ["--limit", "2"]) == [1, 2])
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func sinceTakesAnAgeOrATime(store: StoreKind) async throws {
-        let cli = try await CLIFixture.make(store)
+    /// SQLite only: it changes the journal behind the worker with journal-probe.
+    @Test func sinceTakesAnAgeOrATime() async throws {
+        let cli = try CLIFixture()
         defer { cli.remove() }
         try await cli.ok(["enqueue", "noop"])
         try await cli.ok(["enqueue", "noop"])

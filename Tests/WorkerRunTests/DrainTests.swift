@@ -16,7 +16,7 @@ import WorkerTestKit
         worker.signal(SIGTERM)
         let exit = await worker.waitForExit()
         #expect(exit?.status == 0, "\(worker.log)")
-        for id in short { #expect(try await fixture.journal.job(id).state == .completed) }
+        for id in short { #expect(try await fixture.journal.job(id).state == .completed, "\(worker.log)") }
         for id in long {
             let job = try await fixture.journal.job(id)
             #expect(job.state == .interrupted)

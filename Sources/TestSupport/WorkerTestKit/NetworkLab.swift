@@ -209,8 +209,20 @@ private actor BridgeKeeper {
     private static let alive = Mutex<Set<String>>([])
     nonisolated(unsafe) private static var bridgeName: String?  // set once, before the exit handler can run
 
+    private var making: Task<NetworkLab.Bridge, any Error>?
+
+    /// The process's bridge, made once however many labs ask at once (an actor's method is reentrant at each
+    /// `await`: without `making`, two labs would both make one).
     func bridge() async throws -> NetworkLab.Bridge {
         if let made { return made }
+        if let making { return try await making.value }
+        let task = Task { try await self.makeBridge() }
+        making = task
+        defer { making = nil }
+        return try await task.value
+    }
+
+    private func makeBridge() async throws -> NetworkLab.Bridge {
         await NetworkLab.removeLeftovers()
         let pid = Int(getpid())
         for attempt in 0..<200 {
