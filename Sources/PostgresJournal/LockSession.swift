@@ -58,6 +58,17 @@ final class LockSession: Sendable {
                 """)
             guard let row = rows.first else { throw JournalError(.internalError, "registering worker \(registration.id) returned no row") }
             let key = try row.makeRandomAccess()[0].decode(Int32.self)
+            // Behind a pooler in transaction or statement mode the lock stays on whichever server connection ran
+            // the statement, and this next one may run on another: the lock is then not this session's.
+            let own = try await run(connection, journal, """
+                SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
+                  AND objsubid = 2 AND classid = \(LockKeys.namespace)::oid AND objid = \(key)::oid
+                """)
+            guard try own.first?.decode(Int64.self) == 1 else {
+                throw JournalError(
+                    .misconfigured,
+                    "the liveness lock of worker \(registration.id) is not held by its own session at \(journal.server.endpoint): a pooler in transaction or statement mode (PgBouncer?) is in between; connect workers to the server directly, or through a pooler in session mode")
+            }
             return LockSession(worker: registration.id, connection: connection, lockKey: key, logger: journal.logger)
         } catch {
             await connection.closeNow()
