@@ -11,7 +11,7 @@ import WorkerStore
 ///
 /// It is watched three ways: its `closeFuture` (the server ended the session, a reset), its LISTEN loop (which
 /// ends with the connection), and a ping (`SELECT 1`) every second that must answer within 2 s. So a link that
-/// went silent is noticed within 3 s (1 s until the next ping plus its 2 s deadline), well before the server frees
+/// went silent is noticed within 6 s (1 s until the next ping plus its 5 s deadline), well before the server frees
 /// the lock (about 11 s with the default `LockKeepalive`) and a peer recovers the worker's jobs. A query on a dead
 /// connection may never return, so the ping is raced against its deadline without waiting for it.
 final class LockSession: Sendable {
@@ -26,7 +26,7 @@ final class LockSession: Sendable {
 
     /// How often the watchdog pings, and how long a ping may take.
     static let pingInterval: Duration = .seconds(1)
-    static let pingDeadline: Duration = .seconds(2)
+    static let pingDeadline: Duration = .seconds(5)
 
     private init(worker: String, connection: PostgresConnection, lockKey: Int32, logger: Logger) {
         self.worker = worker

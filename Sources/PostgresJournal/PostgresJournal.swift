@@ -63,10 +63,11 @@ public final class PostgresJournal: Sendable {
     /// Runs `body` in one transaction on a pooled connection, mapping errors to `JournalError`. `label` names the
     /// write point for `FaultInjection` (`commit:LABEL`), reached after the body and before the commit.
     func transaction<T: Sendable>(
-        _ label: String, executor: (any TaskExecutor)? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ label: String, executor: (any TaskExecutor)? = nil, deadline: Duration? = nil,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let logger = self.logger
-        return try await mapping(executor: executor) {
+        return try await mapping(executor: executor, deadline: deadline) {
             try await self.client.withTransaction(logger: logger) { connection -> T in
                 let result = try await body(connection)
                 FaultInjection.point("commit:\(label)")  // written, not committed: a crash here must roll it back
@@ -111,10 +112,12 @@ public final class PostgresJournal: Sendable {
     /// `unavailable` once `options.statementTimeout` has passed: a server that went silent must not hang a
     /// command. The abandoned statement's connection is closed by the pool when the server answers or the
     /// keepalive gives up; what it did not commit is rolled back.
-    /// `executor`, when given, runs the work (see `BlockingExecutor`).
-    func mapping<T: Sendable>(executor: (any TaskExecutor)? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// `executor`, when given, runs the work (see `BlockingExecutor`); `deadline` replaces the statement timeout.
+    func mapping<T: Sendable>(
+        executor: (any TaskExecutor)? = nil, deadline: Duration? = nil, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         let server = self.server
-        let deadline = options.statementTimeout
+        let deadline = deadline ?? options.statementTimeout
         let waiter = OneShot<T>()
         return try await withCheckedThrowingContinuation { continuation in
             waiter.set(continuation)

@@ -13,7 +13,9 @@ enum PostgresMigrations {
     static func apply(_ journal: PostgresJournal) async throws {
         let known = EmbeddedPostgresMigrations.all.map(\.name)
         if let applied = try await applied(journal), try check(applied, known: known, journal) { return }
-        try await journal.transaction("migrate") { connection in
+        // A migration may wait for another process's (they take turns on the lock) and build indexes on a large
+        // journal: it gets minutes, not the statement timeout.
+        try await journal.transaction("migrate", deadline: .seconds(600)) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: journal.logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (

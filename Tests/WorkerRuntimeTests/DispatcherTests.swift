@@ -84,7 +84,7 @@ struct DispatcherFixture {
         #expect(try await journal.job(now).state == .completed, "the watch did not wake the dispatcher")
         #expect(try await journal.job(later).state == .scheduled, "a job ran before it was due")
         clock.advance(seconds: 1.5)
-        _ = try await eventually(timeout: .seconds(30)) { try await journal.job(later).state == .completed }
+        _ = try await eventually(timeout: .seconds(90)) { try await journal.job(later).state == .completed }
         #expect(try await journal.job(later).state == .completed, "the due job was not started")
         await dispatcher.stop(.drain(reason: "test"))
         try await loop.value
