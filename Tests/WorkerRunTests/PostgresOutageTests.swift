@@ -29,15 +29,23 @@ import WorkerTestKit
         var workers = [try await start(), try await start()]
         #expect(await eventually(timeout: .seconds(60)) { (try? await journal.stats()[.completed] ?? 0) ?? 0 >= 8 })
         try await server.restart(mode: mode)
-        // A supervisor's part: start again every worker that exited, until the work is done.
-        let done = await eventually(timeout: .seconds(120)) {
-            for index in workers.indices where !workers[index].isAlive {
-                if let worker = try? await start() { workers[index] = worker }
+        // A supervisor's part: start again, a second later, every worker that exited, until the work is done.
+        var exits: [String] = []
+        var done = false
+        let deadline = ContinuousClock.now + .seconds(180)
+        while ContinuousClock.now < deadline {
+            if (try? await journal.stats()[.completed]) == ids.count {
+                done = true
+                break
             }
-            return (try? await journal.stats()[.completed]) == ids.count
+            for index in workers.indices where !workers[index].isAlive {
+                exits.append(String(workers[index].log.suffix(300)))
+                workers[index] = try await start()
+            }
+            try await Task.sleep(for: .seconds(1))
         }
         let stats = try await journal.stats()
-        #expect(done, "\(stats); logs: \(workers.map { $0.log.suffix(400) })")
+        #expect(done, "\(stats); logs: \(workers.map { $0.log.suffix(400) }); exits: \(exits.suffix(3))")
         for worker in workers {
             worker.signal(SIGTERM)
             _ = await worker.waitForExit()
