@@ -103,7 +103,7 @@ struct CrashWorkload {
     /// Waits (bounded) for `id` to reach one of `states`, or for `worker` to die.
     func await(_ id: Int64?, in states: Set<JobState>, worker: RunningWorker? = nil) async throws {
         guard let id else { return }
-        _ = try await eventually(timeout: .seconds(20)) {
+        _ = try await eventually(timeout: .seconds(60)) {  // a loaded machine: seconds per step
             if let worker, !worker.isAlive { return true }
             return states.contains(try await fixture.journal.job(id).state)
         }
