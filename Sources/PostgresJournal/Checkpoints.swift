@@ -42,7 +42,8 @@ struct PGHeld {
             throw JournalError(.jobNotFound, "no job with id \(id): list jobs with `worker jobs`")
         }
         let (state, holder, attempts, maxAttempts, claimToken) = try row.decode((String, String?, Int, Int, Int64?).self)
-        guard state == JobState.running.rawValue, holder == worker, token == nil || claimToken == token else {
+        // Without a token this journal never claimed the job for `worker`: refused, as the round refuses it.
+        guard state == JobState.running.rawValue, holder == worker, let token, claimToken == token else {
             throw JournalError.notHeld(job: id, worker: worker, state: state, holder: holder)
         }
         return PGHeld(attempts: attempts, maxAttempts: maxAttempts)

@@ -69,12 +69,14 @@ enum PostgresErrors {
             return JournalError(.corrupt, "the journal's schema at \(server)/\(location.database) is not what this worker wrote: \(message): was it changed outside the worker?")
         case "23505":
             return JournalError(.uniqueKeyConflict, "PostgreSQL at \(server): \(message)")
+        case "55P03":  // lock_timeout: the busy timeout, as on SQLite
+            return JournalError(.busy, "a lock at \(server) stayed held by another process past the busy timeout (\(message)): try again, or raise --busy-timeout")
         case "22P02", "22023":
             return JournalError(.invalidArgument, "PostgreSQL at \(server) refused a value: \(message)")
         default:
             // Class 08 (connection), 57P01-57P03 (shutdown, crash, starting up), 53300 (too many connections),
-            // 40001/40P01 (serialization, deadlock): worth trying again.
-            if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" || state.hasPrefix("40") || state == "55P03" {
+            // 40001/40P01 (serialization, deadlock), 57014 (statement cancelled or timed out): worth trying again.
+            if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" || state.hasPrefix("40") || state == "57014" {
                 return JournalError(.unavailable, "the PostgreSQL server at \(server) cannot serve now (\(state): \(message)): try again")
             }
             return JournalError(.internalError, "PostgreSQL at \(server) failed (\(state)): \(message)")

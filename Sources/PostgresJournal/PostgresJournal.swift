@@ -121,19 +121,20 @@ public final class PostgresJournal: Sendable {
         let waiter = OneShot<T>()
         return try await withCheckedThrowingContinuation { continuation in
             waiter.set(continuation)
-            let work = Task(executorPreference: executor) {
-                let result: Result<T, any Error>
-                do { result = .success(try await body()) } catch { result = .failure(Self.journalError(error, server)) }
-                waiter.resume(with: result)
-            }
             // Unstructured on purpose: a statement on a connection whose server vanished may never return, and a
             // task group would wait for it.
-            Task(executorPreference: executor) {
+            let timer = Task(executorPreference: executor) {
                 try? await Task.sleep(for: deadline)
+                guard !Task.isCancelled else { return }
                 let late = JournalError(
                     .unavailable,
                     "the PostgreSQL server at \(server.endpoint) did not answer within \(deadline.components.seconds) s: check that it runs and is reachable, then try again")
-                if waiter.resume(with: .failure(late)) { work.cancel() }
+                _ = waiter.resume(with: .failure(late))
+            }
+            Task(executorPreference: executor) {
+                let result: Result<T, any Error>
+                do { result = .success(try await body()) } catch { result = .failure(Self.journalError(error, server)) }
+                if waiter.resume(with: result) { timer.cancel() }  // answered in time: the timer need not sleep on
             }
         }
     }
