@@ -195,6 +195,9 @@ private enum ServerStopper {
                 process.standardError = FileHandle.nullDevice
                 try? process.run()
                 process.waitUntilExit()
+                // The data directory (its WAL grows to gigabytes over a suite) goes with the server.
+                let data = URL(fileURLWithPath: command[command.count - 5])
+                try? FileManager.default.removeItem(at: data.deletingLastPathComponent())
             }
         }
     }
