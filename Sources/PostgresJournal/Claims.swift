@@ -223,8 +223,9 @@ struct Round {
         }
         let jobs = claimed.sorted { $0.rank < $1.rank }
         side.holds.withLock { holds in
-            // A recorded outcome ends the hold; a refused one (another worker's job, say) leaves it as it was.
-            for (index, item) in finished.enumerated() where (try? results[index]?.get()) != nil && holds[item.job]?.worker == worker {
+            // An outcome sent by the worker that claimed the job ends its hold, recorded or refused (refused, the job
+            // is no longer its own); one sent for a job another worker of this journal holds leaves that hold alone.
+            for item in finished where holds[item.job]?.worker == worker {
                 holds[item.job] = nil
             }
             for claim in jobs {

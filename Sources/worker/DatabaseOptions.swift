@@ -46,9 +46,9 @@ struct DatabaseOptions: ParsableArguments {
             var options = PostgresJournalOptions()
             if let maxPayloadBytes { options.maxPayloadBytes = maxPayloadBytes }
             if durability == .normal { options.sessionParameters.append(("synchronous_commit", "off")) }
-            // The busy timeout's default (5 s) holds here too; 0 means "do not wait", which lock_timeout spells 1 ms
+            // The busy timeout's default (SQLite's, 5 s) holds here too; 0 means "do not wait", which lock_timeout spells 1 ms
             // (its 0 would wait forever).
-            let milliseconds = max(1, Int(((patience ?? 5) * 1000).rounded()))
+            let milliseconds = max(1, Int(((patience ?? JournalOptions().busyTimeoutSeconds) * 1000).rounded()))
             options.sessionParameters.append(("lock_timeout", "\(milliseconds)"))
             options.logger = Logger(label: "worker.journal")
             return try await PostgresJournal.open(try PostgresLocation(url: path), options: options)

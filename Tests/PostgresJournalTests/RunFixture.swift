@@ -112,13 +112,6 @@ struct RunFixture {
     }
 }
 
-/// Runs a blocking journal call on a thread of its own, as a plugin's host-service call does.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
-
 /// Closes journals at the end of a test.
 func closeAll(_ journals: PostgresJournal...) async {
     for journal in journals {

@@ -133,31 +133,24 @@ import WorkerTestKit
         try await fixture.register("w2")
         let id = try await fixture.job(in: .running)
         let store = fixture.store
-        try await offThePool { try store.checkpointBlocking(job: id, worker: "w1", data: Data("at 40".utf8)) }
+        try await blocking { try store.checkpointBlocking(job: id, worker: "w1", data: Data("at 40".utf8)) }
         #expect(try await store.job(id).checkpoint == Data("at 40".utf8))
-        #expect(try await offThePool { try store.beginStepBlocking(job: id, worker: "w1", name: "charge") } == nil)
-        try await offThePool { try store.commitStepBlocking(job: id, worker: "w1", name: "charge", result: Data("ok".utf8)) }
-        let record = try await offThePool { try store.beginStepBlocking(job: id, worker: "w1", name: "charge") }
+        #expect(try await blocking { try store.beginStepBlocking(job: id, worker: "w1", name: "charge") } == nil)
+        try await blocking { try store.commitStepBlocking(job: id, worker: "w1", name: "charge", result: Data("ok".utf8)) }
+        let record = try await blocking { try store.beginStepBlocking(job: id, worker: "w1", name: "charge") }
         #expect(record?.result == Data("ok".utf8) && record?.completedAt != nil)
-        _ = try await offThePool { try store.beginStepBlocking(job: id, worker: "w1", name: "mail") }
-        try await offThePool { try store.failStepBlocking(job: id, worker: "w1", name: "mail", error: "smtp down") }
+        _ = try await blocking { try store.beginStepBlocking(job: id, worker: "w1", name: "mail") }
+        try await blocking { try store.failStepBlocking(job: id, worker: "w1", name: "mail", error: "smtp down") }
         let steps = try await store.steps(job: id)
         #expect(steps.map(\.name).sorted() == ["charge", "mail"])
         #expect(steps.first { $0.name == "mail" }?.error == "smtp down")
         do {
-            try await offThePool { try store.checkpointBlocking(job: id, worker: "w2", data: Data("stolen".utf8)) }
+            try await blocking { try store.checkpointBlocking(job: id, worker: "w2", data: Data("stolen".utf8)) }
             Issue.record("a worker not holding the job saved its checkpoint")
         } catch let error as JournalError {
             #expect(error.code == .notHeld)
         }
         #expect(try await store.job(id).checkpoint == Data("at 40".utf8))
         await fixture.close()
-    }
-}
-
-/// Runs a blocking store call on a thread of its own, as a plugin's host-service call does.
-func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }
