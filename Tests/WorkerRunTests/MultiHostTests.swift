@@ -50,7 +50,7 @@ import WorkerTestKit
         try await MultiHost.with { setup in
             let workers = try await (0..<3).asyncMap { try await setup.startWorker(host: $0, ["--concurrency", "2"]) }
             for worker in workers { #expect(await worker.waitForLog("ready"), "\(worker.log)") }
-            let ids = try await setup.enqueue("sleep", Array(repeating: #"{"ms": 4000}"#, count: 6))
+            let ids = try await setup.enqueue("sleep", Array(repeating: #"{"ms": 10000}"#, count: 6))
             // Wait until every job runs, then kill the worker that holds the first one.
             let allRunning = await eventually(timeout: .seconds(60)) {
                 (try? await setup.sql("SELECT count(*) FROM jobs WHERE state = 'running'")) == "\(ids.count)"
@@ -62,10 +62,16 @@ import WorkerTestKit
             let victimPID = try await setup.sql("SELECT w.pid FROM jobs j JOIN workers w ON w.id = j.worker_id WHERE j.id = \(ids[0])")
             let victim = try #require(workers.first { "\($0.pid)" == victimPID }, "no worker of ours has pid \(victimPID)")
             let victimID = try await setup.sql("SELECT worker_id FROM jobs WHERE id = \(ids[0])")
-            let held = try await setup.sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM jobs WHERE worker_id = '\(victimID)' AND state = 'running'")
             let killedAt = try await setup.serverMicros()
             victim.killGroup()
             _ = await victim.waitForExit(timeout: .seconds(10))
+            // What the victim held when it died (read after the kill: on a loaded machine it may have finished a job
+            // between the look above and the kill).
+            let held = try await setup.sql("SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM jobs WHERE worker_id = '\(victimID)' AND state = 'running'")
+            guard !held.isEmpty else {
+                Issue.record("the victim held no running job when it was killed: \(try await setup.dump())")
+                return
+            }
 
             let resumed = await eventually(timeout: .seconds(60)) {
                 (try? await setup.sql("""
