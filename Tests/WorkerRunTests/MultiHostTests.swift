@@ -65,9 +65,15 @@ import WorkerTestKit
             let killedAt = try await setup.serverMicros()
             victim.killGroup()
             _ = await victim.waitForExit(timeout: .seconds(10))
-            // What the victim held when it died (read after the kill: on a loaded machine it may have finished a job
-            // between the look above and the kill).
-            let held = try await setup.sql("SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM jobs WHERE worker_id = '\(victimID)' AND state = 'running'")
+            // What the victim held when it died, from the events (read after the kill: on a loaded machine it may
+            // have finished a job between the look above and the kill, and a peer may have taken one back already):
+            // every job it started and did not finish.
+            let held = try await setup.sql("""
+                SELECT coalesce(string_agg(DISTINCT job_id::text, ','), '') FROM job_events s
+                WHERE s.to_state = 'running' AND s.worker_id = '\(victimID)'
+                  AND NOT EXISTS (SELECT 1 FROM job_events f WHERE f.job_id = s.job_id AND f.from_state = 'running'
+                                  AND f.worker_id = '\(victimID)')
+                """)
             guard !held.isEmpty else {
                 Issue.record("the victim held no running job when it was killed: \(try await setup.dump())")
                 return
