@@ -51,9 +51,12 @@ import WorkerTestKit
             try await runProcess(ProductBinary.path("worker"), ["enqueue", "noop", "--payloads-from", "-", "--batch-size", "5000", "--db", url], stdin: lines,
                                  currentDirectory: directory.path)
         }
-        let _ = await eventually(timeout: .seconds(60)) {
+        // The crash comes once a batch is in, never before (a debug build on a loaded machine may take long to
+        // reach its first commit; crashing earlier would let the whole input in after the restart).
+        let progressed = await eventually(timeout: .seconds(240)) {
             (Int((try? await server.psql(url, "SELECT count(*) FROM jobs")) ?? "0") ?? 0) >= 5000
         }
+        try #require(progressed, "the bulk enqueue committed no batch in 240 s")
         try await server.restart(mode: "immediate")
         let result = try await bulk.value
         if result.status == 0 {
