@@ -54,8 +54,8 @@ extension Journal {
         // the planner would otherwise walk every job of a handler or queue, the finished ones included.
         if request.isolateSuspects {
             let suspect = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT id, state, handler FROM jobs INDEXED BY jobs_interrupted WHERE state = 'interrupted' AND crashes > 0" + filter + order),
-                arguments: filterArguments + [1])
+                db.cachedStatement(sql: "SELECT id, state, handler FROM jobs INDEXED BY jobs_interrupted WHERE state = 'interrupted' AND crashes >= ?" + filter + order),
+                arguments: [request.suspectCrashes] + filterArguments + [1])
             if !suspect.isEmpty {
                 // A suspect waits for this worker to be idle, and then runs alone: nothing else is claimed meanwhile,
                 // not even ahead.

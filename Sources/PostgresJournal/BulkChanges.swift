@@ -41,9 +41,21 @@ extension PostgresJournal {
     /// changed only when it still matches the filter and the change still accepts it, exactly as the single-job
     /// command changes it (with the same journal event, `reason` naming the bulk action); a job that moved on
     /// meanwhile (a worker claimed it, another operator retried it) is skipped. `progress` gets the jobs done.
+    ///
+    /// A batch locks its jobs with `SKIP LOCKED`: one that waited on a row while holding hundreds could deadlock
+    /// with a worker's round (which holds the jobs it claims and waits on the ones it finishes), and PostgreSQL
+    /// would then abort one of the two. The jobs a batch found locked (in a round or another operator's change
+    /// at that instant) are then changed one per transaction, each waiting for its row while holding no other.
     public func apply(_ plan: BulkPlan, reason: String, progress: (Int) -> Void = { _ in }) async throws -> BulkResult {
         let result = try await plan.inBatches(of: Self.bulkBatchSize, progress: progress) { ids in
-            try await applyBatch(plan, ids: ids, reason: reason)
+            var (result, busy) = try await applyBatch(plan, ids: ids, reason: reason, skipLocked: true)
+            for id in busy {
+                let single = try await applyBatch(plan, ids: [id], reason: reason, skipLocked: false).result
+                result.changed += single.changed
+                result.requested += single.requested
+                result.skipped.merge(single.skipped, uniquingKeysWith: +)
+            }
+            return result
         }
         if plan.change == .retry && result.changed > 0 { announceNewWork() }
         return result
@@ -51,14 +63,27 @@ extension PostgresJournal {
 
     /// One batch in one transaction. A retry whose key a producer took meanwhile fails on the key's index
     /// (`uniqueKeyConflict`): the batch runs again, and then skips that job as `key in use`.
-    private func applyBatch(_ plan: BulkPlan, ids: [Int64], reason: String) async throws -> BulkResult {
+    /// With `skipLocked`, returns the jobs of `ids` another transaction held, left for later (`busy`); else waits.
+    private func applyBatch(
+        _ plan: BulkPlan, ids: [Int64], reason: String, skipLocked: Bool
+    ) async throws -> (result: BulkResult, busy: [Int64]) {
         let pid = options.pid
         let logger = self.logger
         return try await againOnKeyRace {
             try await bulkTransaction(plan.change) { connection in
                 var conditions = plan.filter.pgWhere()
                 conditions.add("jobs.id = ANY(\(conditions.bind(ids))::bigint[])")
-                let jobs = try await PGJobChanges.lock(connection, conditions, logger: logger)
+                let jobs = try await PGJobChanges.lock(connection, conditions, skipLocked: skipLocked, logger: logger)
+                var busy: [Int64] = []
+                if skipLocked, jobs.count < ids.count {
+                    // Left out: held by another transaction, or no longer matching the filter (changed meanwhile).
+                    let locked = Set(jobs.map(\.id))
+                    let missing = ids.filter { !locked.contains($0) }
+                    var still = plan.filter.pgWhere()
+                    still.add("jobs.id = ANY(\(still.bind(missing))::bigint[])")
+                    busy = try await connection.query(still.query("SELECT jobs.id FROM \(Job.pgFrom)", " ORDER BY jobs.id"), logger: logger)
+                        .collect().map { try $0.decode(Int64.self) }
+                }
                 var batch = BulkResult()
                 let refusals: [Int64: JournalError]
                 switch plan.change {
@@ -83,18 +108,18 @@ extension PostgresJournal {
                     default: break
                     }
                 }
-                let gone = ids.count - jobs.count
+                let gone = ids.count - jobs.count - busy.count
                 if gone > 0 { batch.skipped["changed meanwhile", default: 0] += gone }
-                return batch
+                return (batch, busy)
             }
         }
     }
 
     /// One batch's transaction, labelled by the change (`FaultInjection` finds write points by their literal
     /// label).
-    private func bulkTransaction(
-        _ change: BulkChange, _ body: @escaping @Sendable (PostgresConnection) async throws -> BulkResult
-    ) async throws -> BulkResult {
+    private func bulkTransaction<T: Sendable>(
+        _ change: BulkChange, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         switch change {
         case .retry: try await transaction("bulk-retry", body)
         case .cancel: try await transaction("bulk-cancel", body)

@@ -95,7 +95,8 @@ struct Round {
                          WITH ORDINALITY AS i(id, token, state, attempts, delay, clear_error, set_error, error, reason, ord)),
             t AS MATERIALIZED (SELECT worker_micros() AS now),
             live AS MATERIALIZED (
-                SELECT \(wanted) <= 0 OR EXISTS (SELECT 1 FROM workers WHERE id = \(worker) AND stopped_at IS NULL) AS ok),
+                SELECT \(wanted) <= 0 OR EXISTS (
+                    SELECT 1 FROM workers WHERE id = \(worker) AND stopped_at IS NULL FOR KEY SHARE) AS ok),
             finished AS (
                 UPDATE jobs j SET state = i.state, attempts = i.attempts, updated_at = t.now,
                        run_at = CASE WHEN i.state = 'retrying' THEN t.now + i.delay ELSE j.run_at END,
@@ -103,11 +104,11 @@ struct Round {
                        last_error = CASE WHEN i.clear_error THEN NULL WHEN i.set_error THEN i.error ELSE j.last_error END
                 FROM input i, t, live
                 WHERE live.ok AND j.id = i.id AND j.state = 'running' AND j.worker_id = \(worker) AND j.claim_token = i.token
-                RETURNING j.id, j.state, j.attempts, j.run_at, i.reason),
+                RETURNING j.id, j.state, j.attempts, j.run_at, i.reason, i.ord),
             suspect AS MATERIALIZED (
                 SELECT id, handler, state FROM jobs
                 WHERE \(request.isolateSuspects) AND \(wanted) > 0 AND (SELECT ok FROM live)
-                  AND state = 'interrupted' AND crashes > 0 \(claimFilter: request)
+                  AND state = 'interrupted' AND crashes >= \(request.suspectCrashes) \(claimFilter: request)
                 ORDER BY priority DESC, run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
             due AS MATERIALIZED (
                 SELECT id, queue, handler, priority, run_at, attempts FROM jobs
@@ -173,15 +174,17 @@ struct Round {
                    false AS applied, c.claim_token
             FROM claimed c LEFT JOIN job_checkpoints ON job_checkpoints.job_id = c.id
             UNION ALL
-            SELECT \(unescaped: Self.noJobColumns), 'finished', i.ord, coalesce(f.state, cur.state), cur.worker_id, f.id IS NOT NULL, NULL
-            FROM input i LEFT JOIN finished f ON f.id = i.id LEFT JOIN jobs cur ON cur.id = i.id
+            SELECT \(unescaped: Self.noJobColumns), 'finished', f.ord, f.state, NULL, true, NULL FROM finished f
+            UNION ALL
+            SELECT \(unescaped: Self.noJobColumns), 'finished', i.ord, cur.state, cur.worker_id, false, NULL
+            FROM input i LEFT JOIN jobs cur ON cur.id = i.id WHERE i.ord NOT IN (SELECT ord FROM finished)
             UNION ALL
             SELECT \(unescaped: Self.noJobColumns), 'not live', 0, NULL, NULL, false, NULL FROM live WHERE NOT ok
             """
         // The round is one statement, its own transaction: a crash here, before it is sent, writes nothing, as a
         // crash between SQLite's writes and their commit rolls them back.
         FaultInjection.point("commit:exchange")
-        let rows = try await journal.rows(query)
+        let rows = try await journal.rows(query, on: journal.rounds)
         var results = [Result<JobState, JournalError>?](repeating: nil, count: finished.count)
         var claimed: [(rank: Int64, job: Job, token: Int64)] = []
         var byOrdinal: [Int64: Result<JobState, JournalError>] = [:]
@@ -256,14 +259,18 @@ struct Round {
 extension PostgresQuery.StringInterpolation {
     /// The queue, handler and id filters of a claim, as SQL terms (each `AND ...`) on the columns `queue`,
     /// `handler` and `id`; repeated inside every locking CTE, so that no job they refuse takes a slot.
+    /// The queue and handler terms are not indexable on purpose (`|| ''`): a claim walks its state's partial index
+    /// in claim order and stops at its limit, as SQLite's does (`INDEXED BY`). Given the lookup indexes on handler
+    /// and queue, the planner took them whenever the statistics were stale (after a bulk enqueue), and sorted the
+    /// whole backlog for every round.
     mutating func appendInterpolation(claimFilter request: ClaimRequest) {
         appendLiteral(" AND (cardinality(")
         appendInterpolation(request.queues)
-        appendLiteral("::text[]) = 0 OR queue = ANY(")
+        appendLiteral("::text[]) = 0 OR (queue || '') = ANY(")
         appendInterpolation(request.queues)
         appendLiteral("::text[])) AND (")
         appendInterpolation(request.handlers == nil)
-        appendLiteral(" OR handler = ANY(")
+        appendLiteral(" OR (handler || '') = ANY(")
         appendInterpolation(request.handlers ?? [])
         appendLiteral("::text[])) AND (")
         appendInterpolation(request.ids == nil)

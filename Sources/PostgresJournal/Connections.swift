@@ -20,8 +20,11 @@ enum Connections {
         return tls
     }
 
-    /// The pool's configuration.
-    static func client(_ location: PostgresLocation, _ options: PostgresJournalOptions) -> PostgresClient.Configuration {
+    /// The configuration of a pool of `size` connections (`options.poolSize` when nil), with `parameters` for
+    /// their sessions.
+    static func client(
+        _ location: PostgresLocation, _ options: PostgresJournalOptions, size: Int? = nil, parameters: [(String, String)] = []
+    ) -> PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS
         switch location.tls {
         case .disable: tls = .disable
@@ -32,9 +35,9 @@ enum Connections {
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: tls)
         configuration.options.connectTimeout = options.connectTimeout
-        configuration.options.maximumConnections = max(1, options.poolSize)
+        configuration.options.maximumConnections = max(1, size ?? options.poolSize)
         configuration.options.minimumConnections = 0
-        configuration.options.additionalStartupParameters = [("application_name", options.applicationName)] + options.sessionParameters
+        configuration.options.additionalStartupParameters = options.startupParameters + parameters
         if isIPAddress(location.host) { configuration.options.tlsServerName = nil }
         return configuration
     }
@@ -59,7 +62,7 @@ enum Connections {
             database: location.database, tls: tls)
         let seconds = options.connectTimeout.components.seconds
         configuration.options.connectTimeout = .seconds(max(1, seconds))
-        configuration.options.additionalStartupParameters = [("application_name", options.applicationName)] + options.sessionParameters + parameters
+        configuration.options.additionalStartupParameters = options.startupParameters + parameters
         do {
             return try await PostgresConnection.connect(configuration: configuration, id: id, logger: options.logger)
         } catch {

@@ -75,9 +75,11 @@ enum PGJobChanges {
     }
 
     /// The jobs `conditions` select, by id, locked against other writers (a worker's claim, another operator)
-    /// until the transaction ends.
-    static func lock(_ connection: PostgresConnection, _ conditions: PGWhere, logger: Logger) async throws -> [Job] {
-        let query = conditions.query("SELECT \(Job.pgColumns) FROM \(Job.pgFrom)", " ORDER BY jobs.id FOR UPDATE OF jobs")
+    /// until the transaction ends. `skipLocked` leaves out the jobs another transaction holds instead of waiting:
+    /// a transaction that locks many jobs must not wait while it holds some (see `PostgresJournal.apply`).
+    static func lock(_ connection: PostgresConnection, _ conditions: PGWhere, skipLocked: Bool = false, logger: Logger) async throws -> [Job] {
+        let query = conditions.query(
+            "SELECT \(Job.pgColumns) FROM \(Job.pgFrom)", skipLocked ? " ORDER BY jobs.id FOR UPDATE OF jobs SKIP LOCKED" : " ORDER BY jobs.id FOR UPDATE OF jobs")
         var jobs: [Job] = []
         for try await row in try await connection.query(query, logger: logger) {
             jobs.append(try Job(postgres: row))

@@ -16,8 +16,14 @@ public final class PostgresJournal: Sendable {
     /// The options it was opened with.
     public let options: PostgresJournalOptions
     let client: PostgresClient
+    /// A pool of its own for the workers' rounds (`Round`), whose sessions plan without bitmap scans: a claim must
+    /// walk its state's partial index in claim order and stop at its limit. With statistics taken before a bulk
+    /// enqueue, the planner otherwise read and sorted the whole backlog in every round (30 ms instead of 0.2 ms
+    /// with 30,000 jobs queued). Opens its connections only when a worker runs.
+    let rounds: PostgresClient
     let logger: Logger
     private let running: Task<Void, Never>
+    private let runningRounds: Task<Void, Never>
     private let observers = Mutex<[@Sendable () -> Void]>([])
     /// What this journal keeps for the workers registered through it (lock sessions, claim tokens, wake-ups).
     let workerSide = WorkerSide()
@@ -27,8 +33,13 @@ public final class PostgresJournal: Sendable {
         self.options = options
         logger = options.logger
         let client = PostgresClient(configuration: Connections.client(server, options), backgroundLogger: options.logger)
+        let rounds = PostgresClient(
+            configuration: Connections.client(server, options, size: 2, parameters: [("enable_bitmapscan", "off")]),
+            backgroundLogger: options.logger)
         self.client = client
+        self.rounds = rounds
         running = Task { await client.run() }
+        runningRounds = Task { await rounds.run() }
     }
 
     /// Connects to `server` (one connection of its own first, so that an unreachable server, a refused login, a
@@ -52,7 +63,9 @@ public final class PostgresJournal: Sendable {
     public func close() async {
         await closeLockSessions()
         running.cancel()
+        runningRounds.cancel()
         await running.value
+        await runningRounds.value
     }
 
     /// Where the journal is, without the password.
@@ -83,9 +96,10 @@ public final class PostgresJournal: Sendable {
 
     /// Runs one statement and collects its rows. A single statement is its own transaction.
     @discardableResult
-    func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+    func rows(_ query: PostgresQuery, on pool: PostgresClient? = nil) async throws -> [PostgresRow] {
         let logger = self.logger
-        return try await mapping { try await self.client.query(query, logger: logger).collect() }
+        let pool = pool ?? client
+        return try await mapping { try await pool.query(query, logger: logger).collect() }
     }
 
     /// Like `transaction`, but blocks the calling thread until it commits: for a plugin's host-service call, on

@@ -33,6 +33,18 @@ public struct PostgresJournalOptions: Sendable {
 
     /// The defaults.
     public init() {}
+
+    /// What every session of this journal is started with: the application name, the server's own statement
+    /// timeout, then `sessionParameters`. The server cancels a statement (and rolls it back) 1 s before the client
+    /// would give up on it (`statementTimeout`), so that a statement the client abandoned does not commit later:
+    /// a round that committed after its worker gave up would leave jobs `running` under a worker that does not
+    /// know them.
+    var startupParameters: [(String, String)] {
+        let client = statementTimeout.components
+        let milliseconds = client.seconds * 1000 + client.attoseconds / 1_000_000_000_000_000
+        return [("application_name", applicationName), ("statement_timeout", "\(max(100, milliseconds - 1000))")]
+            + sessionParameters
+    }
 }
 
 /// The server-side TCP settings of a worker's lock session: they bound how long the server keeps the advisory lock

@@ -16,6 +16,7 @@ enum PostgresMigrations {
         // A migration may wait for another process's (they take turns on the lock) and build indexes on a large
         // journal: it gets minutes, not the statement timeout.
         try await journal.transaction("migrate", deadline: .seconds(600)) { connection in
+            try await connection.query("SET LOCAL statement_timeout = '600s'", logger: journal.logger)  // as the deadline
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: journal.logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -176,6 +176,13 @@ extension PostgresJournal {
                     : RecoveryTransition.died(worker: worker.id, pid: worker.pid))
             })
             let restarted = Set(dead.filter(\.restarted).map(\.id))
+            // The dead workers' rows first: a round of the same worker still on its way (its lock session is gone, its
+            // pool connection not yet) holds its row while it claims (`FOR KEY SHARE` in `Round`). Waiting for it here
+            // lets this transaction see what it claimed and take that back too; a round that comes after finds the
+            // worker stopped and claims nothing. Without it, such a round's claims stayed `running` under a stopped
+            // worker until a second recovery, which counted a crash against jobs that may never have started.
+            try await connection.query(
+                "SELECT id FROM workers WHERE id = ANY(\(dead.map(\.id))::text[]) ORDER BY id FOR UPDATE", logger: logger)
             let held = try await connection.query("""
                 SELECT id, worker_id, crashes, cancel_requested_at IS NOT NULL FROM jobs
                 WHERE state = 'running' AND worker_id = ANY(\(dead.map(\.id))::text[]) ORDER BY id FOR UPDATE

@@ -212,6 +212,7 @@ public actor Dispatcher {
             busy: !inflight.isEmpty || !reserve.isEmpty)
         request.ahead = sizes.ahead  // for the reserve: short jobs only
         request.aheadHandlers = sizes.aheadHandlers
+        request.suspectCrashes = Self.suspectCrashes(maxCrashes: options.maxCrashes)
         // While the round commits (an fsync), jobs claimed ahead keep starting as slots free up: the next round
         // then carries what ended meanwhile, so the commits and the jobs overlap instead of taking turns.
         let committed = Flag()
@@ -226,7 +227,7 @@ public actor Dispatcher {
         reserve.committed(seconds: seconds(clock.now() - began))
         ledger.record(ended, results, at: clock.now())
         if !jobs.isEmpty { FaultInjection.point("after-claim") }
-        if let suspect = reserve.add(jobs, isolatingSuspects: request.isolateSuspects) {
+        if let suspect = reserve.add(jobs, suspectCrashes: request.isolateSuspects ? request.suspectCrashes : nil) {
             logger.notice("job \(suspect.id) \(suspect.handler): a worker died under it \(suspect.crashes) time(s); running it alone")
         }
         if let stopped = drain.stopReason {
@@ -240,6 +241,11 @@ public actor Dispatcher {
         }
         if !slow.isEmpty { logger.info("gave back \(slow.count) claimed-ahead job(s) whose handler's jobs now take longer") }
         return jobs.count
+    }
+
+    /// The deaths that make a job a suspect (`ClaimRequest.suspectCrashes`): one fewer than end it `dead`.
+    static func suspectCrashes(maxCrashes: Int) -> Int {
+        max(1, maxCrashes - 1)
     }
 
     private nonisolated static func commit(

@@ -39,10 +39,11 @@ struct Reserve {
         suspect == nil ? concurrency - running + plan.count - jobs.count : 0
     }
 
-    /// Takes the claimed jobs; a lone job a worker died under becomes the suspect.
-    mutating func add(_ claimed: [Job], isolatingSuspects: Bool) -> Job? {
+    /// Takes the claimed jobs; a lone job under which `suspectCrashes` workers died (nil: suspects are not
+    /// isolated) becomes the suspect.
+    mutating func add(_ claimed: [Job], suspectCrashes: Int?) -> Job? {
         var isolated: Job?
-        if let first = claimed.first, first.crashes > 0, first.state == .running, claimed.count == 1, isolatingSuspects {
+        if let first = claimed.first, let suspectCrashes, first.crashes >= suspectCrashes, first.state == .running, claimed.count == 1 {
             suspect = first.id
             isolated = first
         }

@@ -60,10 +60,15 @@ public struct ClaimRequest: Sendable, Equatable {
     public var plugins: [String: PluginStamp]
     /// Only these job ids (`worker resume`); nil means any.
     public var ids: [Int64]?
-    /// Run suspects alone: while an interrupted job under which a worker died (`crashes > 0`) waits, a busy
+    /// Run suspects alone: while an interrupted job under which `suspectCrashes` workers died waits, a busy
     /// worker claims nothing, and an idle one claims that job alone. A job that crashes its worker is then
     /// identified for certain, and the jobs that merely ran beside it are not counted as poison too.
     public var isolateSuspects: Bool
+    /// The deaths that make an interrupted job a suspect. Default 1. `worker run` uses its crash limit minus one:
+    /// a job runs alone once its next death would end it `dead`, so one death (an operator's SIGKILL, a lost
+    /// host) does not make the jobs that ran beside it wait for each other, and a poison job still cannot take
+    /// an innocent job to `dead` with it.
+    public var suspectCrashes: Int = 1
     /// Whether the claiming worker has jobs in flight (see `isolateSuspects`).
     public var busy: Bool
     /// Jobs to claim ahead, in addition to `limit`, for a worker's reserve: the jobs that follow the first `limit`

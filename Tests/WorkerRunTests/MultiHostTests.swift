@@ -48,7 +48,9 @@ import WorkerTestKit
     @Test(.enabled("needs root and iproute2 (ip netns)", NetworkLab.isAvailable))
     func aKilledWorkersJobsAreResumedByAPeer() async throws {
         try await MultiHost.with { setup in
-            let workers = try await (0..<3).asyncMap { try await setup.startWorker(host: $0, ["--concurrency", "2"]) }
+            // Whoever the victim is, its peers have at least as many free slots as it holds jobs: they can resume at
+            // once, not when a slot frees.
+            let workers = try await (0..<3).asyncMap { try await setup.startWorker(host: $0, ["--concurrency", "4"]) }
             for worker in workers { #expect(await worker.waitForLog("ready"), "\(worker.log)") }
             let ids = try await setup.enqueue("sleep", Array(repeating: #"{"ms": 10000}"#, count: 6))
             // Wait until every job runs, then kill the worker that holds the first one.
