@@ -180,4 +180,17 @@ import Testing
         idle.aheadHandlers = ["noop"]
         #expect(try await fixture.journal.claim(idle).map(\.id) == [suspect])  // alone, nothing ahead
     }
+
+    @Test func aJobWithFewerCrashesThanSuspectCrashesIsClaimedLikeAnyOther() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let once = try await fixture.enqueue("crash")
+        try await fixture.journal.register(WorkerRegistration(id: "dead", pid: 7, host: "t", processStartedAt: nil, version: "t"))
+        _ = try await fixture.journal.claim(ClaimRequest(worker: "dead", limit: 1))
+        _ = try await fixture.journal.recoverOrphans(of: "dead", by: nil, reason: "worker dead died")
+        let others = [try await fixture.enqueue("noop"), try await fixture.enqueue("noop")]
+        var busy = ClaimRequest(worker: fixture.worker, limit: 3, isolateSuspects: true, busy: true)
+        busy.suspectCrashes = 2
+        #expect(try await fixture.journal.claim(busy).map(\.id) == [once] + others)  // first, beside the others
+    }
 }

@@ -119,4 +119,28 @@ import WorkerTestKit
         #expect(try await fixture.sql("SELECT count(*) FROM job_events WHERE to_state = 'cancelled' AND reason = 'bulk'") == "\(count)")
         await fixture.close()
     }
+
+    /// A batch never waits on a row while it holds others (with a worker's round, which holds the jobs it claims
+    /// and waits on those it finishes, that could deadlock): a job another transaction holds is skipped by the
+    /// batch and changed on its own once free.
+    @Test func aJobHeldByAnotherTransactionIsChangedOnceFreeWithoutHoldingTheRest() async throws {
+        let fixture = try await OpsFixture("bulk")
+        var ids: [Int64] = []
+        for _ in 0..<5 { ids.append(try await fixture.job(in: .dead)) }
+        let holder = try await fixture.connection()
+        try await holder.run("BEGIN")
+        try await holder.run("SELECT id FROM jobs WHERE id = \(ids[2]) FOR UPDATE")
+        let plan = try await fixture.journal.plan(.retry, JobFilter(state: .dead))
+        let journal = fixture.journal
+        let applying = Task { try await journal.apply(plan, reason: "bulk") }
+        // The other four are committed while the held one waits: the batch did not hold them while waiting.
+        #expect(await eventually { (try? await fixture.count("state = 'queued'")) == 4 }, "the jobs not held were not retried")
+        #expect(try await fixture.job(ids[2]).state == .dead)
+        try await holder.run("COMMIT")
+        let result = try await applying.value
+        #expect(result == BulkResult(changed: 5, requested: 0, skipped: [:]))
+        #expect(try await fixture.count("state = 'queued'") == 5)
+        await holder.closeNow()
+        await fixture.close()
+    }
 }

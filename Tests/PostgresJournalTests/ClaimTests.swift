@@ -125,6 +125,18 @@ import WorkerTestKit
         await closeAll(j)
     }
 
+    @Test func aJobWithFewerCrashesThanSuspectCrashesIsClaimedLikeAnyOther() async throws {
+        let fixture = try await RunFixture("onecrash")
+        let j = try await fixture.worker("w1")
+        let once = try await fixture.enqueue(j, "crash")
+        _ = try await fixture.sql("UPDATE jobs SET state = 'interrupted', crashes = 1, attempts = 1 WHERE id = \(once)")
+        let others = [try await fixture.enqueue(j, "noop"), try await fixture.enqueue(j, "noop")]
+        var busy = ClaimRequest(worker: "w1", limit: 3, isolateSuspects: true, busy: true)
+        busy.suspectCrashes = 2
+        #expect(try await j.finishAndClaim(finished: [], claim: busy).claimed.map(\.id) == [once] + others)
+        await closeAll(j)
+    }
+
     @Test func pluginStampsAreRecordedOnClaimedJobs() async throws {
         let fixture = try await RunFixture("stamps")
         let j = try await fixture.worker("w1")

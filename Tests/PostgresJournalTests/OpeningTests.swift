@@ -1,5 +1,6 @@
 import Foundation
-import PostgresJournal
+@testable import PostgresJournal
+import PostgresNIO
 import Testing
 import WorkerStore
 import WorkerTestKit
@@ -47,6 +48,20 @@ import WorkerTestKit
         await again.close()
         let names = try await PostgresTestServer.shared.psql(url, "SELECT string_agg(name, ',' ORDER BY name) FROM schema_migrations")
         #expect(names == "0001_initial")
+    }
+
+    /// The server cancels a statement 1 s before the client would give up on it, so that an abandoned statement
+    /// never commits later; the rounds' own pool plans without bitmap scans.
+    @Test func sessionsCarryTheServerSideTimeoutAndTheRoundsTheirPlannerSetting() async throws {
+        let url = try await PostgresTestServer.shared.database("open")
+        var options = PostgresJournalOptions()
+        options.statementTimeout = .seconds(12)
+        let journal = try await PostgresJournal.open(try PostgresLocation(url: url), options: options)
+        #expect(try await journal.rows("SHOW statement_timeout").first?.decode(String.self) == "11s")
+        #expect(try await journal.rows("SHOW enable_bitmapscan").first?.decode(String.self) == "on")
+        #expect(try await journal.rows("SHOW enable_bitmapscan", on: journal.rounds).first?.decode(String.self) == "off")
+        #expect(try await journal.rows("SHOW statement_timeout", on: journal.rounds).first?.decode(String.self) == "11s")
+        await journal.close()
     }
 
     @Test func manyFirstStartsAtOnceMigrateOnce() async throws {

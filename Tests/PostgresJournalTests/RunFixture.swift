@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 @testable import PostgresJournal
 import PostgresNIO
 import Testing
@@ -117,5 +118,12 @@ func closeAll(_ journals: PostgresJournal...) async {
     for journal in journals {
         await journal.closeLockSessions()
         await journal.close()
+    }
+}
+
+extension PostgresConnection {
+    /// Runs `sql` (constant text of the test's own) and waits for it.
+    func run(_ sql: String) async throws {
+        _ = try await query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test")).collect()
     }
 }

@@ -75,6 +75,28 @@ import WorkerTestKit
         await closeAll(a, b)
     }
 
+    /// A round still on its way when a peer recovers its worker (the lock session gone, the pool connection not
+    /// yet) waits for the recovery, then finds its worker stopped and claims nothing: no job is left `running`
+    /// under a stopped worker.
+    @Test func aRoundWaitsForARecoveryOfItsWorkerAndThenClaimsNothing() async throws {
+        let fixture = try await RunFixture("stopping")
+        let j = try await fixture.worker("w1")
+        let job = try await fixture.enqueue(j)
+        let recovery = try await Connections.connect(fixture.location, PostgresJournalOptions())
+        try await recovery.run("BEGIN")
+        try await recovery.run("SELECT id FROM workers WHERE id = 'w1' FOR UPDATE")  // as recoverDeadWorkers does
+        let round = Task { try await fixture.claim(j, "w1") }
+        try await fixture.eventually("the round waits for the worker's row") {
+            try await fixture.sql("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype IN ('tuple', 'transactionid')") != "0"
+        }
+        try await recovery.run("UPDATE workers SET stopped_at = worker_micros() WHERE id = 'w1'")
+        try await recovery.run("COMMIT")
+        await #expect(throws: JournalError.self) { try await round.value }
+        #expect(try await fixture.job(j, job).state == .queued)
+        await recovery.closeNow()
+        await closeAll(j)
+    }
+
     @Test func aWorkerThatDiesUnderTheSameJobThreeTimesMakesItDead() async throws {
         let fixture = try await RunFixture("poison")
         let peer = try await fixture.worker("peer")
