@@ -102,6 +102,19 @@ public final class PostgresJournal: Sendable {
         return try await mapping { try await pool.query(query, logger: logger).collect() }
     }
 
+    /// Runs a prepared statement (prepared on each of `pool`'s connections the first time it runs there) and
+    /// collects its rows.
+    func prepared<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, on pool: PostgresClient
+    ) async throws -> [Statement.Row] where Statement.Row: Sendable {
+        let logger = self.logger
+        return try await mapping {
+            var rows: [Statement.Row] = []
+            for try await row in try await pool.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
     /// Like `transaction`, but blocks the calling thread until it commits: for a plugin's host-service call, on
     /// a thread of its own. Never call it from Swift's cooperative thread pool.
     func transactionBlocking<T: Sendable>(
