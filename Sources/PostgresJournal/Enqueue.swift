@@ -137,22 +137,33 @@ extension PostgresJournal {
                 FROM input CROSS JOIN clock
                 LEFT JOIN LATERAL (
                     SELECT jobs.id FROM jobs
-                    WHERE jobs.unique_key = input.unique_key AND jobs.unique_key IS NOT NULL
+                    WHERE input.unique_key IS NOT NULL AND jobs.unique_key = input.unique_key AND jobs.unique_key IS NOT NULL
                       AND jobs.state NOT IN ('completed', 'dead', 'cancelled')
                 ) AS holder ON true
                 ORDER BY input.ord
             ),
-            inserted AS (
+            -- Jobs without a key are inserted plainly: ON CONFLICT costs a speculative insertion per row.
+            plain AS (
                 INSERT INTO jobs (id, handler, queue, state, unique_key, payload, priority, max_attempts, run_at,
                                   created_at, updated_at)
                 OVERRIDING SYSTEM VALUE
                 SELECT id, handler, queue, CASE WHEN run_at > now THEN 'scheduled' ELSE 'queued' END, unique_key, payload,
                        priority, max_attempts, run_at, now, now
-                FROM fresh WHERE holder IS NULL ORDER BY ord
+                FROM fresh WHERE holder IS NULL AND unique_key IS NULL ORDER BY ord
+                RETURNING id, state, created_at
+            ),
+            keyed AS (
+                INSERT INTO jobs (id, handler, queue, state, unique_key, payload, priority, max_attempts, run_at,
+                                  created_at, updated_at)
+                OVERRIDING SYSTEM VALUE
+                SELECT id, handler, queue, CASE WHEN run_at > now THEN 'scheduled' ELSE 'queued' END, unique_key, payload,
+                       priority, max_attempts, run_at, now, now
+                FROM fresh WHERE holder IS NULL AND unique_key IS NOT NULL ORDER BY ord
                 ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state NOT IN ('completed', 'dead', 'cancelled')
                 DO NOTHING
                 RETURNING id, state, created_at
             ),
+            inserted AS MATERIALIZED (SELECT * FROM plain UNION ALL SELECT * FROM keyed),
             events AS (
                 INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
                 SELECT id, created_at, NULL, state, 0, NULL, \(pid), 'enqueued' FROM inserted
