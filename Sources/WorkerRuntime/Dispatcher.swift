@@ -37,6 +37,10 @@ public actor Dispatcher {
     private var batch = OutcomeBatch()
     private var ledger: OutcomeLedger
     private var inflight: [Int64: Running] = [:]
+    /// Cancels asked for jobs this worker does not know (yet): the round that claimed them may still be on its
+    /// way back (its jobs join the reserve only when it returns, and the actor serves calls meanwhile). The round
+    /// applies them to what it claimed; the rest were not this worker's.
+    private var cancelsAwaitingRound: Set<Int64> = []
     private var missingReported: Set<String> = []
     /// Outcomes reported by plugins, waiting for the loop to take them.
     private let arrivals = Arrivals()
@@ -151,7 +155,11 @@ public actor Dispatcher {
                 logger.notice("job \(id) \(job.handler): cancelled by an operator before it started")
                 continue
             }
-            guard var running = inflight[id], running.cancelReason == nil else { continue }
+            guard var running = inflight[id] else {
+                cancelsAwaitingRound.insert(id)
+                continue
+            }
+            guard running.cancelReason == nil else { continue }
             running.cancelReason = .operatorRequest
             inflight[id] = running
             running.execution.cancel()
@@ -230,6 +238,9 @@ public actor Dispatcher {
         if let suspect = reserve.add(jobs, suspectCrashes: request.isolateSuspects ? request.suspectCrashes : nil) {
             logger.notice("job \(suspect.id) \(suspect.handler): a worker died under it \(suspect.crashes) time(s); running it alone")
         }
+        let asked = cancelsAwaitingRound
+        cancelsAwaitingRound = []
+        if !asked.isEmpty { cancelRequested(jobs.map(\.id).filter(asked.contains)) }
         if let stopped = drain.stopReason {
             releaseReserve(stopped)  // a stop came while the round committed: give its claims back at once
         }
