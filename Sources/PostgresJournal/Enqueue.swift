@@ -144,21 +144,11 @@ extension PostgresJournal {
             ),
             -- Jobs without a key are inserted plainly: ON CONFLICT costs a speculative insertion per row.
             plain AS (
-                INSERT INTO jobs (id, handler, queue, state, unique_key, payload, priority, max_attempts, run_at,
-                                  created_at, updated_at)
-                OVERRIDING SYSTEM VALUE
-                SELECT id, handler, queue, CASE WHEN run_at > now THEN 'scheduled' ELSE 'queued' END, unique_key, payload,
-                       priority, max_attempts, run_at, now, now
-                FROM fresh WHERE holder IS NULL AND unique_key IS NULL ORDER BY ord
+                \(unescaped: Self.insertFromFresh) holder IS NULL AND unique_key IS NULL ORDER BY ord
                 RETURNING id, state, created_at
             ),
             keyed AS (
-                INSERT INTO jobs (id, handler, queue, state, unique_key, payload, priority, max_attempts, run_at,
-                                  created_at, updated_at)
-                OVERRIDING SYSTEM VALUE
-                SELECT id, handler, queue, CASE WHEN run_at > now THEN 'scheduled' ELSE 'queued' END, unique_key, payload,
-                       priority, max_attempts, run_at, now, now
-                FROM fresh WHERE holder IS NULL AND unique_key IS NOT NULL ORDER BY ord
+                \(unescaped: Self.insertFromFresh) holder IS NULL AND unique_key IS NOT NULL ORDER BY ord
                 ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state NOT IN ('completed', 'dead', 'cancelled')
                 DO NOTHING
                 RETURNING id, state, created_at
@@ -189,6 +179,15 @@ extension PostgresJournal {
         }
         return results
     }
+
+    /// The insert of the `fresh` rows a batch's statement names (followed by which of them, and how).
+    private static let insertFromFresh = """
+        INSERT INTO jobs (id, handler, queue, state, unique_key, payload, priority, max_attempts, run_at, created_at, updated_at)
+        OVERRIDING SYSTEM VALUE
+        SELECT id, handler, queue, CASE WHEN run_at > now THEN 'scheduled' ELSE 'queued' END, unique_key, payload,
+               priority, max_attempts, run_at, now, now
+        FROM fresh WHERE
+        """
 
     /// What the server refused in a value of the batch, as the SQLite journal words it, naming the job when it
     /// can be told: the server checks the JSON (the payload column's CHECK), but does not say which row failed.
