@@ -16,17 +16,17 @@ extension Journal {
     }
 
     /// Records `finished` outcomes and claims new jobs in one transaction: a worker loop's round costs one commit.
-    public func finishAndClaim(
-        finished: [(job: Int64, outcome: JobOutcome)], claim request: ClaimRequest
-    ) async throws -> (finished: [Result<JobState, JournalError>], claimed: [Job]) {
+    public func finishAndClaim(finished: [(job: Int64, outcome: JobOutcome)], claim request: ClaimRequest) async throws -> RoundResult {
         let unstamped = FinishContext(journal: self)
         let clock = options.clock
         let pid = options.pid
         return try await transaction("exchange") { db in
             let context = unstamped.at(clock.now())  // under the write lock, as in `claim`
             let results = try context.applyAll(db, finished, worker: request.worker)
-            let claimed = request.limit + request.ahead > 0 ? try Self.claim(db, request, now: context.now, pid: pid) : []
-            return (results, claimed)
+            let wanted = request.limit + request.ahead > 0
+            let claimed = wanted ? try Self.claim(db, request, now: context.now, pid: pid) : []
+            let next = wanted && claimed.isEmpty ? try Self.nextRunAt(db, after: context.now) : nil
+            return RoundResult(finished: results, claimed: claimed, nextRunAt: next)
         }
     }
 

@@ -37,14 +37,20 @@ extension Journal {
     /// queue or handler it does not serve, and waking for it would only spin.
     public func nextRunAt() async throws -> Micros? {
         let now = self.now
-        return try await read { db in
-            let scheduled = try Micros.fetchOne(db, sql: "SELECT min(run_at) FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND run_at > ?", arguments: [now])
-            // The redundant OR term lets SQLite use the partial index jobs_ready.
-            let retrying = try Micros.fetchOne(
-                db, sql: "SELECT min(run_at) FROM jobs INDEXED BY jobs_ready WHERE (state = 'queued' OR state = 'retrying') AND state = 'retrying' AND run_at > ?",
-                arguments: [now])
-            return [scheduled, retrying].compactMap { $0 }.min()
-        }
+        return try await read { db in try Self.nextRunAt(db, after: now) }
+    }
+
+    /// The earliest `run_at` after `now` of a scheduled or retrying job.
+    static func nextRunAt(_ db: Database, after now: Micros) throws -> Micros? {
+        let scheduled = try Micros.fetchOne(
+            db.cachedStatement(sql: "SELECT min(run_at) FROM jobs INDEXED BY jobs_scheduled WHERE state = 'scheduled' AND run_at > ?"),
+            arguments: [now])
+        // The redundant OR term lets SQLite use the partial index jobs_ready.
+        let retrying = try Micros.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT min(run_at) FROM jobs INDEXED BY jobs_ready WHERE (state = 'queued' OR state = 'retrying') AND state = 'retrying' AND run_at > ?"),
+            arguments: [now])
+        return [scheduled, retrying].compactMap { $0 }.min()
     }
 
     /// SQLite's `data_version`: changes when another connection commits. Cheap: no disk read when unchanged.

@@ -12,9 +12,7 @@ extension PostgresJournal {
     /// (`workerNotRegistered`, and then nothing is recorded); after the journal lost a lock session
     /// (`storageProblem`) it claims nothing more: the outcomes are still recorded, and a pure claim fails with
     /// `unavailable`.
-    public func finishAndClaim(
-        finished: [(job: Int64, outcome: JobOutcome)], claim: ClaimRequest
-    ) async throws -> (finished: [Result<JobState, JournalError>], claimed: [Job]) {
+    public func finishAndClaim(finished: [(job: Int64, outcome: JobOutcome)], claim: ClaimRequest) async throws -> RoundResult {
         var request = claim
         if request.limit + request.ahead > 0, let problem = workerSide.lost.withLock({ $0 }) {
             if finished.isEmpty { throw JournalError(.unavailable, problem) }
@@ -57,7 +55,7 @@ struct Round {
     /// once per transaction, never reused).
     static let noToken: Int64 = -1
 
-    func run() async throws -> (finished: [Result<JobState, JournalError>], claimed: [Job]) {
+    func run() async throws -> RoundResult {
         let side = journal.workerSide
         let options = journal.options
         // The transitions are decided here, from what the claim returned (attempts cannot change while held).
@@ -97,6 +95,7 @@ struct Round {
         var results = [Result<JobState, JournalError>?](repeating: nil, count: finished.count)
         var claimed: [(rank: Int64, job: Job, token: Int64)] = []
         var byOrdinal: [Int64: Result<JobState, JournalError>] = [:]
+        var nextRunAt: Micros?
         for row in rows {
             let cells = row.makeRandomAccess()
             let kind = try cells[Self.trailing].decode(String.self)
@@ -104,6 +103,8 @@ struct Round {
             switch kind {
             case "claimed":
                 claimed.append((ordinal, try Job(postgres: row), try cells[Self.trailing + 5].decode(Int64.self)))
+            case "next":
+                nextRunAt = try cells[Self.trailing + 5].decode(Int64?.self)
             case "finished":
                 let id = outcomes.ids[Int(ordinal) - 1]
                 let state = try cells[Self.trailing + 2].decode(String?.self)
@@ -145,7 +146,9 @@ struct Round {
                     worker: worker, token: claim.token, attempts: claim.job.attempts, maxAttempts: claim.job.maxAttempts)
             }
         }
-        return (results.map { $0 ?? .failure(JournalError(.internalError, "no result for an outcome")) }, jobs.map(\.job))
+        return RoundResult(
+            finished: results.map { $0 ?? .failure(JournalError(.internalError, "no result for an outcome")) }, claimed: jobs.map(\.job),
+            nextRunAt: nextRunAt)
     }
 
     /// Where the columns after a row's job columns begin.

@@ -122,6 +122,12 @@ struct RoundStatement: PostgresPreparedStatement {
             FROM input i LEFT JOIN jobs cur ON cur.id = i.id WHERE i.ord NOT IN (SELECT ord FROM finished)
             UNION ALL
             SELECT \(unescaped: Round.noJobColumns), 'not live', 0, NULL, NULL, false, NULL FROM live WHERE NOT ok
+            UNION ALL
+            -- Asked for jobs and claimed none: when the next one falls due, by the same clock reading as the claim.
+            SELECT \(unescaped: Round.noJobColumns), 'next', 0, NULL, NULL, false, least(
+                (SELECT min(run_at) FROM jobs WHERE state = 'scheduled' AND run_at > t.now),
+                (SELECT min(run_at) FROM jobs WHERE state IN ('queued', 'retrying') AND state = 'retrying' AND run_at > t.now))
+            FROM t, live WHERE live.ok AND \(wanted)::bigint > 0 AND NOT EXISTS (SELECT 1 FROM claimed)
             """
     }
 }

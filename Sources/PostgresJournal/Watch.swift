@@ -49,6 +49,9 @@ final class ListenWatch: CommitWatch {
 
     var description: String { "notifications on worker_jobs from \(location)" }
 
+    /// Only producers notify (enqueue, retry, recovery); a worker's rounds never do.
+    var hearsOwnCommits: Bool { false }
+
     /// Starts calling `wake` on notifications; false while no lock session of this journal listens.
     func arm() -> Bool {
         guard side.sessions.withLock({ !$0.isEmpty }), side.lost.withLock({ $0 == nil }) else { return false }

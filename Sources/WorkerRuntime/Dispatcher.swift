@@ -94,11 +94,9 @@ public actor Dispatcher {
                 var worthClaiming = (shouldClaim && free > 0) || !batch.isEmpty
                 if !worthClaiming && free > 0 { worthClaiming = try await somethingNew() }
                 if worthClaiming {
-                    // One transaction records what ended and claims what fits in the freed slots.
-                    let claimed = try await exchange()
-                    if claimed == 0 && free > 0 {
-                        idle.nextRunAt = try await journal.nextRunAt()  // nothing ready: when will something be?
-                    }
+                    // One transaction records what ended and claims what fits in the freed slots (and, when nothing
+                    // is ready, says when something will be).
+                    try await exchange()
                 }
                 if options.exitWhenIdle, inflight.isEmpty, reserve.isEmpty, try await isIdle() { break loop }
             } else if drain.mode != .quiet {
@@ -210,7 +208,7 @@ public actor Dispatcher {
         if let reason = change.cancel { cancelAll(.drain(reason)) }
     }
 
-    private func exchange() async throws -> Int {
+    private func exchange() async throws {
         let ended = takeEnded()
         let sizes = reserve.claimSizes(running: inflight.count)
         var request = ClaimRequest(
@@ -224,6 +222,8 @@ public actor Dispatcher {
         // While the round commits (an fsync), jobs claimed ahead keep starting as slots free up: the next round
         // then carries what ended meanwhile, so the commits and the jobs overlap instead of taking turns.
         let committed = Flag()
+        let asked = request.limit + request.ahead > 0  // for jobs: a claim that finds none says when to look again
+        let isolating = request.isolateSuspects ? request.suspectCrashes : nil
         ledger.roundBegan()
         let began = clock.now()
         async let round = Self.commit(journal, ended.map { ($0.job.id, $0.outcome) }, request, committed, waker)
@@ -231,16 +231,18 @@ public actor Dispatcher {
             await waker.wait()  // the commit wakes it when it ends
             collectArrivals()
         }
-        let (results, jobs) = try await round
+        let outcome = try await round
+        let (results, jobs) = (outcome.finished, outcome.claimed)
+        if jobs.isEmpty && asked { idle.nextRunAt = outcome.nextRunAt }
         reserve.committed(seconds: seconds(clock.now() - began))
         ledger.record(ended, results, at: clock.now())
         if !jobs.isEmpty { FaultInjection.point("after-claim") }
-        if let suspect = reserve.add(jobs, suspectCrashes: request.isolateSuspects ? request.suspectCrashes : nil) {
+        if let suspect = reserve.add(jobs, suspectCrashes: isolating) {
             logger.notice("job \(suspect.id) \(suspect.handler): a worker died under it \(suspect.crashes) time(s); running it alone")
         }
-        let asked = cancelsAwaitingRound
+        let early = cancelsAwaitingRound
         cancelsAwaitingRound = []
-        if !asked.isEmpty { cancelRequested(jobs.map(\.id).filter(asked.contains)) }
+        if !early.isEmpty { cancelRequested(jobs.map(\.id).filter(early.contains)) }
         if let stopped = drain.stopReason {
             releaseReserve(stopped)  // a stop came while the round committed: give its claims back at once
         }
@@ -251,7 +253,6 @@ public actor Dispatcher {
             batch.addUnstarted(job, .interrupted(reason: "given back unstarted: its handler's jobs now take too long to claim ahead"), at: now)
         }
         if !slow.isEmpty { logger.info("gave back \(slow.count) claimed-ahead job(s) whose handler's jobs now take longer") }
-        return jobs.count
     }
 
     /// The deaths that make a job a suspect (`ClaimRequest.suspectCrashes`): one fewer than end it `dead`.
@@ -261,7 +262,7 @@ public actor Dispatcher {
 
     private nonisolated static func commit(
         _ journal: any JobStore, _ finished: [(job: Int64, outcome: JobOutcome)], _ request: ClaimRequest, _ committed: Flag, _ waker: Waker
-    ) async throws -> (finished: [Result<JobState, JournalError>], claimed: [Job]) {
+    ) async throws -> RoundResult {
         defer {
             committed.set()
             waker.wake()
@@ -355,10 +356,10 @@ public actor Dispatcher {
 
     /// Whether another process committed since the last look, or a scheduled job is due.
     private func somethingNew() async throws -> Bool {
+        // A claim round follows at once, and tells `nextRunAt` when it finds nothing (a look-up here first cost a
+        // round trip per wake-up on PostgreSQL).
         let version = try await journal.dataVersion()
-        guard idle.somethingNew(dataVersion: version, now: clock.wall.now()) else { return false }
-        idle.nextRunAt = try await journal.nextRunAt()
-        return true
+        return idle.somethingNew(dataVersion: version, now: clock.wall.now())
     }
 
     /// Whether nothing this worker can run is left (`exitWhenIdle`). Jobs of handlers it has not loaded do not
@@ -387,7 +388,11 @@ public actor Dispatcher {
     /// together are committed (and their slots refilled) in one transaction.
     private func waitForWork() async -> Bool {
         let idling = drain.isRunning && inflight.isEmpty && batch.isEmpty && !nudged && !stopChanged && idle.arm(logger: logger)
-        if !idling { idle.disarm() }
+        // Busy with slots free: a watch that never hears this worker's own commits stays armed, so that a job
+        // enqueued now starts now (else at the busy look below, up to 100 ms later).
+        let listening = !idling && drain.isRunning && idle.hearsOthersOnly && reserve.wanted(running: inflight.count) > 0
+            && idle.arm(logger: logger)
+        if !idling && !listening { idle.disarm() }
         let timeout: Duration =
             if let limit = drain.waitLimit(at: clock.now()) { limit }
             else if idling { idle.idleTimeout(now: clock.wall.now()) }

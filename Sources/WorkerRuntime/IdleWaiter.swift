@@ -25,6 +25,9 @@ struct IdleWaiter {
     /// Whether the loop is woken by other processes' commits (false: it polls).
     var watching: Bool { peerCommits != nil }
 
+    /// Whether the watch may stay armed while the worker is busy: it never fires on the worker's own commits.
+    var hearsOthersOnly: Bool { peerCommits?.hearsOwnCommits == false }
+
     /// Stops watching for good (closes the watch).
     mutating func close() { peerCommits = nil }
 

@@ -36,9 +36,7 @@ public protocol JobStore: Sendable {
     // MARK: Claims, outcomes, checkpoints, steps
 
     /// Records how the jobs in `finished` ended and claims new ones, in one transaction.
-    func finishAndClaim(
-        finished: [(job: Int64, outcome: JobOutcome)], claim: ClaimRequest
-    ) async throws -> (finished: [Result<JobState, JournalError>], claimed: [Job])
+    func finishAndClaim(finished: [(job: Int64, outcome: JobOutcome)], claim: ClaimRequest) async throws -> RoundResult
     /// Records how the jobs in `batch`, held by `worker`, ended, in one transaction.
     func finish(batch: [(job: Int64, outcome: JobOutcome)], worker: String) async throws -> [Result<JobState, JournalError>]
     /// The running jobs of `worker` an operator asked to cancel.
@@ -133,6 +131,14 @@ public protocol CommitWatch: AnyObject, Sendable, CustomStringConvertible {
     func disarm()
     /// Whether it fired since the last call.
     func takeFired() -> Bool
+    /// Whether it also fires on this process's own commits (SQLite's watch on the WAL file does; a notification
+    /// channel that only producers write to does not). One that does not stays armed while the worker is busy with
+    /// slots free, so that a new job starts at once instead of at the busy worker's next look. Default true.
+    var hearsOwnCommits: Bool { get }
+}
+
+extension CommitWatch {
+    public var hearsOwnCommits: Bool { true }
 }
 
 /// A dead worker and the jobs taken back from it.

@@ -46,6 +46,24 @@ public struct Enqueued: Sendable, Equatable {
     }
 }
 
+/// What a round of `finishAndClaim` did.
+public struct RoundResult: Sendable {
+    /// How each outcome was recorded, in the batch's order.
+    public var finished: [Result<JobState, JournalError>]
+    /// The jobs claimed, in claim order.
+    public var claimed: [Job]
+    /// When the round asked for jobs and claimed none: the earliest `run_at` of a scheduled or retrying job still
+    /// to come at the claim's own clock reading (nil: none). A worker waits for it. Read in the same transaction as
+    /// the claim: read after it, a job falling due in between was neither claimed nor waited for.
+    public var nextRunAt: Micros?
+
+    public init(finished: [Result<JobState, JournalError>], claimed: [Job], nextRunAt: Micros? = nil) {
+        self.finished = finished
+        self.claimed = claimed
+        self.nextRunAt = nextRunAt
+    }
+}
+
 /// What a worker asks for when it claims work.
 public struct ClaimRequest: Sendable, Equatable {
     /// The claiming worker; it must be registered and live.

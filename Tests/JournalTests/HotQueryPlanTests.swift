@@ -31,7 +31,7 @@ import WorkerTestKit
             worker: fixture.worker, limit: 2, queues: ["q", "default"], handlers: ["h"], isolateSuspects: true, busy: false)
         request.ahead = 2
         request.aheadHandlers = ["h"]
-        let (_, claimed) = try await journal.finishAndClaim(finished: [], claim: request)
+        let claimed = try await journal.finishAndClaim(finished: [], claim: request).claimed
         _ = try await journal.finishAndClaim(finished: claimed.map { ($0.id, JobOutcome.completed) }, claim: request)
         _ = try await journal.nextRunAt()
         _ = try await journal.dataVersion()

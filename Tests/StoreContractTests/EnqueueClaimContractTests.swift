@@ -90,6 +90,23 @@ import WorkerTestKit
         await fixture.close()
     }
 
+    /// A round that asked for jobs and claimed none says when the next one falls due, read with the claim's own
+    /// clock reading: a job falling due between a claim and a look-up made after it is never missed.
+    @Test(arguments: StoreKind.allCases)
+    func aRoundThatClaimsNothingSaysWhenTheNextJobFallsDue(kind: StoreKind) async throws {
+        let fixture = try await StoreFixture.make(kind)
+        let later = try await fixture.enqueue(runAt: WallClock.system.now() + 3_600_000_000)
+        let empty = try await fixture.store.finishAndClaim(finished: [], claim: ClaimRequest(worker: fixture.worker, limit: 2))
+        #expect(empty.claimed.isEmpty)
+        #expect(empty.nextRunAt == (try await fixture.store.job(later).runAt))
+        let ready = try await fixture.enqueue()
+        let full = try await fixture.store.finishAndClaim(finished: [], claim: ClaimRequest(worker: fixture.worker, limit: 2))
+        #expect(full.claimed.map(\.id) == [ready] && full.nextRunAt == nil)  // it claimed: nothing to wait for
+        let none = try await fixture.store.finishAndClaim(finished: [], claim: ClaimRequest(worker: fixture.worker, limit: 0))
+        #expect(none.nextRunAt == nil)  // asked for none
+        await fixture.close()
+    }
+
     @Test(arguments: StoreKind.allCases)
     func claimsKeepToTheirQueuesAndHandlers(kind: StoreKind) async throws {
         let fixture = try await StoreFixture.make(kind)
