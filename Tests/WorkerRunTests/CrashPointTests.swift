@@ -137,9 +137,11 @@ struct CrashWorkload {
         if let doomed { _ = try await cli(["retry", String(doomed)]) }
         try await self.await(append, in: [.completed], worker: first)
         try await self.await(sleep, in: [.completed], worker: first)
-        let drained = try await enqueue("sleep", #"{"ms": 1500}"#)
+        // Long enough to be seen running and still run at the TERM on a loaded machine (a 1.5 s sleep could end
+        // before the test saw it start, and the drain then had nothing to finalize).
+        let drained = try await enqueue("sleep", #"{"ms": 4000}"#)
         try await self.await(drained, in: [.running], worker: first)
-        first.signal(SIGTERM)  // interrupts the 1.5 s sleep at its 0.5 s deadline
+        first.signal(SIGTERM)  // interrupts the sleep at its 0.5 s deadline
         await ended(first)
 
         let second = try await worker([], log: "second.log")
