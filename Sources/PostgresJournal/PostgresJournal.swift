@@ -32,10 +32,15 @@ public final class PostgresJournal: Sendable {
         self.server = server
         self.options = options
         logger = options.logger
-        let client = PostgresClient(configuration: Connections.client(server, options), backgroundLogger: options.logger)
+        // The pools' own log: errors only. Their warnings are not the operator's business: "lease before run()"
+        // is said when a statement is asked for before the pool's task got to run (it then waits for it), and every
+        // failure reaches the statement that met it, as a `JournalError`.
+        var background = options.logger
+        background.logLevel = .error
+        let client = PostgresClient(configuration: Connections.client(server, options), backgroundLogger: background)
         let rounds = PostgresClient(
             configuration: Connections.client(server, options, size: 2, parameters: [("enable_bitmapscan", "off")]),
-            backgroundLogger: options.logger)
+            backgroundLogger: background)
         self.client = client
         self.rounds = rounds
         running = Task { await client.run() }

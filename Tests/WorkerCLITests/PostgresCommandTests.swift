@@ -46,29 +46,56 @@ import WorkerTestKit
         let url = try await server.database("gone")
         let directory = try TemporaryDirectory("pgcli")
         defer { directory.remove() }
-        let lines = (0..<1_000_000).map { #"{"n": \#($0)}"# }.joined(separator: "\n")
+        // The payloads come through a FIFO that the test feeds: two batches, then (once they are in) the crash,
+        // then more, which the command sends to a server no longer there; so the crash falls in the middle of a
+        // command still running, however loaded the machine.
+        let fifo = directory.file("payloads.fifo")
+        try #require(mkfifo(fifo, 0o600) == 0, "mkfifo: \(errno)")
+        signal(SIGPIPE, SIG_IGN)  // a write after the command exited fails with EPIPE instead of killing the test
         let bulk = Task {
-            try await runProcess(ProductBinary.path("worker"), ["enqueue", "noop", "--payloads-from", "-", "--batch-size", "5000", "--db", url], stdin: lines,
+            try await runProcess(ProductBinary.path("worker"), ["enqueue", "noop", "--payloads-from", fifo, "--batch-size", "5000", "--db", url],
                                  currentDirectory: directory.path)
         }
-        // The crash comes once a batch is in, never before (a debug build on a loaded machine may take long to
-        // reach its first commit; crashing earlier would let the whole input in after the restart).
+        guard let feed = await Self.openForWriting(fifo) else {
+            Issue.record("the command never opened its input: \(String(describing: try? await bulk.value))")
+            return
+        }
+        let payloads = { (range: Range<Int>) in Data(range.map { #"{"n": \#($0)}"# + "\n" }.joined().utf8) }
+        try feed.write(contentsOf: payloads(0..<10_000))
         let progressed = await eventually(timeout: .seconds(240)) {
-            (Int((try? await server.psql(url, "SELECT count(*) FROM jobs")) ?? "0") ?? 0) >= 5000
+            (Int((try? await server.psql(url, "SELECT count(*) FROM jobs")) ?? "0") ?? 0) >= 10_000
         }
         try #require(progressed, "the bulk enqueue committed no batch in 240 s")
-        try await server.restart(mode: "immediate")
+        try await server.crash()
+        try? feed.write(contentsOf: payloads(10_000..<15_000))  // one more batch, for a server no longer there
+        try? feed.close()
         let result = try await bulk.value
         if result.status == 0 {
-            Issue.record("the enqueue finished before the server crashed: nothing was tested")
+            Issue.record("the enqueue succeeded with its server down: \(result.stdout)")
         } else {
             #expect(result.status == 75, "\(result.stderr)")
             #expect(result.stderrLines.count == 1 && result.stderr.contains("127.0.0.1"), "\(result.stderr)")
         }
+        try await server.startAgain()
         let jobs = Int(try await server.psql(url, "SELECT count(*) FROM jobs")) ?? -1
         let events = Int(try await server.psql(url, "SELECT count(*) FROM job_events")) ?? -1
-        #expect(jobs > 0 && jobs % 5000 == 0 && jobs < 1_000_000, "\(jobs) jobs: a batch was half-written")
+        #expect(jobs == 10_000, "\(jobs) jobs: the two batches before the crash, no more, none half-written")
         #expect(events == jobs)
         try await server.stop()
+    }
+
+    /// Opens `fifo` for writing once a reader has it open (nil after 240 s without one). Writes then block while
+    /// the pipe is full, as on any pipe.
+    static func openForWriting(_ fifo: String) async -> FileHandle? {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .seconds(240) {
+            let fd = open(fifo, O_WRONLY | O_NONBLOCK)  // fails with ENXIO while nobody reads
+            if fd >= 0 {
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+                return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
     }
 }

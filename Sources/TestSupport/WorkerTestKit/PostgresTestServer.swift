@@ -99,6 +99,19 @@ public actor PostgresTestServer {
         try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-l", server.directory + "/log", "-w", "-t", "60", "-m", mode, "-o", settings(port: server.port, directory: server.directory), "restart"])
     }
 
+    /// Stops the server as a crash would (`-m immediate`), keeping its files for `startAgain`: clients find
+    /// nothing listening meanwhile.
+    public func crash() async throws {
+        let server = try await start()
+        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-m", "immediate", "-w", "stop"])
+    }
+
+    /// Starts the server `crash` stopped; it recovers from its WAL.
+    public func startAgain() async throws {
+        let server = try await start()
+        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-l", server.directory + "/log", "-w", "-t", "60", "-o", settings(port: server.port, directory: server.directory), "start"])
+    }
+
     /// Stops the server (`-m immediate`: as if it crashed) and removes its files.
     public func stop() async throws {
         guard let server = started else { return }
