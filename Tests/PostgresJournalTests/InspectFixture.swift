@@ -12,7 +12,7 @@ struct InspectFixture {
 
     static func open(_ label: String) async throws -> InspectFixture {
         let url = try await PostgresTestServer.shared.database(label)
-        return InspectFixture(url: url, journal: try await PostgresJournal.open(try PostgresLocation(url: url)))
+        return InspectFixture(url: url, journal: try await PostgresJournal.open(try PostgresLocation(url: url), options: .forTests))
     }
 
     func close() async { await journal.close() }

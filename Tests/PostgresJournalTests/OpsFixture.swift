@@ -14,7 +14,7 @@ struct OpsFixture {
     init(_ label: String, _ adjust: (inout PostgresJournalOptions) -> Void = { _ in }) async throws {
         url = try await PostgresTestServer.shared.database(label)
         location = try PostgresLocation(url: url)
-        var options = PostgresJournalOptions()
+        var options = PostgresJournalOptions.forTests
         adjust(&options)
         journal = try await PostgresJournal.open(location, options: options)
     }

@@ -20,7 +20,7 @@ struct RunFixture {
 
     /// A journal of its own, as another process would open it; `random` 0.5 makes retry delays exact.
     func open(poolSize: Int = 3, retryPolicy: RetryPolicy = .default) async throws -> PostgresJournal {
-        var options = PostgresJournalOptions()
+        var options = PostgresJournalOptions.forTests
         options.retryPolicy = retryPolicy
         options.poolSize = poolSize
         options.random = { 0.5 }
@@ -125,5 +125,15 @@ extension PostgresConnection {
     /// Runs `sql` (constant text of the test's own) and waits for it.
     func run(_ sql: String) async throws {
         _ = try await query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test")).collect()
+    }
+}
+
+extension PostgresJournalOptions {
+    /// The defaults, with patience for a loaded machine where dozens of tests connect and write at once.
+    static var forTests: PostgresJournalOptions {
+        var options = PostgresJournalOptions()
+        options.connectTimeout = .seconds(60)
+        options.statementTimeout = .seconds(120)
+        return options
     }
 }

@@ -82,7 +82,7 @@ import WorkerTestKit
         let fixture = try await RunFixture("stopping")
         let j = try await fixture.worker("w1")
         let job = try await fixture.enqueue(j)
-        let recovery = try await Connections.connect(fixture.location, PostgresJournalOptions())
+        let recovery = try await Connections.connect(fixture.location, .forTests)
         try await recovery.run("BEGIN")
         try await recovery.run("SELECT id FROM workers WHERE id = 'w1' FOR UPDATE")  // as recoverDeadWorkers does
         let round = Task { try await fixture.claim(j, "w1") }

@@ -33,6 +33,8 @@ struct StoreFixture: Sendable {
             let open: @Sendable () async throws -> any JobStore = {
                 var options = PostgresJournalOptions()
                 options.random = { 0.5 }
+                options.connectTimeout = .seconds(60)  // dozens of tests connect at once on a loaded machine
+                options.statementTimeout = .seconds(120)
                 let journal = try await PostgresJournal.open(try PostgresLocation(url: url), options: options)
                 opened.add(journal)
                 return journal

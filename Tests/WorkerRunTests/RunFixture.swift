@@ -39,6 +39,7 @@ struct RunFixture {
             let url = try await PostgresTestServer.shared.database("run")
             var options = PostgresJournalOptions()
             options.statementTimeout = .seconds(120)  // the test's own reads wait out a loaded machine
+            options.connectTimeout = .seconds(60)
             return RunFixture(directory: directory, db: url, journal: try await PostgresJournal.open(try PostgresLocation(url: url), options: options))
         }
     }
