@@ -17,6 +17,7 @@ import WorkerTestKit
         defer { directory.remove() }
         var options = PostgresJournalOptions()
         options.statementTimeout = .seconds(120)
+        options.connectTimeout = .seconds(60)  // the test's own reads reconnect after the restart, on a loaded machine
         let journal = try await PostgresJournal.open(try PostgresLocation(url: url), options: options)
         let ids = try await journal.enqueue(batch: (0..<60).map { _ in NewJob(handler: "sleep", payload: #"{"ms": 300}"#) }).map(\.id)
         var started = 0
