@@ -65,7 +65,7 @@ public actor PostgresTestServer {
         try await asServerUser(bin + "/initdb", ["-D", directory + "/data", "-A", "trust", "-U", "worker", "-N", "-E", "UTF8", "--locale=C.UTF-8"])
         for subnet in trustedSubnets { try trust(subnet, data: directory + "/data") }
         let result = Started(port: port, directory: directory, bin: bin)
-        try await asServerUser(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/log", "-w", "-t", "60", "-o", settings(port: port, directory: directory), "start"])
+        try await pgCtl(result, "start")
         started = result
         ServerStopper.register(bin: bin, data: directory + "/data")
         return result
@@ -96,27 +96,35 @@ public actor PostgresTestServer {
     /// `immediate` stops it as a crash would, and it recovers from its WAL at start.
     public func restart(mode: String = "fast") async throws {
         let server = try await start()
-        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-l", server.directory + "/log", "-w", "-t", "60", "-m", mode, "-o", settings(port: server.port, directory: server.directory), "restart"])
+        try await pgCtl(server, "restart", "-m", mode)
     }
 
     /// Stops the server as a crash would (`-m immediate`), keeping its files for `startAgain`: clients find
     /// nothing listening meanwhile.
     public func crash() async throws {
-        let server = try await start()
-        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-m", "immediate", "-w", "stop"])
+        try await pgCtl(try await start(), "stop", "-m", "immediate")
     }
 
     /// Starts the server `crash` stopped; it recovers from its WAL.
     public func startAgain() async throws {
-        let server = try await start()
-        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-l", server.directory + "/log", "-w", "-t", "60", "-o", settings(port: server.port, directory: server.directory), "start"])
+        try await pgCtl(try await start(), "start")
+    }
+
+    /// Runs `pg_ctl ACTION` on `server` as the server's user, waiting for it (up to 60 s); a start or restart gets
+    /// the server's log and settings.
+    private func pgCtl(_ server: Started, _ action: String, _ options: String...) async throws {
+        var arguments = ["-D", server.directory + "/data", "-w", "-t", "60"] + options
+        if action != "stop" {
+            arguments += ["-l", server.directory + "/log", "-o", settings(port: server.port, directory: server.directory)]
+        }
+        try await asServerUser(server.bin + "/pg_ctl", arguments + [action])
     }
 
     /// Stops the server (`-m immediate`: as if it crashed) and removes its files.
     public func stop() async throws {
         guard let server = started else { return }
         started = nil
-        try await asServerUser(server.bin + "/pg_ctl", ["-D", server.directory + "/data", "-m", "immediate", "-w", "stop"])
+        try await pgCtl(server, "stop", "-m", "immediate")
         try? FileManager.default.removeItem(atPath: server.directory)
     }
 
