@@ -34,7 +34,7 @@ enum Connections {
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: tls)
-        configuration.options.connectTimeout = options.connectTimeout
+        configuration.options.connectTimeout = location.connectTimeout ?? options.connectTimeout
         configuration.options.maximumConnections = max(1, size ?? options.poolSize)
         configuration.options.minimumConnections = 0
         configuration.options.additionalStartupParameters = options.startupParameters + parameters
@@ -60,7 +60,7 @@ enum Connections {
         var configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: tls)
-        let seconds = options.connectTimeout.components.seconds
+        let seconds = (location.connectTimeout ?? options.connectTimeout).components.seconds
         configuration.options.connectTimeout = .seconds(max(1, seconds))
         configuration.options.additionalStartupParameters = options.startupParameters + parameters
         do {

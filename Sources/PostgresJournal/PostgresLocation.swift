@@ -3,8 +3,10 @@ import WorkerStore
 
 /// Where a PostgreSQL journal is: a `postgres://` or `postgresql://` URL, parsed.
 ///
-/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require|verify-full]`. The password may
-/// instead come from `$PGPASSWORD`. Percent-escapes are decoded in the user, password and database.
+/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require|verify-full][&connect_timeout=S]`.
+/// The password may instead come from `$PGPASSWORD`, the connect timeout from `$PGCONNECT_TIMEOUT` (libpq's names and
+/// meanings, except that the timeout must be a positive number of seconds). Percent-escapes are decoded in the user,
+/// password and database.
 public struct PostgresLocation: Sendable, Equatable {
     /// How the connection is encrypted, with libpq's meanings.
     public enum TLSMode: String, Sendable, CaseIterable {
@@ -24,14 +26,21 @@ public struct PostgresLocation: Sendable, Equatable {
     public var password: String?
     public var database: String
     public var tls: TLSMode
+    /// How long to wait for the server to accept a connection, when the URL or `$PGCONNECT_TIMEOUT` says;
+    /// otherwise `PostgresJournalOptions.connectTimeout` holds.
+    public var connectTimeout: Duration?
 
-    public init(host: String, port: Int = 5432, user: String, password: String? = nil, database: String, tls: TLSMode = .prefer) {
+    public init(
+        host: String, port: Int = 5432, user: String, password: String? = nil, database: String, tls: TLSMode = .prefer,
+        connectTimeout: Duration? = nil
+    ) {
         self.host = host
         self.port = port
         self.user = user
         self.password = password
         self.database = database
         self.tls = tls
+        self.connectTimeout = connectTimeout
     }
 
     /// Whether `text` names a PostgreSQL journal (rather than a SQLite file).
@@ -54,6 +63,15 @@ public struct PostgresLocation: Sendable, Equatable {
         guard !path.isEmpty, !path.contains("/") else { throw bad("names no database (or more than one path segment)") }
         if let port = components.port, !(1...65535).contains(port) { throw bad("has port \(port), outside 1-65535") }
         var tls = TLSMode.prefer
+        var timeout: Duration?
+        func seconds(_ text: String?, _ name: String) throws -> Duration? {
+            guard let text, !text.isEmpty else { return nil }
+            guard let value = Int(text), (1...3600).contains(value) else {
+                throw JournalError(.invalidArgument, "\(name) is '\(text)': give the seconds to wait for the server to accept a connection, 1-3600")
+            }
+            return .seconds(value)
+        }
+        timeout = try seconds(environment["PGCONNECT_TIMEOUT"], "PGCONNECT_TIMEOUT")
         for item in components.queryItems ?? [] {
             switch item.name {
             case "sslmode":
@@ -61,7 +79,9 @@ public struct PostgresLocation: Sendable, Equatable {
                     throw bad("has sslmode=\(item.value ?? ""), which is not disable, prefer, require or verify-full")
                 }
                 tls = mode
-            case "application_name", "connect_timeout":
+            case "connect_timeout":
+                timeout = try seconds(item.value ?? "", "connect_timeout in the database URL \(shown)") ?? timeout
+            case "application_name":
                 continue  // libpq parameters with no meaning here; accepted so that an application's URL works
             default:
                 throw bad("has an unknown parameter '\(item.name)'")
@@ -73,6 +93,7 @@ public struct PostgresLocation: Sendable, Equatable {
         self.password = components.password?.removingPercentEncoding ?? environment["PGPASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         self.database = path.removingPercentEncoding ?? path
         self.tls = tls
+        self.connectTimeout = timeout
     }
 
     /// The URL without its password, for messages and logs.

@@ -173,7 +173,7 @@ import WorkerTestKit
         let producers = 12
         var journals: [PostgresJournal] = []
         for _ in 0..<producers {
-            var options = PostgresJournalOptions()
+            var options = PostgresJournalOptions.forTests
             options.poolSize = 2
             journals.append(try await PostgresJournal.open(fixture.location, options: options))
         }

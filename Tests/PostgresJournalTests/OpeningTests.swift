@@ -32,6 +32,22 @@ import WorkerTestKit
         }
     }
 
+    /// libpq's `connect_timeout` and `$PGCONNECT_TIMEOUT` (the URL's wins); anything but 1-3600 seconds is refused.
+    @Test func theConnectTimeoutComesFromTheURLOrTheEnvironment() throws {
+        #expect(try PostgresLocation(url: "postgres://app@h/jobs", environment: [:]).connectTimeout == nil)
+        #expect(try PostgresLocation(url: "postgres://app@h/jobs", environment: ["PGCONNECT_TIMEOUT": "20"]).connectTimeout == .seconds(20))
+        let both = try PostgresLocation(url: "postgres://app@h/jobs?connect_timeout=7", environment: ["PGCONNECT_TIMEOUT": "20"])
+        #expect(both.connectTimeout == .seconds(7))
+        for (url, environment) in [("postgres://app@h/jobs?connect_timeout=0", [:]), ("postgres://app@h/jobs?connect_timeout=soon", [:]),
+                                   ("postgres://app@h/jobs", ["PGCONNECT_TIMEOUT": "-1"])] {
+            #expect {
+                try PostgresLocation(url: url, environment: environment)
+            } throws: { error in
+                (error as? JournalError)?.exitClass == .usage && "\(error)".contains("seconds to wait")
+            }
+        }
+    }
+
     @Test func aPasswordNeverAppearsInAnError() {
         #expect {
             try PostgresLocation(url: "postgres://app:topsecret@db.example/jobs?sslmode=bogus", environment: [:])
@@ -42,9 +58,9 @@ import WorkerTestKit
 
     @Test func openingMigratesOnceAndAgainFindsNothingToDo() async throws {
         let url = try await PostgresTestServer.shared.database("open")
-        let journal = try await PostgresJournal.open(try PostgresLocation(url: url))
+        let journal = try await PostgresJournal.open(try PostgresLocation(url: url), options: .forTests)
         await journal.close()
-        let again = try await PostgresJournal.open(try PostgresLocation(url: url))
+        let again = try await PostgresJournal.open(try PostgresLocation(url: url), options: .forTests)
         await again.close()
         let names = try await PostgresTestServer.shared.psql(url, "SELECT string_agg(name, ',' ORDER BY name) FROM schema_migrations")
         #expect(names == "0001_initial")
@@ -54,7 +70,7 @@ import WorkerTestKit
     /// never commits later; the rounds' own pool plans without bitmap scans.
     @Test func sessionsCarryTheServerSideTimeoutAndTheRoundsTheirPlannerSetting() async throws {
         let url = try await PostgresTestServer.shared.database("open")
-        var options = PostgresJournalOptions()
+        var options = PostgresJournalOptions.forTests
         options.statementTimeout = .seconds(12)
         let journal = try await PostgresJournal.open(try PostgresLocation(url: url), options: options)
         #expect(try await journal.rows("SHOW statement_timeout").first?.decode(String.self) == "11s")
@@ -70,7 +86,7 @@ import WorkerTestKit
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<6 {
                 group.addTask {
-                    let journal = try await PostgresJournal.open(location)
+                    let journal = try await PostgresJournal.open(location, options: .forTests)
                     await journal.close()
                 }
             }
@@ -81,10 +97,10 @@ import WorkerTestKit
 
     @Test func aSchemaFromANewerWorkerIsRefused() async throws {
         let url = try await PostgresTestServer.shared.database("newer")
-        await (try PostgresJournal.open(try PostgresLocation(url: url))).close()
+        await (try PostgresJournal.open(try PostgresLocation(url: url), options: .forTests)).close()
         _ = try await PostgresTestServer.shared.psql(url, "INSERT INTO schema_migrations (name) VALUES ('9999_from_the_future')")
         await #expect {
-            try await PostgresJournal.open(try PostgresLocation(url: url))
+            try await PostgresJournal.open(try PostgresLocation(url: url), options: .forTests)
         } throws: { error in
             (error as? JournalError)?.code == .schemaTooNew && (error as? JournalError)?.exitClass == .config
         }
@@ -92,7 +108,7 @@ import WorkerTestKit
 
     @Test func aServerThatIsNotThereIsTemporaryAndNamed() async throws {
         await #expect {
-            try await PostgresJournal.open(try PostgresLocation(url: "postgres://worker@127.0.0.1:1/x?sslmode=disable"))
+            try await PostgresJournal.open(try PostgresLocation(url: "postgres://worker@127.0.0.1:1/x?sslmode=disable"), options: .forTests)
         } throws: { error in
             guard let error = error as? JournalError else { return false }
             return error.exitClass == .temporary && error.message.contains("127.0.0.1:1")
@@ -102,7 +118,7 @@ import WorkerTestKit
     @Test func aMissingDatabaseIsNoInput() async throws {
         let server = try await PostgresTestServer.shared.start()
         await #expect {
-            try await PostgresJournal.open(try PostgresLocation(url: "postgres://worker@127.0.0.1:\(server.port)/no_such_db?sslmode=disable"))
+            try await PostgresJournal.open(try PostgresLocation(url: "postgres://worker@127.0.0.1:\(server.port)/no_such_db?sslmode=disable"), options: .forTests)
         } throws: { error in
             guard let error = error as? JournalError else { return false }
             return error.exitClass == .noInput && error.message.contains("no_such_db")
@@ -112,7 +128,7 @@ import WorkerTestKit
     @Test func anUnknownRoleIsAConfigurationError() async throws {
         let server = try await PostgresTestServer.shared.start()
         await #expect {
-            try await PostgresJournal.open(try PostgresLocation(url: "postgres://nobody@127.0.0.1:\(server.port)/postgres?sslmode=disable"))
+            try await PostgresJournal.open(try PostgresLocation(url: "postgres://nobody@127.0.0.1:\(server.port)/postgres?sslmode=disable"), options: .forTests)
         } throws: { error in
             guard let error = error as? JournalError else { return false }
             return error.exitClass == .config && error.message.contains("nobody")
@@ -122,7 +138,7 @@ import WorkerTestKit
     @Test func tlsRequiredByTheURLButNotOfferedIsAConfigurationError() async throws {
         let server = try await PostgresTestServer.shared.start()
         await #expect {
-            try await PostgresJournal.open(try PostgresLocation(url: "postgres://worker@127.0.0.1:\(server.port)/postgres?sslmode=require"))
+            try await PostgresJournal.open(try PostgresLocation(url: "postgres://worker@127.0.0.1:\(server.port)/postgres?sslmode=require"), options: .forTests)
         } throws: { error in
             guard let error = error as? JournalError else { return false }
             return error.exitClass == .config && error.message.contains("TLS")
