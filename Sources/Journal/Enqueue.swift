@@ -57,7 +57,8 @@ struct EnqueueContext: Sendable {
                 inserted = try inserter.insert(
                     handler: job.handler, queue: job.queue, state: runAt > now ? .scheduled : .queued,
                     uniqueKey: job.uniqueKey, payload: job.payload, priority: job.priority,
-                    maxAttempts: job.maxAttempts ?? defaultMaxAttempts, runAt: runAt, now: now)
+                    maxAttempts: job.maxAttempts ?? defaultMaxAttempts, runAt: runAt, now: now,
+                    concurrencyKey: job.concurrencyKey, timeoutMilliseconds: job.timeout?.journalMilliseconds, schedule: job.schedule)
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 // Names, sizes and numbers were checked before: the remaining CHECK is json_valid(payload).
                 throw JournalError(.invalidPayload, Validation.invalidJSONMessage, batchIndex: index)

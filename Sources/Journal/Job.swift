@@ -8,7 +8,8 @@ extension Job {
         jobs.id, jobs.handler, jobs.queue, jobs.state, jobs.priority, jobs.payload, jobs.unique_key, jobs.attempts,
         jobs.max_attempts, jobs.crashes, jobs.run_at, jobs.created_at, jobs.updated_at, jobs.finished_at,
         jobs.worker_id, jobs.last_error, jobs.cancel_requested_at, jobs.plugin_name, jobs.plugin_version,
-        jobs.plugin_sha256, job_checkpoints.data AS checkpoint, job_checkpoints.updated_at AS checkpoint_at
+        jobs.plugin_sha256, job_checkpoints.data AS checkpoint, job_checkpoints.updated_at AS checkpoint_at,
+        jobs.concurrency_key, jobs.timeout_ms, jobs.schedule
         """
     static let from = "jobs LEFT JOIN job_checkpoints ON job_checkpoints.job_id = jobs.id"
 
@@ -29,7 +30,9 @@ extension Job {
             crashes: try row.decode(atIndex: 9), runAt: try row.decode(atIndex: 10), createdAt: try row.decode(atIndex: 11),
             updatedAt: try row.decode(atIndex: 12), finishedAt: try row.decode(atIndex: 13), workerID: try row.decode(atIndex: 14),
             lastError: try row.decode(atIndex: 15), cancelRequestedAt: try row.decode(atIndex: 16),
-            checkpoint: try row.decode(atIndex: 20), checkpointAt: try row.decode(atIndex: 21), plugin: plugin)
+            checkpoint: try row.decode(atIndex: 20), checkpointAt: try row.decode(atIndex: 21), plugin: plugin,
+            concurrencyKey: try row.decode(atIndex: 22), timeout: (try row.decode(Int64?.self, atIndex: 23)).map { .milliseconds($0) },
+            schedule: try row.decode(atIndex: 24))
     }
 
     static func fetch(_ db: Database, id: Int64) throws -> Job? {

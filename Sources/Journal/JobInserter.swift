@@ -13,12 +13,13 @@ import SQLite3
 final class JobInserter {
     private let connection: OpaquePointer
     private var statement: OpaquePointer?
-    private var bound: [String?] = Array(repeating: nil, count: 4)  // handler, queue, state, unique key
-    private var boundNumbers: [Int64?] = Array(repeating: nil, count: 4)  // priority, max attempts, run_at, now
+    private var bound: [String?] = Array(repeating: nil, count: 6)  // handler, queue, state, unique key, concurrency key, schedule
+    private var boundNumbers: [Int64?] = Array(repeating: nil, count: 5)  // priority, max attempts, run_at, now, timeout
 
     private static let sql = """
-        INSERT INTO jobs (handler, queue, state, unique_key, payload, priority, max_attempts, run_at, created_at, updated_at)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+        INSERT INTO jobs (handler, queue, state, unique_key, payload, priority, max_attempts, run_at, created_at, updated_at,
+                          concurrency_key, timeout_ms, schedule)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)
         ON CONFLICT DO NOTHING
         """
 
@@ -42,7 +43,7 @@ final class JobInserter {
     /// Inserts one job; returns its id, or nil when an unfinished job holds its unique key.
     func insert(
         handler: String, queue: String, state: JobState, uniqueKey: String?, payload: String, priority: Int,
-        maxAttempts: Int, runAt: Micros, now: Micros
+        maxAttempts: Int, runAt: Micros, now: Micros, concurrencyKey: String?, timeoutMilliseconds: Int64?, schedule: String?
     ) throws -> Int64? {
         try bindText(1, handler, slot: 0)
         try bindText(2, queue, slot: 1)
@@ -56,6 +57,9 @@ final class JobInserter {
         try bindInt(7, Int64(maxAttempts), slot: 1)
         try bindInt(8, runAt, slot: 2)
         try bindInt(9, now, slot: 3)
+        try bindText(10, concurrencyKey, slot: 4)
+        try bindInt(11, timeoutMilliseconds, slot: 4)
+        try bindText(12, schedule, slot: 5)
         let code = sqlite3_step(statement)
         let message = code == SQLITE_DONE ? nil : lastMessage
         sqlite3_reset(statement)
@@ -78,9 +82,13 @@ final class JobInserter {
         try check(value.withCString { sqlite3_bind_text(statement, index, $0, -1, Self.transient) })
     }
 
-    private func bindInt(_ index: Int32, _ value: Int64, slot: Int) throws {
-        if boundNumbers[slot] == value { return }
+    private func bindInt(_ index: Int32, _ value: Int64?, slot: Int) throws {
+        if boundNumbers[slot] == value { return }  // a parameter never bound is NULL, so nil starts out true
         boundNumbers[slot] = value
+        guard let value else {
+            try check(sqlite3_bind_null(statement, index))
+            return
+        }
         try check(sqlite3_bind_int64(statement, index, value))
     }
 

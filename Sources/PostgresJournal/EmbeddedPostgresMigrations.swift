@@ -138,5 +138,29 @@ CREATE TABLE served_handlers (
     last_served_at  bigint NOT NULL
 );
 """####),
+        ("0002_queue_controls", ####"""
+-- 0002_queue_controls (PostgreSQL): what operators set per queue (a pause, limits, a default timeout), and the job
+-- fields the controls act on; the same as the SQLite journal's 0006. Never edit this file once shipped.
+
+-- Jobs of one queue with the same concurrency key share the queue's per-key limit.
+ALTER TABLE jobs ADD COLUMN concurrency_key text CHECK (concurrency_key IS NULL OR length(concurrency_key) BETWEEN 1 AND 200);
+-- How long one attempt may run, in milliseconds; NULL: the queue's default (queues.timeout_ms), if any.
+ALTER TABLE jobs ADD COLUMN timeout_ms bigint CHECK (timeout_ms IS NULL OR timeout_ms >= 1);
+-- The schedule that fired the job; NULL for jobs enqueued otherwise.
+ALTER TABLE jobs ADD COLUMN schedule text;
+
+-- One row per queue an operator set something on; a queue without a row has no pause and no limits.
+CREATE TABLE queues (
+    name                text    PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 200),
+    paused_at           bigint,                   -- NULL unless paused: no worker claims from it meanwhile
+    concurrency         integer CHECK (concurrency IS NULL OR concurrency >= 1),        -- running at once, all workers
+    rate_limit          integer CHECK (rate_limit IS NULL OR rate_limit >= 1),          -- starts per window...
+    rate_window_ms      bigint  CHECK (rate_window_ms IS NULL OR rate_window_ms >= 1),  -- ...of this many ms
+    per_key_concurrency integer CHECK (per_key_concurrency IS NULL OR per_key_concurrency >= 1),
+    timeout_ms          bigint  CHECK (timeout_ms IS NULL OR timeout_ms >= 1),          -- default per attempt
+    updated_at          bigint  NOT NULL,
+    CHECK ((rate_limit IS NULL) = (rate_window_ms IS NULL))
+);
+"""####),
     ]
 }

@@ -107,6 +107,7 @@ extension PostgresJournal {
     ) async throws -> [Enqueued?] {
         var handlers: [String] = [], queues: [String] = [], keys: [String] = [], payloads: [String] = []
         var priorities: [Int64] = [], attempts: [Int64] = [], startsGiven: [Bool] = [], starts: [Int64] = []
+        var concurrencyKeys: [String] = [], timeouts: [Int64] = [], schedules: [String] = []
         handlers.reserveCapacity(jobs.count)
         payloads.reserveCapacity(jobs.count)
         for job in jobs {
@@ -118,15 +119,22 @@ extension PostgresJournal {
             attempts.append(Int64(job.maxAttempts ?? options.defaultMaxAttempts))
             startsGiven.append(job.runAt != nil)
             starts.append(job.runAt ?? 0)
+            concurrencyKeys.append(job.concurrencyKey ?? "")  // '' means none, as for unique keys (an empty one is refused)
+            timeouts.append(job.timeout?.journalMilliseconds ?? 0)  // 0 means none (a timeout is at least 1 ms)
+            schedules.append(job.schedule ?? "")
         }
         let pid = options.pid
         let query: PostgresQuery = """
             WITH input AS MATERIALIZED (
                 SELECT u.ord, u.handler, u.queue, NULLIF(u.unique_key, '') AS unique_key, u.payload,
-                       u.priority::integer AS priority, u.max_attempts::integer AS max_attempts, u.start_given, u.start
+                       u.priority::integer AS priority, u.max_attempts::integer AS max_attempts, u.start_given, u.start,
+                       NULLIF(u.concurrency_key, '') AS concurrency_key, NULLIF(u.timeout_ms, 0) AS timeout_ms,
+                       NULLIF(u.schedule, '') AS schedule
                 FROM unnest(\(handlers)::text[], \(queues)::text[], \(keys)::text[], \(payloads)::text[],
-                            \(priorities)::bigint[], \(attempts)::bigint[], \(startsGiven)::boolean[], \(starts)::bigint[])
-                     WITH ORDINALITY AS u(handler, queue, unique_key, payload, priority, max_attempts, start_given, start, ord)
+                            \(priorities)::bigint[], \(attempts)::bigint[], \(startsGiven)::boolean[], \(starts)::bigint[],
+                            \(concurrencyKeys)::text[], \(timeouts)::bigint[], \(schedules)::text[])
+                     WITH ORDINALITY AS u(handler, queue, unique_key, payload, priority, max_attempts, start_given, start,
+                                          concurrency_key, timeout_ms, schedule, ord)
             ),
             clock AS MATERIALIZED (
                 SELECT worker_micros() AS now, pg_get_serial_sequence('jobs', 'id')::regclass AS ids
@@ -147,8 +155,10 @@ extension PostgresJournal {
                 \(unescaped: Self.insertFromFresh) holder IS NULL AND unique_key IS NULL ORDER BY ord
                 RETURNING id, state, created_at
             ),
+            -- Keyed rows go in key order, whatever the batch's: an insert waits for a producer whose uncommitted row
+            -- holds its key, so two batches taking the same keys in opposite orders would deadlock (40P01).
             keyed AS (
-                \(unescaped: Self.insertFromFresh) holder IS NULL AND unique_key IS NOT NULL ORDER BY ord
+                \(unescaped: Self.insertFromFresh) holder IS NULL AND unique_key IS NOT NULL ORDER BY unique_key COLLATE "C"
                 ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state NOT IN ('completed', 'dead', 'cancelled')
                 DO NOTHING
                 RETURNING id, state, created_at
@@ -182,10 +192,11 @@ extension PostgresJournal {
 
     /// The insert of the `fresh` rows a batch's statement names (followed by which of them, and how).
     private static let insertFromFresh = """
-        INSERT INTO jobs (id, handler, queue, state, unique_key, payload, priority, max_attempts, run_at, created_at, updated_at)
+        INSERT INTO jobs (id, handler, queue, state, unique_key, payload, priority, max_attempts, run_at, created_at, updated_at,
+                          concurrency_key, timeout_ms, schedule)
         OVERRIDING SYSTEM VALUE
         SELECT id, handler, queue, CASE WHEN run_at > now THEN 'scheduled' ELSE 'queued' END, unique_key, payload,
-               priority, max_attempts, run_at, now, now
+               priority, max_attempts, run_at, now, now, concurrency_key, timeout_ms, schedule
         FROM fresh WHERE
         """
 

@@ -8,7 +8,8 @@ extension Job {
         jobs.id, jobs.handler, jobs.queue, jobs.state, jobs.priority, jobs.payload, jobs.unique_key, jobs.attempts,
         jobs.max_attempts, jobs.crashes, jobs.run_at, jobs.created_at, jobs.updated_at, jobs.finished_at,
         jobs.worker_id, jobs.last_error, jobs.cancel_requested_at, jobs.plugin_name, jobs.plugin_version,
-        jobs.plugin_sha256, job_checkpoints.data AS checkpoint, job_checkpoints.updated_at AS checkpoint_at
+        jobs.plugin_sha256, job_checkpoints.data AS checkpoint, job_checkpoints.updated_at AS checkpoint_at,
+        jobs.concurrency_key, jobs.timeout_ms, jobs.schedule
         """
     static let pgFrom = "jobs LEFT JOIN job_checkpoints ON job_checkpoints.job_id = jobs.id"
 
@@ -16,9 +17,9 @@ extension Job {
     init(postgres row: PostgresRow) throws {
         let (id, handler, queue, stateName, priority, payload, uniqueKey, attempts, maxAttempts, crashes, runAt, createdAt,
              updatedAt, finishedAt, workerID, lastError, cancelRequestedAt, pluginName, pluginVersion, pluginSHA256,
-             checkpoint, checkpointAt) = try row.decode(
+             checkpoint, checkpointAt, concurrencyKey, timeoutMilliseconds, schedule) = try row.decode(
             (Int64, String, String, String, Int, String, String?, Int, Int, Int, Int64, Int64, Int64, Int64?, String?,
-             String?, Int64?, String?, String?, String?, Data?, Int64?).self)
+             String?, Int64?, String?, String?, String?, Data?, Int64?, String?, Int64?, String?).self)
         guard let state = JobState(rawValue: stateName) else {
             throw JournalError(.corrupt, "job \(id) has unknown state '\(stateName)'")
         }
@@ -27,7 +28,8 @@ extension Job {
             attempts: attempts, maxAttempts: maxAttempts, crashes: crashes, runAt: runAt, createdAt: createdAt,
             updatedAt: updatedAt, finishedAt: finishedAt, workerID: workerID, lastError: lastError,
             cancelRequestedAt: cancelRequestedAt, checkpoint: checkpoint, checkpointAt: checkpointAt,
-            plugin: pluginName.map { PluginStamp(name: $0, version: pluginVersion ?? "", sha256: pluginSHA256 ?? "") })
+            plugin: pluginName.map { PluginStamp(name: $0, version: pluginVersion ?? "", sha256: pluginSHA256 ?? "") },
+            concurrencyKey: concurrencyKey, timeout: timeoutMilliseconds.map { .milliseconds($0) }, schedule: schedule)
     }
 
     /// The job with `id`, or nil.

@@ -18,6 +18,8 @@ public struct PluginStamp: Sendable, Equatable {
 }
 
 /// A job as the journal holds it. Times are `Micros`.
+///
+/// Timeouts are kept in whole milliseconds (`timeout_ms`).
 public struct Job: Sendable, Equatable {
     public var id: Int64
     public var handler: String
@@ -48,6 +50,12 @@ public struct Job: Sendable, Equatable {
     public var checkpointAt: Micros?
     /// The plugin that last ran it.
     public var plugin: PluginStamp?
+    /// The key its queue's per-key concurrency limit counts it under.
+    public var concurrencyKey: String?
+    /// Its own timeout per attempt, as enqueued (nil: the queue's default applies, if any).
+    public var timeout: Duration?
+    /// The schedule that fired it.
+    public var schedule: String?
 
     /// The most bytes of a failure's error a store keeps (`lastError`, and the event's reason): a plugin's error
     /// text could otherwise be any size. Longer ones are cut at a character boundary, with a note of their length.
@@ -58,8 +66,12 @@ public struct Job: Sendable, Equatable {
         id: Int64, handler: String, queue: String, state: JobState, priority: Int, payload: String, uniqueKey: String?,
         attempts: Int, maxAttempts: Int, crashes: Int, runAt: Micros, createdAt: Micros, updatedAt: Micros,
         finishedAt: Micros?, workerID: String?, lastError: String?, cancelRequestedAt: Micros?, checkpoint: Data?,
-        checkpointAt: Micros?, plugin: PluginStamp?
+        checkpointAt: Micros?, plugin: PluginStamp?, concurrencyKey: String? = nil, timeout: Duration? = nil,
+        schedule: String? = nil
     ) {
+        self.concurrencyKey = concurrencyKey
+        self.timeout = timeout
+        self.schedule = schedule
         self.id = id
         self.handler = handler
         self.queue = queue
@@ -148,5 +160,13 @@ public struct StepRecord: Sendable, Equatable {
         self.failedAt = failedAt
         self.failedAttempt = failedAttempt
         self.error = error
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded up (a timeout is never shortened), as the journal's `timeout_ms` columns hold them.
+    public var journalMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
     }
 }

@@ -16,12 +16,22 @@ public struct NewJob: Sendable, Equatable {
     public var maxAttempts: Int?
     /// While a job with this key is unfinished, enqueueing another returns the existing one.
     public var uniqueKey: String?
+    /// Jobs of one queue with the same key share the queue's per-key concurrency limit. Nil: no key.
+    public var concurrencyKey: String?
+    /// How long one attempt may run before it is cancelled and fails `timed out`. Nil: the queue's default, if any.
+    public var timeout: Duration?
+    /// The schedule that fired it; nil for jobs enqueued otherwise.
+    public var schedule: String?
 
     /// A job for `handler` with the given fields.
     public init(
         handler: String, payload: String = "{}", queue: String = "default", priority: Int = 0,
-        runAt: Micros? = nil, maxAttempts: Int? = nil, uniqueKey: String? = nil
+        runAt: Micros? = nil, maxAttempts: Int? = nil, uniqueKey: String? = nil, concurrencyKey: String? = nil,
+        timeout: Duration? = nil, schedule: String? = nil
     ) {
+        self.concurrencyKey = concurrencyKey
+        self.timeout = timeout
+        self.schedule = schedule
         self.handler = handler
         self.payload = payload
         self.queue = queue

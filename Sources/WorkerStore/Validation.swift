@@ -77,6 +77,17 @@ public enum Validation {
         if let key = job.uniqueKey, key.isEmpty {
             throw JournalError(.invalidArgument, "unique key is empty: pass a non-empty --key or none")
         }
+        if let key = job.concurrencyKey {
+            if key.isEmpty || key.utf8.count > 200 || key.contains("\0") {
+                throw JournalError(.invalidArgument, "concurrency key must be 1-200 bytes without NUL: pass another --concurrency-key")
+            }
+        }
+        if let timeout = job.timeout, !isTimeout(timeout) {
+            throw JournalError(.invalidArgument, "timeout is \(timeout): pass --timeout above 0, up to 604800 seconds (7 days)")
+        }
+        if let schedule = job.schedule {
+            try name(schedule, what: "schedule")
+        }
         if let attempts = job.maxAttempts, attempts < 1 {
             throw JournalError(.invalidArgument, "max attempts is \(attempts): pass --max-attempts 1 or more")
         }
@@ -94,6 +105,11 @@ public enum Validation {
                 .invalidPayload,
                 "payload is nested deeper than \(maxPayloadDepth) levels: flatten it, or store it elsewhere and pass a reference")
         }
+    }
+
+    /// Whether a job or a queue may have `timeout`: above zero, at most 7 days (kept in whole ms, rounded up).
+    public static func isTimeout(_ timeout: Duration) -> Bool {
+        timeout > .zero && timeout <= .seconds(604_800)
     }
 
     /// The message of a payload the engine refused as JSON, the same for every store.

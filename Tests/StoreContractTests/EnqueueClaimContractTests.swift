@@ -20,6 +20,28 @@ import WorkerTestKit
         await fixture.close()
     }
 
+    /// The fields the operator controls act on are kept as enqueued, single and in a batch, and come back with a claim.
+    @Test(arguments: StoreKind.allCases)
+    func concurrencyKeysTimeoutsAndSchedulesAreKept(kind: StoreKind) async throws {
+        let fixture = try await StoreFixture.make(kind)
+        let one = try await fixture.store.enqueue(
+            NewJob(handler: "noop", concurrencyKey: "customer-7", timeout: .milliseconds(1500), schedule: "nightly"))
+        #expect(one.job.concurrencyKey == "customer-7" && one.job.timeout == .milliseconds(1500) && one.job.schedule == "nightly")
+        let batch = try await fixture.store.enqueue(batch: [
+            NewJob(handler: "noop"), NewJob(handler: "noop", concurrencyKey: "k", timeout: .nanoseconds(1)),
+        ])
+        let plain = try await fixture.store.job(batch[0].id)
+        #expect(plain.concurrencyKey == nil && plain.timeout == nil && plain.schedule == nil)
+        let rounded = try await fixture.store.job(batch[1].id)
+        #expect(rounded.concurrencyKey == "k" && rounded.timeout == .milliseconds(1), "a timeout is kept in whole ms, rounded up")
+        let claimed = try await fixture.claim(3)
+        #expect(claimed.first { $0.id == one.job.id }?.timeout == .milliseconds(1500))
+        #expect(await journalErrorCode { _ = try await fixture.store.enqueue(NewJob(handler: "noop", concurrencyKey: "")) } == .invalidArgument)
+        #expect(await journalErrorCode { _ = try await fixture.store.enqueue(NewJob(handler: "noop", timeout: .seconds(0))) } == .invalidArgument)
+        #expect(await journalErrorCode { _ = try await fixture.store.enqueue(NewJob(handler: "noop", timeout: .seconds(700_000))) } == .invalidArgument)
+        await fixture.close()
+    }
+
     /// Producers racing on one key, each through a store object of its own: exactly one job is created.
     @Test(arguments: StoreKind.allCases)
     func racingProducersCreateOneJobPerKey(kind: StoreKind) async throws {
