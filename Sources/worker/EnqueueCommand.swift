@@ -42,6 +42,9 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(name: .customLong("key"), help: "Unique key: while an unfinished job has it, return that job and enqueue nothing.")
     var uniqueKey: String?
 
+    @Option(help: "Jobs of one queue with the same key share the queue's per-key concurrency limit (`worker queue set Q --per-key-concurrency N`); with --payloads-from, every job gets it.")
+    var concurrencyKey: String?
+
     @Option(parsing: .unconditional, help: "The largest payload accepted, in bytes (\(Ranges.maxPayloadBytes.bounds)). Default: $WORKER_MAX_PAYLOAD_BYTES, else 1048576 (1 MiB).", transform: Ranges.maxPayloadBytes.argument)
     var maxPayloadBytes: Int?
 
@@ -66,7 +69,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         let journal = try await database.open(maxPayloadBytes: limit)
         let template = NewJob(
             handler: handler, payload: payload ?? "{}", queue: queue, priority: priority, runAt: runAt,
-            maxAttempts: maxAttempts, uniqueKey: uniqueKey)
+            maxAttempts: maxAttempts, uniqueKey: uniqueKey, concurrencyKey: concurrencyKey)
         if let source = payloadsFrom {
             try await BulkEnqueue(journal: journal, template: template, batchSize: batchSize, json: json).run(source: source)
             try await warnIfUnserved(journal)
