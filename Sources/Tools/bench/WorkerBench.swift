@@ -88,6 +88,10 @@ struct RunNoop: AsyncParsableCommand {
     @Option(help: "Worker prefetch (jobs claimed ahead): auto or a number.") var prefetch = "auto"
     @Flag(help: "Alternate runs without and with --admin (metrics counted per job), to compare them in one session.")
     var compareAdmin = false
+    @Option(help: ArgumentHelp(
+        "Before each run of this build (not a baseline's, which may not know queues), `worker queue set default ARGS` (e.g. \"--concurrency 1000000\"): the cost of limits that never bind.",
+        valueName: "ARGS"))
+    var queueLimits: String?
 
     func run() async throws {
         var rates: [String: [Double]] = [:]
@@ -109,6 +113,11 @@ struct RunNoop: AsyncParsableCommand {
         let db = "\(dir)/bench.sqlite3"
         let cli = BuildCLI(products: products, db: db, synchronous: common.synchronous)
         try await cli.enqueue("noop", count: jobs, in: dir)
+        if let queueLimits, products == common.builds.first?.directory {
+            let set = try await runProcess(
+                "\(products)/worker", ["queue", "set", "default"] + queueLimits.split(separator: " ").map(String.init) + ["--db", db])
+            guard set.status == 0 else { throw ValidationError("queue set failed: \(set.stderr)") }
+        }
         let worker = try await RunningWorker.bench(
             db: db, ["--exit-when-idle", "--concurrency", "\(concurrency)", "--prefetch", "\(prefetch)", "--synchronous", common.synchronous]
                 + (admin ? ["--admin", "127.0.0.1:0"] : []),
