@@ -2,25 +2,11 @@ import WorkerStore
 import GRDB
 
 extension Journal {
-    /// Pauses `queue`: no worker claims its jobs until it is resumed (see `JobStore.pause(queue:)`).
-    public func pause(queue: String) async throws -> QueueSettings {
-        try await changeQueue(queue, .paused) { settings, now in
-            if settings.pausedAt == nil { settings.pausedAt = now }
-        }
-    }
-
-    /// Resumes `queue` (see `JobStore.resume(queue:)`).
-    public func resume(queue: String) async throws -> QueueSettings {
-        let settings = try await changeQueue(queue, .resumed) { settings, _ in settings.pausedAt = nil }
-        announceNewWork()
-        return settings
-    }
-
-    /// Sets or clears `queue`'s limits and default timeout (see `JobStore.set(queue:_:)`).
-    public func set(queue: String, _ change: QueueChange) async throws -> QueueSettings {
-        try change.validate()
-        let settings = try await changeQueue(queue, .set) { settings, _ in settings = change.applied(to: settings) }
-        announceNewWork()  // a limit raised or cleared may free held-back jobs
+    /// Changes `queue`'s settings (see `JobStore.edit(queue:_:)`).
+    public func edit(queue: String, _ edit: QueueEdit) async throws -> QueueSettings {
+        try edit.validate(queue: queue)
+        let settings = try await changeQueue(queue, edit)
+        if edit.mayFreeJobs { announceNewWork() }
         return settings
     }
 
@@ -34,20 +20,17 @@ extension Journal {
         try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM queues ORDER BY name").map(QueueSettings.init(row:)) }
     }
 
-    /// Reads `queue`'s settings, lets `change` edit them, and writes them with their audit event when they changed:
+    /// Reads `queue`'s settings, applies `edit`, and writes them with their audit event when they changed:
     /// one transaction.
-    private func changeQueue(
-        _ queue: String, _ action: QueueAction, _ change: @escaping @Sendable (inout QueueSettings, Micros) -> Void
-    ) async throws -> QueueSettings {
-        try Validation.name(queue, what: "queue")
+    private func changeQueue(_ queue: String, _ edit: QueueEdit) async throws -> QueueSettings {
+        let action = edit.action
         let clock = options.clock
         let pid = options.pid
         return try await transaction("queue") { db in
             let now = clock.now()
             let before = try Row.fetchOne(db, sql: "SELECT * FROM queues WHERE name = ?", arguments: [queue])
                 .map(QueueSettings.init(row:)) ?? QueueSettings(name: queue)
-            var after = before
-            change(&after, now)
+            var after = edit.applied(to: before, at: now)
             guard after != before else { return before }
             after.updatedAt = now
             try db.execute(

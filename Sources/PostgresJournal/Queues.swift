@@ -2,25 +2,11 @@ import PostgresNIO
 import WorkerStore
 
 extension PostgresJournal {
-    /// Pauses `queue`: no worker claims its jobs until it is resumed (see `JobStore.pause(queue:)`).
-    public func pause(queue: String) async throws -> QueueSettings {
-        try await changeQueue(queue, .paused) { settings, now in
-            if settings.pausedAt == nil { settings.pausedAt = now }
-        }
-    }
-
-    /// Resumes `queue` (see `JobStore.resume(queue:)`); idle workers are woken.
-    public func resume(queue: String) async throws -> QueueSettings {
-        let settings = try await changeQueue(queue, .resumed) { settings, _ in settings.pausedAt = nil }
-        announceNewWork()
-        return settings
-    }
-
-    /// Sets or clears `queue`'s limits and default timeout (see `JobStore.set(queue:_:)`); idle workers are woken.
-    public func set(queue: String, _ change: QueueChange) async throws -> QueueSettings {
-        try change.validate()
-        let settings = try await changeQueue(queue, .set) { settings, _ in settings = change.applied(to: settings) }
-        announceNewWork()
+    /// Changes `queue`'s settings (see `JobStore.edit(queue:_:)`).
+    public func edit(queue: String, _ edit: QueueEdit) async throws -> QueueSettings {
+        try edit.validate(queue: queue)
+        let settings = try await changeQueue(queue, edit)
+        if edit.mayFreeJobs { announceNewWork() }
         return settings
     }
 
@@ -34,12 +20,10 @@ extension PostgresJournal {
         try await rows("SELECT \(unescaped: QueueSettings.pgColumns) FROM queues ORDER BY name").map(QueueSettings.init(postgres:))
     }
 
-    /// Reads `queue`'s settings under a row lock, lets `change` edit them, and writes them with their audit event
+    /// Reads `queue`'s settings under a row lock, applies `edit`, and writes them with their audit event
     /// when they changed, waking idle workers (`NOTIFY`): one transaction.
-    private func changeQueue(
-        _ queue: String, _ action: QueueAction, _ change: @escaping @Sendable (inout QueueSettings, Micros) -> Void
-    ) async throws -> QueueSettings {
-        try Validation.name(queue, what: "queue")
+    private func changeQueue(_ queue: String, _ edit: QueueEdit) async throws -> QueueSettings {
+        let action = edit.action
         let pid = options.pid
         return try await transaction("queue") { connection in
             let now = try await connection.query("SELECT worker_micros()", logger: self.logger).collect().first!.decode(Int64.self)
@@ -47,8 +31,7 @@ extension PostgresJournal {
                 "SELECT \(unescaped: QueueSettings.pgColumns) FROM queues WHERE name = \(queue) FOR UPDATE", logger: self.logger
             ).collect().first
             let before = try found.map(QueueSettings.init(postgres:)) ?? QueueSettings(name: queue)
-            var after = before
-            change(&after, now)
+            var after = edit.applied(to: before, at: now)
             guard after != before else { return before }
             after.updatedAt = now
             let rateLimit = after.rate.map { Int64($0.limit) }

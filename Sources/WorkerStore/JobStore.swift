@@ -100,15 +100,12 @@ public protocol JobStore: Sendable {
 
     // MARK: Queues
 
-    /// Pauses `queue` (no worker claims its jobs, interrupted ones included, until resumed; running jobs go on;
-    /// enqueues are accepted) and returns its settings. Pausing a paused queue changes nothing. One transaction,
-    /// which records the change in `queue_events` when it changed anything.
-    func pause(queue: String) async throws -> QueueSettings
-    /// Resumes a paused `queue` and returns its settings (a queue not paused: nothing changes).
-    func resume(queue: String) async throws -> QueueSettings
-    /// Sets or clears `queue`'s limits and default timeout (see `QueueChange`) in one transaction recorded in
-    /// `queue_events`, and returns the settings now in force.
-    func set(queue: String, _ change: QueueChange) async throws -> QueueSettings
+    /// Changes `queue`'s settings and returns them, in one transaction that records the change in `queue_events`
+    /// when it changed anything (`pause`, `resume` and `set(queue:_:)` call it). Paused, no worker claims its jobs
+    /// (interrupted ones included) until resumed; running jobs go on; enqueues are accepted; pausing a paused queue
+    /// changes nothing. Limits are set or cleared field by field (`QueueChange`). A change that may free held-back
+    /// jobs wakes idle workers.
+    func edit(queue: String, _ edit: QueueEdit) async throws -> QueueSettings
     /// Every queue that has jobs not finished or settings, by name, with its settings and counts.
     func queues() async throws -> [QueueInfo]
     /// The settings of every queue an operator set something on: one cheap read, for a worker's looks.

@@ -141,6 +141,53 @@ public enum QueueAction: String, Sendable {
     case paused, resumed, set
 }
 
+/// What `pause`, `resume` and `set` do to a queue's settings, the same on every store.
+public enum QueueEdit: Sendable {
+    case pause, resume
+    case set(QueueChange)
+
+    /// The action its audit event names.
+    public var action: QueueAction {
+        switch self {
+        case .pause: .paused
+        case .resume: .resumed
+        case .set: .set
+        }
+    }
+
+    /// Refuses a change the journal cannot hold (`QueueChange.validate`).
+    public func validate(queue: String) throws {
+        try Validation.name(queue, what: "queue")
+        if case .set(let change) = self { try change.validate() }
+    }
+
+    /// `settings` after the edit at `now` (a paused queue keeps the time it was first paused).
+    public func applied(to settings: QueueSettings, at now: Micros) -> QueueSettings {
+        var result = settings
+        switch self {
+        case .pause: result.pausedAt = settings.pausedAt ?? now
+        case .resume: result.pausedAt = nil
+        case .set(let change): result = change.applied(to: settings)
+        }
+        return result
+    }
+
+    /// Whether idle workers should look again (a resume, or limits that may have been raised).
+    public var mayFreeJobs: Bool {
+        if case .pause = self { return false }
+        return true
+    }
+}
+
+extension JobStore {
+    /// Pauses `queue` (see `edit(queue:_:)`).
+    public func pause(queue: String) async throws -> QueueSettings { try await edit(queue: queue, .pause) }
+    /// Resumes `queue` (see `edit(queue:_:)`).
+    public func resume(queue: String) async throws -> QueueSettings { try await edit(queue: queue, .resume) }
+    /// Sets or clears `queue`'s limits (see `edit(queue:_:)`).
+    public func set(queue: String, _ change: QueueChange) async throws -> QueueSettings { try await edit(queue: queue, .set(change)) }
+}
+
 extension QueueSettings {
     /// The audit text of `action` leaving the queue with these settings (the `detail` column of `queue_events`).
     public func auditDetail(_ action: QueueAction) -> String {
