@@ -33,6 +33,19 @@ import WorkerTestKit
         try await fixture.expectSound()
     }
 
+    /// `--exit-when-idle`: the jobs of a paused queue do not keep a worker running; they stay queued.
+    @Test(arguments: StoreKind.allCases)
+    func aPausedQueueDoesNotKeepAnIdleExitingWorkerRunning(kind: StoreKind) async throws {
+        let fixture = try await RunFixture.make(kind)
+        defer { fixture.remove() }
+        _ = try await fixture.journal.pause(queue: "held")
+        let held = try await enqueue(fixture, count: 3, queue: "held")
+        let free = try await enqueue(fixture, count: 3, queue: "default")
+        try await fixture.runUntilIdle()
+        #expect(try await fixture.journal.unfinishedCount(of: free) == 0)
+        for id in held { #expect(try await fixture.journal.job(id).state == .queued) }
+    }
+
     /// Concurrency 2 over two workers of concurrency 10: never more than 2 running, sampled throughout and checked
     /// against the journal's events in commit order.
     @Test(arguments: StoreKind.allCases)
