@@ -21,7 +21,7 @@ public final class JobMetrics: Sendable {
         let duration: Timer
     }
 
-    private let factory: any MetricsFactory
+    let factory: any MetricsFactory  // also makes the schedules' counters (ScheduleService)
     private let series = Mutex<[Key: Series]>([:])
 
     /// Metrics made by `factory` (e.g. swift-prometheus'); `.disabled` makes none.
