@@ -9,17 +9,17 @@ extension Journal {
         try ScheduleRules.check(definition, maxPayloadBytes: options.maxPayloadBytes)
         let now = self.now
         let pid = options.pid
-        let next = try ScheduleRules.nextTick(definition, after: now)
         return try await transaction("schedule-add") { db in
             let existing = try ScheduleRows.fetch(db, name: definition.name)
             if existing != nil, !replace { throw ScheduleRules.exists(definition.name) }
+            let next = try ScheduleRules.nextTick(definition, after: existing.map { $0.lastTick ?? $0.createdAt } ?? now)
             let d = definition
             let values: StatementArguments = [
                 d.name, d.handler, d.cron, d.timeZone, d.payload, d.queue, d.priority, d.missed.rawValue,
                 d.catchUpWindow.journalMilliseconds, d.noOverlap, now, next,
             ]
-            // A replaced schedule keeps its history and last tick, and its pause; its next tick follows the new
-            // expression.
+            // A replaced schedule keeps its history, last tick and pause; its next tick is the new expression's
+            // first after the last decided one (the planner decides from there).
             try db.execute(sql: """
                 INSERT INTO schedules (name, handler, cron, timezone, payload, queue, priority, missed, catch_up_window_ms,
                                        no_overlap, created_at, updated_at, next_tick)

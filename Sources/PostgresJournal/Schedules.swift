@@ -12,11 +12,13 @@ extension PostgresJournal {
         let logger = self.logger
         return try await transaction("schedule-add") { connection in
             let now = try await PGSchedules.now(connection, logger: logger)
-            let next = try ScheduleRules.nextTick(definition, after: now)
             let d = definition
             // The row lock (or the insert's) orders two adds of one name; the loser sees the winner's row.
             let existing = try await PGSchedules.fetch(connection, name: d.name, lock: true, logger: logger)
             if existing != nil, !replace { throw ScheduleRules.exists(d.name) }
+            // A replaced schedule keeps its history, last tick and pause; its next tick is the new expression's
+            // first after the last decided one (the planner decides from there).
+            let next = try ScheduleRules.nextTick(d, after: existing.map { $0.lastTick ?? $0.createdAt } ?? now)
             let window = d.catchUpWindow.journalMilliseconds
             let priority = Int64(d.priority)
             try await connection.query("""

@@ -1,4 +1,6 @@
 import Foundation
+import Journal
+import PostgresJournal
 import Schedules
 import Testing
 import WorkerStore
@@ -164,22 +166,49 @@ import WorkerTestKit
         await fixture.close()
     }
 
-    /// A long outage of a per-second schedule is one missed record with its count, not a row per tick.
+    /// A month-long outage of a per-second schedule: `all` fires the newest 1,000 ticks of its window and the
+    /// 2.6 million others are one missed record with their exact count. (SQLite: a manual clock; PostgreSQL, whose
+    /// clock is the server's: the schedule's times moved back a month.)
     @Test(arguments: StoreKind.allCases)
     func aLongOutageIsOneRecord(kind: StoreKind) async throws {
-        let fixture = try await StoreFixture.make(kind)
-        let store = fixture.store
-        _ = try await store.addSchedule(Self.everySecond("long", missed: .all), replace: false)
-        try await Self.letTicksPass(2)
-        // Seen from a worker that (as far as the planner knows) has looked for 60 s: everything is on time... but
-        // the catch-up is bounded by its window; a window of 0 s with `all` keeps none of the older ticks.
-        _ = try await store.addSchedule(
-            ScheduleDefinition(name: "long", handler: "noop", cron: "* * * * * *", missed: .all, catchUpWindow: .zero), replace: true)
+        let month: Micros = 30 * 86_400 * 1_000_000
+        let definition = ScheduleDefinition(name: "long", handler: "noop", cron: "* * * * * *", missed: .all)
+        let store: any JobStore
+        var cleanup: () async -> Void
+        switch kind {
+        case .sqlite:
+            let directory = try TemporaryDirectory("long")
+            let clock = ManualClock()
+            var options = JournalOptions()
+            options.clock = WallClock { clock.now }
+            store = try Journal(path: directory.file("worker.sqlite3"), options: options)
+            _ = try await store.addSchedule(definition, replace: false)
+            clock.advance(seconds: Double(month / 1_000_000))
+            cleanup = { directory.remove() }
+        case .postgres:
+            let url = try await PostgresTestServer.shared.database("long")
+            var options = PostgresJournalOptions()
+            options.connectTimeout = .seconds(60)
+            options.statementTimeout = .seconds(120)
+            let journal = try await PostgresJournal.open(try PostgresLocation(url: url), options: options)
+            store = journal
+            _ = try await store.addSchedule(definition, replace: false)
+            _ = try await PostgresTestServer.shared.psql(url, """
+                UPDATE schedules SET created_at = created_at - \(month), next_tick = next_tick - \(month);
+                UPDATE schedule_events SET at = at - \(month)
+                """)
+            cleanup = { await journal.close() }
+        }
         let round = try await store.fireDueSchedules(worker: "w1", lookingSince: nil)
         let firing = try #require(round.firings.first)
-        #expect(firing.fired.count <= 1)
-        #expect(try await store.schedule(named: "long").recent.filter { $0.outcome == .missed }.count == (firing.missed > 0 ? 1 : 0))
-        await fixture.close()
+        #expect(firing.fired.count == 1000, "at most 1,000 jobs")
+        #expect(firing.missed + firing.fired.count >= 2_592_000, "every tick of the month decided: \(firing.missed) missed")
+        let detail = try await store.schedule(named: "long", recent: 5000)
+        let missed = detail.recent.filter { $0.outcome == .missed }
+        #expect(missed.count == 1 && missed.first?.count == firing.missed, "one record for the whole range")
+        #expect(detail.recent.filter { $0.outcome == .fired }.count == 1000)
+        #expect(missed.first?.lastTick.map { $0 + 1_000_000 } == firing.fired.first?.tick, "the newest ticks fire, the older are missed")
+        await cleanup()
     }
 
     /// `no overlap`: a tick while the previous job is unfinished is skipped with the reason; once it finished, the
