@@ -49,6 +49,8 @@ struct CronFieldKind: Sendable {
         names: ["SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6]
     )
 
+    var isDayOfWeek: Bool { name == "day-of-week" }
+
     /// What the field accepts, for messages: `0-59`, `1-12 or JAN-DEC`.
     var allowed: String {
         switch name {
@@ -72,34 +74,38 @@ struct CronFieldKind: Sendable {
         var field = CronField()
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             guard !item.isEmpty else {
-                throw fail(.emptyField, "\(name) field \"\(text)\" has an empty list item")
+                throw fail(.emptyField, "\(name) field \"\(CronError.printable(text))\" has an empty list item")
             }
             let parts = item.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count <= 2 else {
-                throw fail(.invalidStep, "\(name) item \"\(item)\" has more than one step (/)")
+                throw fail(.invalidStep, "\(name) item \"\(CronError.printable(item))\" has more than one step (/)")
             }
             let base = parts[0]
             let step = try parts.count == 2 ? parseStep(parts[1], item: item, fail: fail) : 1
             var low = range.lowerBound
             // An open end (`*`, `a/n`) stops at Saturday: Sunday is 0, and 7 would make it twice.
-            var high = name == "day-of-week" ? 6 : range.upperBound
+            var high = isDayOfWeek ? 6 : range.upperBound
             if base != "*" {
                 let ends = base.split(separator: "-", maxSplits: 2, omittingEmptySubsequences: false)
                 guard ends.count <= 2 else {
-                    throw fail(.invalidValue, "\(name) item \"\(item)\" is not a value or a range a-b; allowed: \(allowed)")
+                    throw fail(.invalidValue,
+                               "\(name) item \"\(CronError.printable(item))\" is not a value or a range a-b; allowed: \(allowed)")
                 }
                 low = try value(ends[0], item: item, fail: fail)
                 if ends.count == 2 {
                     high = try value(ends[1], item: item, fail: fail)
                     guard low <= high else {
-                        throw fail(.reversedRange, "\(name) range \(base) is reversed; write the smaller value first")
+                        throw fail(.reversedRange,
+                                   "\(name) range \(CronError.printable(base)) is reversed; write the smaller value first")
                     }
                 } else if parts.count == 1 {
                     high = low
+                } else {
+                    high = max(high, low)  // `7/2`: Sunday written as 7, beyond the open end.
                 }
             }
             for v in stride(from: low, through: high, by: step) {
-                field.insert(name == "day-of-week" && v == 7 ? 0 : v)
+                field.insert(isDayOfWeek && v == 7 ? 0 : v)
             }
         }
         return field
@@ -115,9 +121,10 @@ struct CronFieldKind: Sendable {
     private func parseStep(
         _ text: Substring, item: Substring, fail: (CronError.Code, String) -> CronError
     ) throws(CronError) -> Int {
-        let width = range.upperBound - range.lowerBound + (name == "day-of-week" ? 0 : 1)
+        let width = range.upperBound - range.lowerBound + (isDayOfWeek ? 0 : 1)  // seven days, not eight values
         guard !text.isEmpty, text.allSatisfy(\.isASCIIDigit), let step = Int(text), step >= 1, step <= width else {
-            throw fail(.invalidStep, "\(name) step \"\(text)\" in \"\(item)\" must be a whole number from 1 to \(width)")
+            throw fail(.invalidStep, "\(name) step \"\(CronError.printable(text))\" in \"\(CronError.printable(item))\" "
+                           + "must be a whole number from 1 to \(width)")
         }
         return step
     }
@@ -126,7 +133,7 @@ struct CronFieldKind: Sendable {
         _ text: Substring, item: Substring, fail: (CronError.Code, String) -> CronError
     ) throws(CronError) -> Int {
         guard !text.isEmpty else {
-            throw fail(.invalidValue, "\(name) item \"\(item)\" has a missing value; allowed: \(allowed)")
+            throw fail(.invalidValue, "\(name) item \"\(CronError.printable(item))\" has a missing value; allowed: \(allowed)")
         }
         if text.allSatisfy(\.isASCIIDigit) {
             guard let number = Int(text), range.contains(number) else {
@@ -136,9 +143,9 @@ struct CronFieldKind: Sendable {
         }
         if let number = names[text.uppercased()] { return number }
         if names.isEmpty {
-            throw fail(.invalidValue, "\(name) \"\(text)\" is not a number; allowed: \(allowed)")
+            throw fail(.invalidValue, "\(name) \"\(CronError.printable(text))\" is not a number; allowed: \(allowed)")
         }
-        throw fail(.invalidValue, "\(name) \"\(text)\" is not a number or a name; allowed: \(allowed)")
+        throw fail(.invalidValue, "\(name) \"\(CronError.printable(text))\" is not a number or a name; allowed: \(allowed)")
     }
 }
 

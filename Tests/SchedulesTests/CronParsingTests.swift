@@ -83,6 +83,10 @@ let refusals: [(String, CronError.Code, String)] = {
         let error = try #require(throws: CronError.self) { try CronExpression(parsing: "0 0\n* * *") }
         #expect(error.description == #"cron expression "0 0\n* * *": has 4 fields; give five (minute hour day-of-month month day-of-week) or six (second first)"#)
         #expect(!error.description.contains("\n"))
+        let longField = try #require(throws: CronError.self) {
+            try CronExpression(parsing: String(repeating: "1", count: 300) + ",, * * * *")
+        }
+        #expect(longField.description.count < 300)
         let long = String(repeating: "1,", count: 200) + "x * * * *"
         let longError = try #require(throws: CronError.self) { try CronExpression(parsing: long) }
         #expect(longError.description.count < 400)
@@ -115,6 +119,7 @@ let refusals: [(String, CronError.Code, String)] = {
             ("*/20 * * * *", "0,20,40 * * * *"),
             ("10/20 * * * *", "10,30,50 * * * *"),
             ("0 0 * * 5-7", "0 0 * * 0,5,6"),
+            ("0 0 * * 7/2", "0 0 * * 0"),
             ("0 0 * * 1/2", "0 0 * * 1,3,5"),
             ("0 * * * *", "0 0 * * * *"),
         ]
@@ -125,6 +130,39 @@ let refusals: [(String, CronError.Code, String)] = {
             let end = at("2028-01-01T00:00:00Z")
             #expect(a.ticks(after: start, through: end, in: utc, limit: 20_000)
                         == b.ticks(after: start, through: end, in: utc, limit: 20_000), "\(left) vs \(right)")
+        }
+    }
+}
+
+@Suite struct ScheduleTimeZoneTests {
+    @Test func knownNames() throws {
+        #expect(try ScheduleTimeZone.named("Europe/Berlin").identifier == "Europe/Berlin")
+        #expect(try ScheduleTimeZone.named("America/New_York").secondsFromGMT(for: at("2026-01-01T00:00:00Z")) == -18_000)
+        #expect(try ScheduleTimeZone.named("UTC").secondsFromGMT(for: at("2026-07-01T00:00:00Z")) == 0)
+        #expect(try ScheduleTimeZone.named("Etc/GMT-2").secondsFromGMT(for: at("2026-07-01T00:00:00Z")) == 7_200)
+    }
+
+    @Test func unknownNames() {
+        let fix = "use an IANA name such as Europe/Berlin, America/New_York or UTC (the names under /usr/share/zoneinfo)"
+        let cases = [
+            ("europe/berlin", "time zone \"europe/berlin\" is unknown; did you mean Europe/Berlin?"),
+            ("utc", "time zone \"utc\" is unknown; did you mean UTC?"),
+            ("Nope/Zone", "time zone \"Nope/Zone\" is unknown; \(fix)"),
+            ("PST", "time zone \"PST\" is unknown; \(fix)"),
+            ("CET", "time zone \"CET\" is unknown; \(fix)"),
+            ("GMT+2", "time zone \"GMT+2\" is unknown; \(fix)"),
+            ("", "time zone \"\" is unknown; \(fix)"),
+            ("America/New_York ", "time zone \"America/New_York \" is unknown; \(fix)"),
+            ("../../etc/passwd", "time zone \"../../etc/passwd\" is unknown; \(fix)"),
+            ("Europe/Berlin\n", "time zone \"Europe/Berlin\\n\" is unknown; \(fix)"),
+        ]
+        for (name, message) in cases {
+            #expect(throws: ScheduleTimeZoneError.self) { try ScheduleTimeZone.named(name) }
+            do {
+                _ = try ScheduleTimeZone.named(name)
+            } catch {
+                #expect(error.description == message)
+            }
         }
     }
 }
