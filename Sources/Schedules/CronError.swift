@@ -29,6 +29,7 @@ public struct CronError: Error, Sendable, Equatable, CustomStringConvertible {
         /// Valid fields that no calendar date satisfies (such as February 30): the schedule would never fire.
         public static let neverFires = Code(base: .neverFires)
 
+        /// The code's name, for logs.
         public var description: String { base.rawValue }
     }
 
@@ -51,30 +52,30 @@ public struct CronError: Error, Sendable, Equatable, CustomStringConvertible {
     /// One line: the expression and the problem. Control characters of the input are escaped and a very long
     /// input is shortened, so that the message stays one readable line in a terminal or a log.
     public var description: String {
-        "cron expression \"\(Self.printable(expression))\": \(detail)"
+        "cron expression \"\(shown(expression))\": \(detail)"
     }
+}
 
-    /// `text` safe for a one-line message: control characters escaped, at most 100 characters kept.
-    static func printable(_ text: some StringProtocol) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            if out.unicodeScalars.count >= 100 {
-                out += "…"
-                break
-            }
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            default:
-                if scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format
-                    || scalar == "\u{2028}" || scalar == "\u{2029}"
-                {
-                    out += scalar.escaped(asASCII: true)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+/// `text` safe for a one-line message: quotes and control characters escaped, at most 100 characters kept.
+func shown(_ text: some StringProtocol) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+        if out.unicodeScalars.count >= 100 {
+            out += "…"
+            break
+        }
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        default:
+            if scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format
+                || scalar == "\u{2028}" || scalar == "\u{2029}"
+            {
+                out += scalar.escaped(asASCII: true)
+            } else {
+                out.unicodeScalars.append(scalar)
             }
         }
-        return out
     }
+    return out
 }

@@ -14,6 +14,9 @@ import Foundation
 ///
 /// An expression that no calendar date satisfies (`0 0 30 2 *`) is refused when parsed, so a valid expression
 /// always has a next tick (``next(after:in:)``) within one 400-year Gregorian cycle.
+///
+/// Two expressions are equal when they allow the same values and are written the same (after trimming), so
+/// `@daily` and `0 0 * * *` tick alike but are not equal.
 public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
     /// The expression as given, trimmed, with runs of spaces and tabs between fields made one space.
     public let description: String
@@ -46,7 +49,7 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         if first.hasPrefix("@") {
             guard let fiveFields = Self.nicknames[first.lowercased()] else {
                 throw CronError(.unknownName, trimmed,
-                                "unknown name \(CronError.printable(first)); use @yearly, @annually, @monthly, "
+                                "unknown name \(shown(first)); use @yearly, @annually, @monthly, "
                                     + "@weekly, @daily, @midnight or @hourly")
             }
             guard fields.count == 1 else {
@@ -82,9 +85,10 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
     ) throws(CronError) {
         let start = CivilDate(year: 2000, month: 1, day: 1)
         if matchingDay(atOrAfter: start, before: start.dayNumber + 146_097) != nil { return }
-        let weekday = dayOfMonthIsStar && !dayOfWeekIsStar ? " on day-of-week \(dayOfWeek)" : ""
+        let weekday = dayOfMonthIsStar && !dayOfWeekIsStar ? " on day-of-week \(shown(dayOfWeek))" : ""
         throw CronError(.neverFires, expression,
-                        "never fires: no calendar date has day-of-month \(dayOfMonth) in month \(month)\(weekday)")
+                        "never fires: no calendar date has day-of-month \(shown(dayOfMonth)) in month "
+                            + "\(shown(month))\(weekday)")
     }
 }
 

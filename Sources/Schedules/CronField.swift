@@ -68,17 +68,17 @@ struct CronFieldKind: Sendable {
         }
         if let bad = text.unicodeScalars.first(where: { !Self.isAllowed($0) }) {
             throw fail(.invalidCharacter,
-                       "\(name) field \"\(CronError.printable(text))\" has the character \"\(CronError.printable(String(bad)))\"; "
+                       "\(name) field \"\(shown(text))\" has the character \"\(shown(String(bad)))\"; "
                            + "use digits, names, *, ranges a-b, steps /n and lists a,b")
         }
         var field = CronField()
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             guard !item.isEmpty else {
-                throw fail(.emptyField, "\(name) field \"\(CronError.printable(text))\" has an empty list item")
+                throw fail(.emptyField, "\(name) field \"\(shown(text))\" has an empty list item")
             }
             let parts = item.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count <= 2 else {
-                throw fail(.invalidStep, "\(name) item \"\(CronError.printable(item))\" has more than one step (/)")
+                throw fail(.invalidStep, "\(name) item \"\(shown(item))\" has more than one step (/)")
             }
             let base = parts[0]
             let step = try parts.count == 2 ? parseStep(parts[1], item: item, fail: fail) : 1
@@ -89,14 +89,14 @@ struct CronFieldKind: Sendable {
                 let ends = base.split(separator: "-", maxSplits: 2, omittingEmptySubsequences: false)
                 guard ends.count <= 2 else {
                     throw fail(.invalidValue,
-                               "\(name) item \"\(CronError.printable(item))\" is not a value or a range a-b; allowed: \(allowed)")
+                               "\(name) item \"\(shown(item))\" is not a value or a range a-b; allowed: \(allowed)")
                 }
                 low = try value(ends[0], item: item, fail: fail)
                 if ends.count == 2 {
                     high = try value(ends[1], item: item, fail: fail)
                     guard low <= high else {
                         throw fail(.reversedRange,
-                                   "\(name) range \(CronError.printable(base)) is reversed; write the smaller value first")
+                                   "\(name) range \(shown(base)) is reversed; write the smaller value first")
                     }
                 } else if parts.count == 1 {
                     high = low
@@ -123,7 +123,7 @@ struct CronFieldKind: Sendable {
     ) throws(CronError) -> Int {
         let width = range.upperBound - range.lowerBound + (isDayOfWeek ? 0 : 1)  // seven days, not eight values
         guard !text.isEmpty, text.allSatisfy(\.isASCIIDigit), let step = Int(text), step >= 1, step <= width else {
-            throw fail(.invalidStep, "\(name) step \"\(CronError.printable(text))\" in \"\(CronError.printable(item))\" "
+            throw fail(.invalidStep, "\(name) step \"\(shown(text))\" in \"\(shown(item))\" "
                            + "must be a whole number from 1 to \(width)")
         }
         return step
@@ -133,19 +133,19 @@ struct CronFieldKind: Sendable {
         _ text: Substring, item: Substring, fail: (CronError.Code, String) -> CronError
     ) throws(CronError) -> Int {
         guard !text.isEmpty else {
-            throw fail(.invalidValue, "\(name) item \"\(CronError.printable(item))\" has a missing value; allowed: \(allowed)")
+            throw fail(.invalidValue, "\(name) item \"\(shown(item))\" has a missing value; allowed: \(allowed)")
         }
         if text.allSatisfy(\.isASCIIDigit) {
             guard let number = Int(text), range.contains(number) else {
-                throw fail(.outOfRange, "\(name) \(CronError.printable(text)) is outside \(allowed)")
+                throw fail(.outOfRange, "\(name) \(shown(text)) is outside \(allowed)")
             }
             return number
         }
         if let number = names[text.uppercased()] { return number }
         if names.isEmpty {
-            throw fail(.invalidValue, "\(name) \"\(CronError.printable(text))\" is not a number; allowed: \(allowed)")
+            throw fail(.invalidValue, "\(name) \"\(shown(text))\" is not a number; allowed: \(allowed)")
         }
-        throw fail(.invalidValue, "\(name) \"\(CronError.printable(text))\" is not a number or a name; allowed: \(allowed)")
+        throw fail(.invalidValue, "\(name) \"\(shown(text))\" is not a number or a name; allowed: \(allowed)")
     }
 }
 

@@ -24,7 +24,8 @@ extension CronExpression {
 
     /// The ticks strictly after `start` and at or before `end`, oldest first, at most `limit` of them.
     public func ticks(after start: Date, through end: Date, in timeZone: TimeZone, limit: Int) -> [Date] {
-        guard limit > 0, let from = Self.firstWholeSecond(after: start), let through = Self.lastWholeSecond(atOrBefore: end)
+        guard limit > 0, let from = Self.firstWholeSecond(after: start),
+              let through = Self.lastWholeSecond(atOrBefore: end)
         else { return [] }
         return ticks(from: from, through: through, in: timeZone, limit: limit).map(Date.init(seconds:))
     }
@@ -34,7 +35,8 @@ extension CronExpression {
     /// The first whole second strictly after `instant`, nil outside the years 0001-9999.
     static func firstWholeSecond(after instant: Date) -> Int? {
         let seconds = instant.timeIntervalSince1970.rounded(.down)
-        guard seconds.isFinite, seconds >= Double(instantRange.lowerBound - 1), seconds < Double(instantRange.upperBound)
+        guard seconds.isFinite, seconds >= Double(instantRange.lowerBound - 1),
+              seconds < Double(instantRange.upperBound)
         else { return nil }
         return Int(seconds) + 1
     }

@@ -33,6 +33,6 @@ public struct ScheduleTimeZoneError: Error, Sendable, Equatable, CustomStringCon
     public var description: String {
         let fix = suggestion.map { "did you mean \($0)?" }
             ?? "use an IANA name such as Europe/Berlin, America/New_York or UTC (the names under /usr/share/zoneinfo)"
-        return "time zone \"\(CronError.printable(name))\" is unknown; \(fix)"
+        return "time zone \"\(shown(name))\" is unknown; \(fix)"
     }
 }

@@ -12,9 +12,9 @@ import Foundation
 /// are the newest due ones and the missed ones all older, at most `limit` fire, and older ticks beyond the limit
 /// are missed.
 ///
-/// The cost is bounded by the days the outage covers, never by its ticks: a per-second schedule down for a year
-/// is planned with an exact missed count in well under a second (counts are per day; the newest ticks are found
-/// by bisection).
+/// The cost is bounded by the days the outage covers, never by its ticks: a per-second schedule down for ten years
+/// is planned with an exact missed count in about a millisecond (counts are per day; the newest ticks are found by
+/// bisection).
 public struct TickPlan: Sendable, Equatable {
     /// The ticks to enqueue a job for now, oldest first.
     public var fire: [Date]
