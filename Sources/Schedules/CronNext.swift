@@ -67,7 +67,7 @@ extension CronExpression {
         walkTicks(from: from, through: through, in: zone) { run in
             switch run {
             case .instant(let instant):
-                result.append(instant)
+                if result.count < limit { result.append(instant) }
             case .civil(let offset, let low, let before):
                 var civil = low + offset
                 while result.count < limit, let match = firstCivilMatch(from: civil, before: before + offset) {

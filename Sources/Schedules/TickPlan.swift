@@ -41,7 +41,7 @@ public struct TickPlan: Sendable, Equatable {
         let after = lastTick ?? createdAt
         next = expression.next(after: max(now, after), in: timeZone)
         guard let from = CronExpression.firstWholeSecond(after: after),
-              let through = CronExpression.lastWholeSecond(atOrBefore: now), from <= through, limit > 0
+              let through = CronExpression.lastWholeSecond(atOrBefore: now), from <= through
         else {
             fire = []
             missed = .none
@@ -63,6 +63,7 @@ public struct TickPlan: Sendable, Equatable {
             }
         }
         cutoff = max(cutoff, from)
+        let limit = max(limit, 0)  // a limit of 0 fires nothing: every due tick is missed
         if cutoff <= through, expression.countTicks(from: cutoff, through: through, in: timeZone) > limit {
             cutoff = expression.startOfNewest(limit, from: cutoff, through: through, in: timeZone)
         }

@@ -60,8 +60,9 @@ extension CronExpression {
     /// Visits, in order, the runs making up the ticks at instants `from...through` (`through` nil: up to the search
     /// horizon), applying the daylight-saving rules of ``next(after:in:)``, until `visit` returns false.
     func walkTicks(from: Int, through: Int?, in zone: TimeZone, _ visit: (TickRun) -> Bool) {
+        guard Self.instantRange.contains(from) else { return }
         let last = min(through ?? from + Self.searchHorizon, Self.instantRange.upperBound)
-        guard from <= last, Self.instantRange.contains(from) else { return }
+        guard from <= last else { return }
         var span: OffsetSpan? = OffsetSpan(containing: from, in: zone)
         while let current = span {
             var low = max(from, current.start ?? from)

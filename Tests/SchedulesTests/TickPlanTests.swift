@@ -142,6 +142,16 @@ import Testing
         #expect(result.fire == minutes([8, 9, 10]))
         #expect(result.missed.count == 7)
         #expect(result.missed.last == minutes([7])[0])
+        // A limit of 0 fires nothing and records every due tick as missed.
+        let none = try plan("* * * * *", last: "2026-01-01T10:00:00Z", now: "2026-01-01T10:10:00Z", .all, limit: 0)
+        #expect(none.fire.isEmpty)
+        #expect(none.missed.count == 10)
+        #expect(none.missed.last == minutes([10])[0])
+        // Also when the newest tick is a spring-forward gap's (an instant of its own, not a civil run).
+        let gap = try plan("30 2 * * *", last: "2026-03-28T01:30:00Z", now: "2026-03-29T01:00:00Z", .latest, limit: 0,
+                           in: berlin)
+        #expect(gap.fire.isEmpty)
+        #expect(gap.missed.listed == [at("2026-03-29T03:00:00+02:00")])
         // A lateness wider than the limit is bounded too.
         let wide = try plan("* * * * * *", last: "2026-01-01T10:00:00Z", now: "2026-01-01T10:00:20Z", .skip,
                             lateness: .seconds(10), limit: 5)
