@@ -208,6 +208,7 @@ let package = Package(
             dependencies: ["Journal", "PostgresJournal", "WorkerStore", "Schedules", "WorkerTestKit"],
             swiftSettings: strict
         ),
+        .testTarget(name: "SchedulesTests", dependencies: ["Schedules"], swiftSettings: strict),
         .testTarget(
             name: "PluginHostTests",
             dependencies: ["Journal", "WorkerStore", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
