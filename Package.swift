@@ -44,6 +44,8 @@ let package = Package(
         // The seam between storage and everything above it: the store protocol and the store-neutral types
         // (jobs, states, requests, outcomes, errors with their exit class).
         .target(name: "WorkerStore", swiftSettings: strict),
+        // Cron expressions, their ticks in a time zone and the plan of which ticks fire: pure, Foundation only.
+        .target(name: "Schedules", swiftSettings: strict),
         // The SQLite journal: the first (and embedded default) store.
         .target(
             name: "Journal",
@@ -205,6 +207,7 @@ let package = Package(
             dependencies: ["Journal", "PostgresJournal", "WorkerStore", "WorkerTestKit"],
             swiftSettings: strict
         ),
+        .testTarget(name: "SchedulesTests", dependencies: ["Schedules"], swiftSettings: strict),
         .testTarget(
             name: "PluginHostTests",
             dependencies: ["Journal", "WorkerStore", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
