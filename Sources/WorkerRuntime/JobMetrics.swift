@@ -9,6 +9,8 @@ public final class JobMetrics: Sendable {
     /// How a job's run ended, as counted.
     public enum Event: String, Sendable, CaseIterable {
         case started, completed, failed, interrupted, cancelled, recovered
+        /// An attempt ran past its timeout and was cancelled (it then fails, counted as `failed` too).
+        case timedOut = "timed_out"
     }
 
     private struct Key: Hashable {
