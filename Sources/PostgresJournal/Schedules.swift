@@ -21,7 +21,9 @@ extension PostgresJournal {
             let next = try ScheduleRules.nextTick(d, after: existing.map { $0.lastTick ?? $0.createdAt } ?? now)
             let window = d.catchUpWindow.journalMilliseconds
             let priority = Int64(d.priority)
-            try await connection.query("""
+            // A name added by a concurrent `add` after the look above: replaced only with `replace`.
+            var written = 0
+            for try await _ in try await connection.query("""
                 INSERT INTO schedules (name, handler, cron, timezone, payload, queue, priority, missed, catch_up_window_ms,
                                        no_overlap, created_at, updated_at, next_tick)
                 VALUES (\(d.name), \(d.handler), \(d.cron), \(d.timeZone), \(d.payload), \(d.queue), \(priority)::integer,
@@ -30,7 +32,12 @@ extension PostgresJournal {
                     payload = excluded.payload, queue = excluded.queue, priority = excluded.priority, missed = excluded.missed,
                     catch_up_window_ms = excluded.catch_up_window_ms, no_overlap = excluded.no_overlap,
                     updated_at = excluded.updated_at, next_tick = excluded.next_tick
-                """, logger: logger)
+                WHERE \(replace)
+                RETURNING 1
+                """, logger: logger) {
+                written += 1
+            }
+            guard written == 1 else { throw ScheduleRules.exists(d.name) }
             try await PGSchedules.record(
                 connection, d.name, at: now, .changed, pid: pid,
                 reason: existing == nil ? "added (cron \(d.cron), \(d.timeZone))" : "replaced (cron \(d.cron), \(d.timeZone))",

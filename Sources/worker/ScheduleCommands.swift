@@ -19,15 +19,20 @@ struct ScheduleCommand: AsyncParsableCommand {
         ])
 }
 
+/// The journal and the schedule a command acts on.
+struct ScheduleTarget: ParsableArguments {
+    @OptionGroup var database: DatabaseOptions
+
+    @Argument(help: "The schedule's name.")
+    var name: String
+}
+
 struct ScheduleAddCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add", abstract: "Add a schedule (or change one with --replace).",
         discussion: "EXPR has five fields (minute hour day-of-month month day-of-week), or six with seconds first, or is @yearly, @monthly, @weekly, @daily or @hourly.")
 
-    @OptionGroup var database: DatabaseOptions
-
-    @Argument(help: "The schedule's name.")
-    var name: String
+    @OptionGroup var target: ScheduleTarget
 
     @Argument(help: "The handler of the jobs it enqueues (e.g. noop).")
     var handler: String
@@ -64,10 +69,10 @@ struct ScheduleAddCommand: AsyncParsableCommand {
 
     func run() async throws {
         let definition = ScheduleDefinition(
-            name: name, handler: handler, cron: cron, timeZone: timezone, payload: payload, queue: queue, priority: priority,
+            name: target.name, handler: handler, cron: cron, timeZone: timezone, payload: payload, queue: queue, priority: priority,
             missed: missed, catchUpWindow: .seconds(catchUpWindow), noOverlap: noOverlap)
         try ScheduleRules.check(definition, maxPayloadBytes: Int.max)  // before the journal is opened (or created)
-        let journal = try await database.open()
+        let journal = try await target.database.open()
         let schedule = try await journal.addSchedule(definition, replace: replace)
         Output.line(json ? SchedulePresentation.json(schedule).text
                          : "schedule \(schedule.name) \(replace ? "saved" : "added"): next tick \(schedule.nextTick.map(iso8601) ?? "never")")
@@ -94,16 +99,13 @@ struct ScheduleShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Show a schedule: next and last fire, recent fires, skips and misses, totals.")
 
-    @OptionGroup var database: DatabaseOptions
-
-    @Argument(help: "The schedule's name.")
-    var name: String
+    @OptionGroup var target: ScheduleTarget
 
     @Flag(help: "Print the schedule with its recent events and totals as JSON.")
     var json = false
 
     func run() async throws {
-        let detail = try await database.open().schedule(named: name)
+        let detail = try await target.database.open().schedule(named: target.name)
         if json { return Output.line(SchedulePresentation.json(detail).text) }
         for line in SchedulePresentation.lines(detail) { Output.line(line) }
     }
@@ -113,13 +115,10 @@ struct SchedulePauseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pause", abstract: "Stop a schedule firing until resumed (its ticks meanwhile get nothing).")
 
-    @OptionGroup var database: DatabaseOptions
-
-    @Argument(help: "The schedule's name.")
-    var name: String
+    @OptionGroup var target: ScheduleTarget
 
     func run() async throws {
-        let schedule = try await database.open().pauseSchedule(name)
+        let schedule = try await target.database.open().pauseSchedule(target.name)
         Output.line("schedule \(schedule.name) paused")
     }
 }
@@ -128,13 +127,10 @@ struct ScheduleResumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume", abstract: "Let a paused schedule fire again, from its next tick.")
 
-    @OptionGroup var database: DatabaseOptions
-
-    @Argument(help: "The schedule's name.")
-    var name: String
+    @OptionGroup var target: ScheduleTarget
 
     func run() async throws {
-        let schedule = try await database.open().resumeSchedule(name)
+        let schedule = try await target.database.open().resumeSchedule(target.name)
         Output.line("schedule \(schedule.name) active: next tick \(schedule.nextTick.map(iso8601) ?? "never")")
     }
 }
@@ -143,17 +139,14 @@ struct ScheduleRunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Enqueue one job of a schedule now (recorded as a manual run).")
 
-    @OptionGroup var database: DatabaseOptions
-
-    @Argument(help: "The schedule's name.")
-    var name: String
+    @OptionGroup var target: ScheduleTarget
 
     @Flag(help: "Print the job object as JSON.")
     var json = false
 
     func run() async throws {
-        let job = try await database.open().runSchedule(name)
-        Output.line(json ? job.json.text : "job \(job.id) enqueued for schedule \(name)")
+        let job = try await target.database.open().runSchedule(target.name)
+        Output.line(json ? job.json.text : "job \(job.id) enqueued for schedule \(target.name)")
     }
 }
 
@@ -161,13 +154,10 @@ struct ScheduleRemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove", abstract: "Remove a schedule (its jobs and its record stay).")
 
-    @OptionGroup var database: DatabaseOptions
-
-    @Argument(help: "The schedule's name.")
-    var name: String
+    @OptionGroup var target: ScheduleTarget
 
     func run() async throws {
-        try await database.open().removeSchedule(name)
-        Output.line("schedule \(name) removed")
+        try await target.database.open().removeSchedule(target.name)
+        Output.line("schedule \(target.name) removed")
     }
 }

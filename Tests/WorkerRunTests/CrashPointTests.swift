@@ -141,6 +141,10 @@ struct CrashWorkload {
         try await self.await(failedStep, in: [.dead], worker: first)
         if let long { _ = try await cli(["cancel", String(long)]) }
         if let doomed { _ = try await cli(["retry", String(doomed)]) }
+        _ = await eventually(timeout: .seconds(60)) {  // the first worker fired the schedule (or died doing it)
+            guard first.isAlive else { return true }
+            return (try? await fixture.journal.schedule(named: "tick").totals[.fired] ?? 0) ?? 0 > 0
+        }
         for _ in 0..<2 { _ = try await cli(["schedule", "remove", "tick"]) }  // twice: the first may be the one killed
         try await self.await(append, in: [.completed], worker: first)
         try await self.await(sleep, in: [.completed], worker: first)

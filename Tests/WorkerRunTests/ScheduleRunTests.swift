@@ -80,4 +80,41 @@ import WorkerTestKit
             }
         }
     }
+
+    /// Every decision is counted in `/metrics` and logged once per schedule and batch: the misses before the worker
+    /// started (one line with their count), the fires, and the ticks skipped while a long job of a `--no-overlap`
+    /// schedule runs.
+    @Test func metricsAndLogsCountFiresSkipsAndMisses() async throws {
+        let fixture = try RunFixture()
+        defer { fixture.remove() }
+        _ = try await fixture.journal.addSchedule(
+            ScheduleDefinition(name: "late", handler: "noop", cron: "* * * * * *", missed: .skip), replace: false)
+        _ = try await fixture.journal.addSchedule(
+            ScheduleDefinition(name: "long", handler: "sleep", cron: "* * * * * *", payload: #"{"ms": 60000}"#, noOverlap: true),
+            replace: false)
+        try await Task.sleep(for: .seconds(2))  // ticks fall due before any worker runs: missed
+        let worker = try await fixture.start(["--admin", "127.0.0.1:0", "--drain-timeout", "0"])
+        let port = try #require(await worker.adminPort(), "\(worker.log)")
+        func sample(_ body: String, _ series: String) -> Double {
+            body.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        var metrics = ""
+        let counted = await eventually(timeout: .seconds(60)) {
+            metrics = (try? await HTTPProbe.get("/metrics", port: port).body) ?? ""
+            return sample(metrics, #"worker_schedule_missed_total{schedule="late"}"#) >= 2
+                && sample(metrics, #"worker_schedule_fired_total{schedule="late"}"#) >= 1
+                && sample(metrics, #"worker_schedule_skipped_total{schedule="long"}"#) >= 1
+        }
+        #expect(counted, "\(metrics)")
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit(timeout: .seconds(30))?.status == 0)
+        // What the metrics counted is what the journal recorded (the worker's last scrape may be older).
+        let late = try await fixture.journal.schedule(named: "late").totals
+        #expect(Double(late[.missed] ?? 0) >= sample(metrics, #"worker_schedule_missed_total{schedule="late"}"#))
+        let long = try await fixture.journal.schedule(named: "long")
+        #expect(long.totals[.fired] == 1 && (long.totals[.skipped] ?? 0) >= 1, "\(long.totals)")
+        #expect(long.recent.first { $0.outcome == .skipped }?.reason.contains("unfinished") == true)
+        let missLines = worker.log.split(separator: "\n").filter { $0.contains("schedule late:") && $0.contains("missed") }
+        #expect(missLines.count == 1, "one line for the misses before the start: \(missLines)")
+    }
 }
