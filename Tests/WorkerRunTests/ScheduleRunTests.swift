@@ -13,7 +13,10 @@ import WorkerTestKit
         let fixture = try await RunFixture.make(kind)
         defer { fixture.remove() }
         let journal = fixture.journal
-        var workers = try await (0..<3).asyncMap { try await fixture.start(log: "first-\($0).log") }
+        // Patience for SQLite's write lock: six processes share two loaded cores here (three workers TERMed at once
+        // timed out at the default 5 s under load and exited 75, as they should).
+        let patience = ["--busy-timeout", "30"]
+        var workers = try await (0..<3).asyncMap { try await fixture.start(patience, log: "first-\($0).log") }
         for worker in workers { #expect(await worker.waitForLog("ready", timeout: .seconds(60)), "\(worker.log)") }
         // Added once the workers look: every tick from now on falls due while a worker runs.
         for policy in MissedTicks.allCases {
@@ -34,7 +37,7 @@ import WorkerTestKit
         var beforeOutage: [String: Micros] = [:]
         for schedule in try await journal.schedules() { beforeOutage[schedule.name] = schedule.lastTick }
         try await Task.sleep(for: .seconds(5))
-        workers = try await (0..<3).asyncMap { try await fixture.start(log: "second-\($0).log") }
+        workers = try await (0..<3).asyncMap { try await fixture.start(patience, log: "second-\($0).log") }
         for worker in workers { #expect(await worker.waitForLog("ready", timeout: .seconds(60)), "\(worker.log)") }
         try await Task.sleep(for: .seconds(4))
         for worker in workers { worker.signal(SIGTERM) }
