@@ -43,12 +43,14 @@ let package = Package(
     targets: [
         // The seam between storage and everything above it: the store protocol and the store-neutral types
         // (jobs, states, requests, outcomes, errors with their exit class).
-        .target(name: "WorkerStore", swiftSettings: strict),
+        .target(name: "WorkerStore", dependencies: ["Schedules"], swiftSettings: strict),
+        // Cron expressions, their ticks in a time zone and the plan of which ticks fire: pure, Foundation only.
+        .target(name: "Schedules", swiftSettings: strict),
         // The SQLite journal: the first (and embedded default) store.
         .target(
             name: "Journal",
             dependencies: [
-                "WorkerStore",
+                "WorkerStore", "Schedules",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift", condition: .when(platforms: [.linux])),
                 .product(name: "Logging", package: "swift-log"),
@@ -59,7 +61,7 @@ let package = Package(
         .target(
             name: "PostgresJournal",
             dependencies: [
-                "WorkerStore",
+                "WorkerStore", "Schedules",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -90,7 +92,7 @@ let package = Package(
         .target(
             name: "WorkerRuntime",
             dependencies: [
-                "WorkerStore", "PluginHost",
+                "WorkerStore", "PluginHost", "Schedules",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -136,6 +138,7 @@ let package = Package(
                 "Journal",
                 "PostgresJournal",
                 "WorkerStore",
+                "Schedules",
                 "PluginHost",
                 "WorkerAdmin",
                 "WorkerApp",
@@ -202,9 +205,10 @@ let package = Package(
         // What `JobStore` promises, checked on every store (SQLite and PostgreSQL).
         .testTarget(
             name: "StoreContractTests",
-            dependencies: ["Journal", "PostgresJournal", "WorkerStore", "WorkerTestKit"],
+            dependencies: ["Journal", "PostgresJournal", "WorkerStore", "Schedules", "WorkerTestKit"],
             swiftSettings: strict
         ),
+        .testTarget(name: "SchedulesTests", dependencies: ["Schedules"], swiftSettings: strict),
         .testTarget(
             name: "PluginHostTests",
             dependencies: ["Journal", "WorkerStore", "PluginHost", "WorkerRuntime", "WorkerTestKit", .product(name: "Logging", package: "swift-log")],
@@ -230,7 +234,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerRunTests",
-            dependencies: ["Journal", "PostgresJournal", "WorkerStore", "WorkerTestKit", "worker", "chaos", "journal-probe"],
+            dependencies: ["Journal", "PostgresJournal", "WorkerStore", "Schedules", "WorkerTestKit", "worker", "chaos", "journal-probe"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -9,7 +9,8 @@ extension Job {
         jobs.max_attempts, jobs.crashes, jobs.run_at, jobs.created_at, jobs.updated_at, jobs.finished_at,
         jobs.worker_id, jobs.last_error, jobs.cancel_requested_at, jobs.plugin_name, jobs.plugin_version,
         jobs.plugin_sha256, job_checkpoints.data AS checkpoint, job_checkpoints.updated_at AS checkpoint_at,
-        jobs.concurrency_key, jobs.timeout_ms, jobs.schedule
+        jobs.concurrency_key, jobs.timeout_ms, jobs.schedule,
+        (SELECT queues.timeout_ms FROM queues WHERE queues.name = jobs.queue) AS queue_timeout_ms
         """
     static let from = "jobs LEFT JOIN job_checkpoints ON job_checkpoints.job_id = jobs.id"
 
@@ -32,7 +33,7 @@ extension Job {
             lastError: try row.decode(atIndex: 15), cancelRequestedAt: try row.decode(atIndex: 16),
             checkpoint: try row.decode(atIndex: 20), checkpointAt: try row.decode(atIndex: 21), plugin: plugin,
             concurrencyKey: try row.decode(atIndex: 22), timeout: (try row.decode(Int64?.self, atIndex: 23)).map { .milliseconds($0) },
-            schedule: try row.decode(atIndex: 24))
+            schedule: try row.decode(atIndex: 24), queueTimeout: (try row.decode(Int64?.self, atIndex: 25)).map { .milliseconds($0) })
     }
 
     static func fetch(_ db: Database, id: Int64) throws -> Job? {

@@ -154,7 +154,7 @@ struct Round {
     }
 
     /// Where the columns after a row's job columns begin.
-    static let trailing = 25
+    static let trailing = 26
 
     /// `Job.pgColumns` read from the `claimed` CTE (the statement's own snapshot does not see its changes to `jobs`).
     static let claimedColumns = Job.pgColumns.replacingOccurrences(of: "jobs.", with: "c.")

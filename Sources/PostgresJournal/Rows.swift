@@ -9,7 +9,8 @@ extension Job {
         jobs.max_attempts, jobs.crashes, jobs.run_at, jobs.created_at, jobs.updated_at, jobs.finished_at,
         jobs.worker_id, jobs.last_error, jobs.cancel_requested_at, jobs.plugin_name, jobs.plugin_version,
         jobs.plugin_sha256, job_checkpoints.data AS checkpoint, job_checkpoints.updated_at AS checkpoint_at,
-        jobs.concurrency_key, jobs.timeout_ms, jobs.schedule
+        jobs.concurrency_key, jobs.timeout_ms, jobs.schedule,
+        (SELECT queues.timeout_ms FROM queues WHERE queues.name = jobs.queue) AS queue_timeout_ms
         """
     static let pgFrom = "jobs LEFT JOIN job_checkpoints ON job_checkpoints.job_id = jobs.id"
 
@@ -17,9 +18,9 @@ extension Job {
     init(postgres row: PostgresRow) throws {
         let (id, handler, queue, stateName, priority, payload, uniqueKey, attempts, maxAttempts, crashes, runAt, createdAt,
              updatedAt, finishedAt, workerID, lastError, cancelRequestedAt, pluginName, pluginVersion, pluginSHA256,
-             checkpoint, checkpointAt, concurrencyKey, timeoutMilliseconds, schedule) = try row.decode(
+             checkpoint, checkpointAt, concurrencyKey, timeoutMilliseconds, schedule, queueTimeoutMilliseconds) = try row.decode(
             (Int64, String, String, String, Int, String, String?, Int, Int, Int, Int64, Int64, Int64, Int64?, String?,
-             String?, Int64?, String?, String?, String?, Data?, Int64?, String?, Int64?, String?).self)
+             String?, Int64?, String?, String?, String?, Data?, Int64?, String?, Int64?, String?, Int64?).self)
         guard let state = JobState(rawValue: stateName) else {
             throw JournalError(.corrupt, "job \(id) has unknown state '\(stateName)'")
         }
@@ -29,7 +30,8 @@ extension Job {
             updatedAt: updatedAt, finishedAt: finishedAt, workerID: workerID, lastError: lastError,
             cancelRequestedAt: cancelRequestedAt, checkpoint: checkpoint, checkpointAt: checkpointAt,
             plugin: pluginName.map { PluginStamp(name: $0, version: pluginVersion ?? "", sha256: pluginSHA256 ?? "") },
-            concurrencyKey: concurrencyKey, timeout: timeoutMilliseconds.map { .milliseconds($0) }, schedule: schedule)
+            concurrencyKey: concurrencyKey, timeout: timeoutMilliseconds.map { .milliseconds($0) }, schedule: schedule,
+            queueTimeout: queueTimeoutMilliseconds.map { .milliseconds($0) })
     }
 
     /// The job with `id`, or nil.

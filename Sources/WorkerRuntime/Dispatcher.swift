@@ -37,6 +37,8 @@ public actor Dispatcher {
     private var batch = OutcomeBatch()
     private var ledger: OutcomeLedger
     private var inflight: [Int64: Running] = [:]
+    /// The deadlines of the running jobs that have a timeout.
+    private var timeouts = JobTimeouts()
     /// Cancels asked for jobs this worker does not know (yet): the round that claimed them may still be on its
     /// way back (its jobs join the reserve only when it returns, and the actor serves calls meanwhile). The round
     /// applies them to what it claimed; the rest were not this worker's.
@@ -88,6 +90,7 @@ public actor Dispatcher {
         var shouldClaim = true
         loop: while true {
             collectArrivals()
+            enforceTimeouts()
             if !drain.isRunning { try await commitEnded() }
             if drain.isRunning {
                 let free = reserve.wanted(running: inflight.count)
@@ -292,12 +295,19 @@ public actor Dispatcher {
         let arrivals = self.arrivals
         let waker = self.waker
         let id = job.id
+        // A job with a timeout runs behind a fence, so that a run the worker gives up on cannot touch the job
+        // afterwards; the others share the worker's services and cost nothing more.
+        let fence = job.effectiveTimeout.map { _ in JobFence() }
+        let services: any JobServices = fence.map { FencedJobServices(base: self.services, fence: $0) } ?? self.services
         let execution = try plugins.start(HostedJob(job), services: services) { outcome in
             // On the plugin's thread: hand the outcome over without a task or an actor hop per job.
+            if fence?.isRevoked == true { return }  // given up on: the job was recorded as timed out
             arrivals.append(id, outcome)
             waker.wake()
         }
-        inflight[job.id] = Running(job: job, execution: execution, started: clock.now(), cancelReason: nil)
+        let now = clock.now()
+        if let limit = job.effectiveTimeout, let fence { timeouts.started(id, limit: limit, at: now, fence: fence) }
+        inflight[job.id] = Running(job: job, execution: execution, started: now, cancelReason: nil)
         ledger.started(job)
     }
 
@@ -315,6 +325,7 @@ public actor Dispatcher {
 
     private func jobEnded(_ id: Int64, _ outcome: PluginOutcome) {
         guard let running = inflight.removeValue(forKey: id) else { return }  // already recorded as abandoned
+        timeouts.ended(id)
         let now = clock.now()
         reserve.jobEnded(id, handler: running.job.handler, seconds: seconds(now - running.started))
         running.execution.release()
@@ -341,6 +352,32 @@ public actor Dispatcher {
             running.cancelReason = reason
             inflight[id] = running
             running.execution.cancel()
+        }
+    }
+
+    /// Cancels the jobs past their timeout (they get `cancelGrace` to checkpoint and return, as in a drain), and
+    /// gives up on those whose grace ran out: recorded failed `timed out` now (the attempt counts: it retries with
+    /// backoff, or ends dead), their slots freed. Such a handler's thread keeps running until it returns by
+    /// itself; its fence drops whatever it does then.
+    private func enforceTimeouts() {
+        guard !timeouts.entries.isEmpty else { return }
+        let now = clock.now()
+        for (id, limit) in timeouts.due(at: now, grace: options.cancelGrace) {
+            guard var running = inflight[id] else { continue }
+            guard running.cancelReason == nil else { continue }  // a drain or an operator cancelled it first
+            running.cancelReason = .timedOut(limit)
+            inflight[id] = running
+            running.execution.cancel()
+            ledger.metrics.count(.timedOut, running.job)
+            logger.notice("job \(id) \(running.job.handler): \(OutcomeBatch.timedOutError(limit)); cancelled, \(milliseconds(options.cancelGrace)) to stop")
+        }
+        for (id, limit) in timeouts.overdue(at: now) {
+            guard let running = inflight.removeValue(forKey: id) else { continue }
+            reserve.jobEnded(id, handler: running.job.handler, seconds: seconds(now - running.started))
+            logger.warning("job \(id) \(running.job.handler): did not stop within \(milliseconds(options.cancelGrace)) of its timeout; recorded as timed out, its thread abandoned")
+            batch.add(
+                running.job, .failed(error: OutcomeBatch.timedOutError(limit) + "; the handler did not stop within the grace", retryable: true),
+                started: running.started, at: now)
         }
     }
 
@@ -401,10 +438,11 @@ public actor Dispatcher {
         let listening = !idling && drain.isRunning && idle.hearsOthersOnly && reserve.wanted(running: inflight.count) > 0
             && idle.arm(logger: logger)
         if !idling && !listening { idle.disarm() }
-        let timeout: Duration =
+        var timeout: Duration =
             if let limit = drain.waitLimit(at: clock.now()) { limit }
             else if idling { idle.idleTimeout(now: clock.wall.now()) }
             else { inflight.isEmpty ? options.pollInterval : .milliseconds(100) }
+        if let next = timeouts.nextEvent { timeout = max(.zero, min(timeout, next - clock.now())) }
         collectArrivals()
         let before = batch.count
         if stopChanged {

@@ -9,6 +9,8 @@ public final class JobMetrics: Sendable {
     /// How a job's run ended, as counted.
     public enum Event: String, Sendable, CaseIterable {
         case started, completed, failed, interrupted, cancelled, recovered
+        /// An attempt ran past its timeout and was cancelled (it then fails, counted as `failed` too).
+        case timedOut = "timed_out"
     }
 
     private struct Key: Hashable {
@@ -21,7 +23,7 @@ public final class JobMetrics: Sendable {
         let duration: Timer
     }
 
-    private let factory: any MetricsFactory
+    let factory: any MetricsFactory  // also makes the schedules' counters (ScheduleService)
     private let series = Mutex<[Key: Series]>([:])
 
     /// Metrics made by `factory` (e.g. swift-prometheus'); `.disabled` makes none.

@@ -41,11 +41,28 @@ struct OutcomeBatch {
     enum CancelReason: Equatable {
         case drain(String)
         case operatorRequest
+        /// Its attempt ran past its timeout (`Job.effectiveTimeout`).
+        case timedOut(Duration)
+    }
+
+    /// The error a timed-out attempt fails with: it retries with backoff, or ends dead.
+    static func timedOutError(_ limit: Duration) -> String {
+        "timed out after \(timeoutText(limit))"
+    }
+
+    /// A timeout in whole seconds when it is some ("2s"), else in milliseconds ("1500ms").
+    static func timeoutText(_ limit: Duration) -> String {
+        let ms = limit.journalMilliseconds
+        return ms % 1000 == 0 ? "\(ms / 1000)s" : "\(ms)ms"
     }
 
     /// What the journal records for what a plugin reported.
     static func outcome(of reported: PluginOutcome, cancelled: CancelReason?) -> JobOutcome {
-        switch reported {
+        if case .timedOut(let limit) = cancelled, reported != .completed {
+            // Whatever the handler made of the cancel (returned cancelled, or threw): the attempt timed out.
+            return .failed(error: timedOutError(limit), retryable: true)
+        }
+        return switch reported {
         case .completed:
             .completed
         case .failed(let message, let permanent):
@@ -56,6 +73,7 @@ struct OutcomeBatch {
             switch cancelled {
             case .drain(let reason): .interrupted(reason: reason)
             case .operatorRequest: .cancelled(reason: "by operator")
+            case .timedOut(let limit): .failed(error: timedOutError(limit), retryable: true)
             case nil: .failed(error: "the handler cancelled itself", retryable: true)
             }
         }

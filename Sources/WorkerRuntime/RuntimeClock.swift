@@ -7,13 +7,14 @@ public struct RuntimeClock: Sendable {
     public let now: @Sendable () -> ContinuousClock.Instant
     /// The wall clock (the journal's: due times and backoff are on it).
     public let wall: WallClock
-    /// Waits `duration` on this clock; returns early when the task is cancelled.
-    public let sleep: @Sendable (Duration) async -> Void
+    /// Waits until this clock reaches the given instant; returns early when the task is cancelled. A deadline, not
+    /// a duration: a wait armed in a task of its own must not start counting only when that task first runs.
+    public let sleep: @Sendable (ContinuousClock.Instant) async -> Void
 
     /// A clock reading `now` and `wall`, waiting with `sleep`.
     public init(
         now: @escaping @Sendable () -> ContinuousClock.Instant, wall: WallClock,
-        sleep: @escaping @Sendable (Duration) async -> Void
+        sleep: @escaping @Sendable (ContinuousClock.Instant) async -> Void
     ) {
         self.now = now
         self.wall = wall
@@ -21,7 +22,7 @@ public struct RuntimeClock: Sendable {
     }
 
     /// The system's clocks.
-    public static let system = RuntimeClock(now: { .now }, wall: .system, sleep: { try? await Task.sleep(for: $0) })
+    public static let system = RuntimeClock(now: { .now }, wall: .system, sleep: { try? await Task.sleep(until: $0, clock: .continuous) })
 
     /// The wall-clock time of a monotonic instant, in journal units: for the plugin ABI, which speaks Unix
     /// microseconds. Converted once per deadline, so that plugins and the dispatcher share one deadline.

@@ -18,8 +18,9 @@ final class Waker: Sendable {
 
     /// Returns at the next wake-up, or after `timeout` on `clock`.
     func wait(timeout: Duration, clock: RuntimeClock = .system) async {
+        let deadline = clock.now() + timeout  // now, not when the timer's task first runs (late on a loaded machine)
         let timer = Task { [self] in
-            await clock.sleep(timeout)
+            await clock.sleep(deadline)
             if !Task.isCancelled { wake() }
         }
         await wait()

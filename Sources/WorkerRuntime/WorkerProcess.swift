@@ -89,6 +89,8 @@ public struct WorkerProcess: Sendable {
             services.append(.init(service: PruneService(
                 journal: journal, age: age, interval: options.pruneInterval, readiness: readiness, logger: logger)))
         }
+        services.append(.init(service: ScheduleService(
+            journal: journal, worker: worker, readiness: readiness, metrics: metrics, logger: logger)))
         services.append(.init(
             service: DispatcherService(dispatcher: dispatcher, boot: boot), successTerminationBehavior: .gracefullyShutdownGroup))
         var configuration = ServiceGroupConfiguration(

@@ -56,6 +56,11 @@ public struct Job: Sendable, Equatable {
     public var timeout: Duration?
     /// The schedule that fired it.
     public var schedule: String?
+    /// The default timeout of its queue when the job was read (`worker queue set Q --timeout`), nil when none.
+    public var queueTimeout: Duration?
+
+    /// How long one attempt may run: its own timeout, else its queue's; nil: no limit.
+    public var effectiveTimeout: Duration? { timeout ?? queueTimeout }
 
     /// The most bytes of a failure's error a store keeps (`lastError`, and the event's reason): a plugin's error
     /// text could otherwise be any size. Longer ones are cut at a character boundary, with a note of their length.
@@ -67,8 +72,9 @@ public struct Job: Sendable, Equatable {
         attempts: Int, maxAttempts: Int, crashes: Int, runAt: Micros, createdAt: Micros, updatedAt: Micros,
         finishedAt: Micros?, workerID: String?, lastError: String?, cancelRequestedAt: Micros?, checkpoint: Data?,
         checkpointAt: Micros?, plugin: PluginStamp?, concurrencyKey: String? = nil, timeout: Duration? = nil,
-        schedule: String? = nil
+        schedule: String? = nil, queueTimeout: Duration? = nil
     ) {
+        self.queueTimeout = queueTimeout
         self.concurrencyKey = concurrencyKey
         self.timeout = timeout
         self.schedule = schedule

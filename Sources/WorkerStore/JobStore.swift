@@ -131,6 +131,32 @@ public protocol JobStore: Sendable {
     func verify(maxFindings: Int) async throws -> VerifyReport
     /// The schema migrations applied, in order.
     func appliedMigrations() async throws -> [String]
+
+    // MARK: Schedules
+
+    /// Stores a new schedule (its first tick is the first after now), or with `replace` changes an existing one
+    /// (keeping its history and last tick). `scheduleExists` when the name is taken and `replace` is false;
+    /// `invalidArgument` for a bad cron expression, time zone or name.
+    func addSchedule(_ definition: ScheduleDefinition, replace: Bool) async throws -> Schedule
+    /// Every schedule, by name.
+    func schedules() async throws -> [Schedule]
+    /// One schedule with its `recent` newest events and its totals; `scheduleNotFound` when there is none.
+    func schedule(named name: String, recent: Int) async throws -> ScheduleDetail
+    /// Stops a schedule firing until resumed (ticks meanwhile get nothing).
+    func pauseSchedule(_ name: String) async throws -> Schedule
+    /// Lets a paused schedule fire again from its next tick after now.
+    func resumeSchedule(_ name: String) async throws -> Schedule
+    /// Deletes a schedule (its events and jobs stay).
+    func removeSchedule(_ name: String) async throws
+    /// Enqueues one job of the schedule now (recorded as `manual`), whatever its ticks and pause.
+    func runSchedule(_ name: String) async throws -> Job
+    /// Fires what is due: for each active schedule whose next tick has come, in one transaction, the plan of its
+    /// due ticks (`ScheduleRules.plan`), a job per fired tick through the ordinary enqueue path, the tick records
+    /// (unique per schedule and tick) and the schedule's new last tick, compared-and-set. Any number of workers may
+    /// call it at once: each tick gets exactly one job. `worker` is recorded on the events. `lookingSince` is when
+    /// (store time, a previous round's `now`) the caller started looking: the due ticks since then are on time and
+    /// fire whatever the policy, older ones were missed while no worker ran (nil: this is the first look).
+    func fireDueSchedules(worker: String?, lookingSince: Micros?) async throws -> ScheduleRound
 }
 
 /// Wakes an idle worker when another process commits (see `JobStore.commitWatch`). Armed only while the worker
@@ -175,6 +201,10 @@ extension JobStore {
     public func verify() async throws -> VerifyReport { try await verify(maxFindings: 1000) }
     /// Unfinished jobs by handler in every queue.
     public func activeJobsByHandler() async throws -> [ActiveHandlerJobs] { try await activeJobsByHandler(queues: []) }
+    /// One schedule with its 50 newest events and its totals.
+    public func schedule(named name: String) async throws -> ScheduleDetail {
+        try await schedule(named: name, recent: ScheduleRules.recentEvents)
+    }
     /// Deletes up to 500 completed jobs that finished before `cutoff`.
     public func pruneCompleted(finishedBefore cutoff: Micros) async throws -> Int {
         try await pruneCompleted(finishedBefore: cutoff, limit: 500)

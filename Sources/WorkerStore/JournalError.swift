@@ -5,7 +5,7 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
         enum Base: String, Sendable {
             case invalidArgument, invalidPayload, payloadTooLarge, jobNotFound, illegalTransition, notHeld,
                  uniqueKeyConflict, workerNotRegistered, databaseMissing, readOnly, notADatabase, notAJournal, corrupt,
-                 diskFull, io, busy, schemaTooNew, internalError, unavailable, misconfigured
+                 diskFull, io, busy, schemaTooNew, internalError, unavailable, misconfigured, scheduleNotFound, scheduleExists
         }
         let base: Base
 
@@ -50,6 +50,10 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
         public static let unavailable = Code(base: .unavailable)
         /// The database server refused this configuration: authentication, TLS, a role without the rights.
         public static let misconfigured = Code(base: .misconfigured)
+        /// No schedule has that name.
+        public static let scheduleNotFound = Code(base: .scheduleNotFound)
+        /// A schedule with that name exists already.
+        public static let scheduleExists = Code(base: .scheduleExists)
 
         public var description: String { base.rawValue }
     }
@@ -97,8 +101,8 @@ extension JournalError {
     public var exitClass: ExitClass {
         switch code {
         case .invalidArgument: .usage
-        case .invalidPayload, .payloadTooLarge, .jobNotFound, .illegalTransition, .uniqueKeyConflict: .dataError
-        case .databaseMissing: .noInput
+        case .invalidPayload, .payloadTooLarge, .jobNotFound, .illegalTransition, .uniqueKeyConflict, .scheduleExists: .dataError
+        case .databaseMissing, .scheduleNotFound: .noInput
         case .readOnly, .notADatabase, .corrupt, .diskFull, .io: .ioError
         case .busy, .notHeld, .workerNotRegistered, .unavailable: .temporary
         case .schemaTooNew, .notAJournal, .misconfigured: .config

@@ -39,6 +39,9 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Attempts before the job ends dead: \(Ranges.maxAttempts.bounds). Default 25.", transform: Ranges.maxAttempts.argument)
     var maxAttempts: Int?
 
+    @Option(parsing: .unconditional, help: "Cancel an attempt still running after this many seconds (\(Ranges.jobTimeout.bounds)); it then fails 'timed out' and retries with backoff. Default: the queue's timeout (worker queue set Q --timeout), else none.", transform: Ranges.jobTimeout.argument)
+    var timeout: Double?
+
     @Option(name: .customLong("key"), help: "Unique key: while an unfinished job has it, return that job and enqueue nothing.")
     var uniqueKey: String?
 
@@ -69,7 +72,8 @@ struct EnqueueCommand: AsyncParsableCommand {
         let journal = try await database.open(maxPayloadBytes: limit)
         let template = NewJob(
             handler: handler, payload: payload ?? "{}", queue: queue, priority: priority, runAt: runAt,
-            maxAttempts: maxAttempts, uniqueKey: uniqueKey, concurrencyKey: concurrencyKey)
+            maxAttempts: maxAttempts, uniqueKey: uniqueKey, concurrencyKey: concurrencyKey,
+            timeout: timeout.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) })
         if let source = payloadsFrom {
             try await BulkEnqueue(journal: journal, template: template, batchSize: batchSize, json: json).run(source: source)
             try await warnIfUnserved(journal)

@@ -77,7 +77,7 @@ struct JobCommand: AsyncParsableCommand {
             ("updated", iso8601(job.updatedAt)), ("finished", job.finishedAt.map(iso8601) ?? "-"),
             ("worker", job.workerID ?? "-"), ("last error", job.lastError ?? "-"),
             ("plugin", job.plugin.map { "\($0.name) \($0.version) sha256:\($0.sha256)" } ?? "-"),
-        ]
+        ] + job.controlText
         for (name, value) in fields {
             Output.line("\(name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(value)")
         }

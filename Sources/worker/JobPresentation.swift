@@ -25,7 +25,24 @@ extension Job {
             ("last_error", .optional(lastError)),
             ("cancel_requested_at", .optional(cancelRequestedAt.map(iso8601))),
             ("plugin", plugin.map { .object([("name", .string($0.name)), ("version", .string($0.version)), ("sha256", .string($0.sha256))]) } ?? .null),
+            ("concurrency_key", .optional(concurrencyKey)),
+            ("timeout_ms", timeout.map { .int($0.journalMilliseconds) } ?? .null),
+            ("effective_timeout_ms", effectiveTimeout.map { .int($0.journalMilliseconds) } ?? .null),
+            ("schedule", .optional(schedule)),
         ])
+    }
+
+    /// The operator controls' fields of `worker job`, shown only when set.
+    var controlText: [(String, String)] {
+        var fields: [(String, String)] = []
+        if let concurrencyKey { fields.append(("conc. key", concurrencyKey)) }
+        if let timeout {
+            fields.append(("timeout", "\(Double(timeout.journalMilliseconds) / 1000) s"))
+        } else if let queueTimeout {
+            fields.append(("timeout", "\(Double(queueTimeout.journalMilliseconds) / 1000) s (the queue's)"))
+        }
+        if let schedule { fields.append(("schedule", schedule)) }
+        return fields
     }
 
     /// A checkpoint as JSON: embedded as is when it is JSON, else as a UTF-8 string, else as base64.

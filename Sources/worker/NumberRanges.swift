@@ -76,6 +76,8 @@ enum Ranges {
     /// SQLite takes the busy timeout in 32-bit milliseconds (at most 24.8 days); a day is plenty.
     static let busyTimeout = NumberRange<Double>(0...86_400, "seconds")
     static let drainTimeout = NumberRange<Double>(0...86_400, "seconds")
+    /// A job's (or a queue's) timeout per attempt: 1 ms to 7 days.
+    static let jobTimeout = NumberRange<Double>(0.001...604_800, "seconds")
     static let crashReportTimeout = NumberRange<Int>(0...3_600, "seconds")
     static let priority = NumberRange<Int>(-1_000_000...1_000_000)
     static let maxAttempts = NumberRange<Int>(1...1_000_000)

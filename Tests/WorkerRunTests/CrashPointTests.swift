@@ -129,12 +129,23 @@ struct CrashWorkload {
         let failedStep = try await enqueue("step_throws", #"{"path": "\#(throwing)"}"#, ["--max-attempts", "1"])
         let long = try await enqueue("sleep", #"{"ms": 60000}"#)
 
+        // A schedule through every operator command; the first worker fires its ticks (every second) while it runs.
+        for arguments in [["add", "tick", "noop", "--cron", "* * * * * *"], ["add", "tick", "noop", "--cron", "* * * * * *", "--replace"],
+                          ["pause", "tick"], ["resume", "tick"], ["run", "tick"]] {
+            _ = try await cli(["schedule"] + arguments)
+        }
+
         let first = try await worker(["--drain-timeout", "0.5"], log: "first.log")
         try await self.await(long, in: [.running], worker: first)
         try await self.await(doomed, in: [.dead], worker: first)
         try await self.await(failedStep, in: [.dead], worker: first)
         if let long { _ = try await cli(["cancel", String(long)]) }
         if let doomed { _ = try await cli(["retry", String(doomed)]) }
+        _ = await eventually(timeout: .seconds(60)) {  // the first worker fired the schedule (or died doing it)
+            guard first.isAlive else { return true }
+            return (try? await fixture.journal.schedule(named: "tick").totals[.fired] ?? 0) ?? 0 > 0
+        }
+        for _ in 0..<2 { _ = try await cli(["schedule", "remove", "tick"]) }  // twice: the first may be the one killed
         try await self.await(append, in: [.completed], worker: first)
         try await self.await(sleep, in: [.completed], worker: first)
         // Long enough to be seen running and still run at the TERM on a loaded machine (a 1.5 s sleep could end

@@ -15,9 +15,9 @@ import WorkerRuntime
             metrics.ran(handler: handler, queue: "q", for: .milliseconds(3))
         }
         metrics.count(.recovered, handler: "a", queue: "other")
-        // Two handlers in one queue and one in another: three series of six counters and a timer each, made once
-        // (making them per job cost a fifth of the worker's throughput).
-        #expect(factory.made.withLock { $0 } == 3 * 7)
+        // Two handlers in one queue and one in another: three series of a counter per event and a timer each, made
+        // once (making them per job cost a fifth of the worker's throughput).
+        #expect(factory.made.withLock { $0 } == 3 * (JobMetrics.Event.allCases.count + 1))
         #expect(factory.value("worker_jobs_started_total", "a", "q") == 50)
         #expect(factory.value("worker_jobs_completed_total", "b", "q") == 50)
         #expect(factory.value("worker_jobs_recovered_total", "a", "other") == 1)

@@ -11,7 +11,7 @@ import WorkerTestKit
 extension ManualClock {
     /// The runtime's clocks, both on this manual clock.
     var runtimeClock: RuntimeClock {
-        RuntimeClock(now: { [self] in instant }, wall: wallClock, sleep: { [self] in await sleep(for: $0) })
+        RuntimeClock(now: { [self] in instant }, wall: wallClock, sleep: { [self] in await sleep(until: $0) })
     }
 }
 

@@ -49,7 +49,19 @@ public final class ManualClock: Sendable {
 
     /// Returns once the clock was advanced by `duration` from now, or when the task is cancelled.
     public func sleep(for duration: Duration) async {
-        let until = now + duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+        await sleep(untilMicros: now + Self.micros(duration))
+    }
+
+    /// Returns once the clock reached `instant` (on its monotonic scale, `instant`), or when the task is cancelled.
+    public func sleep(until instant: ContinuousClock.Instant) async {
+        await sleep(untilMicros: start + Self.micros(instant - origin))
+    }
+
+    private static func micros(_ duration: Duration) -> Micros {
+        duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+    }
+
+    private func sleep(untilMicros until: Micros) async {
         let id: Int = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID

@@ -67,6 +67,12 @@ struct BuildCLI {
         guard result.status == 0 else { throw ValidationError("enqueue failed: \(result.stderr)") }
     }
 
+    /// Runs `worker ARGUMENTS --db DB` of this build; throws with its error unless it exits 0.
+    func run(_ arguments: [String]) async throws {
+        let result = try await runProcess("\(products)/worker", arguments + ["--db", db])
+        guard result.status == 0 else { throw ValidationError("worker \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
+    }
+
     /// Jobs per state (`worker stats --json`).
     func stats() async throws -> [String: Int] {
         let result = try await runProcess("\(products)/worker", ["stats", "--json", "--db", db])
@@ -88,18 +94,42 @@ struct RunNoop: AsyncParsableCommand {
     @Option(help: "Worker prefetch (jobs claimed ahead): auto or a number.") var prefetch = "auto"
     @Flag(help: "Alternate runs without and with --admin (metrics counted per job), to compare them in one session.")
     var compareAdmin = false
-    @Option(help: ArgumentHelp(
-        "Before each run of this build (not a baseline's, which may not know queues), `worker queue set default ARGS` (e.g. \"--concurrency 1000000\"): the cost of limits that never bind.",
-        valueName: "ARGS"))
-    var queueLimits: String?
+    @Flag(help: "Run each measurement three ways, side by side: plain; with limits on the jobs' queue set high enough never to bind (concurrency, rate, per-key); with a schedule firing every second.")
+    var compareControls = false
+
+    /// What a run sets up besides its jobs (`--compare-controls`).
+    enum Controls: String, CaseIterable {
+        case none, limits, schedule
+
+        var label: String {
+            switch self {
+            case .none: ""
+            case .limits: " with limits that never bind"
+            case .schedule: " with a schedule every second"
+            }
+        }
+
+        func apply(_ cli: BuildCLI) async throws {
+            switch self {
+            case .none:
+                break
+            case .limits:
+                try await cli.run(["queue", "set", "default", "--concurrency", "1000", "--rate", "10000000/1", "--per-key-concurrency", "1000"])
+            case .schedule:
+                try await cli.run(["schedule", "add", "tick", "noop", "--cron", "* * * * * *", "--queue", "ticks"])
+            }
+        }
+    }
 
     func run() async throws {
         var rates: [String: [Double]] = [:]
         for run in 1...common.runs {
             for build in common.builds {
-                let admin = compareAdmin && run % 2 == 0
-                let rate = try await measure(run: run, admin: admin, products: build.directory, label: build.label)
-                rates[build.label + (admin ? " with --admin" : ""), default: []].append(rate)
+                for controls in compareControls ? Controls.allCases : [.none] {
+                    let admin = compareAdmin && run % 2 == 0
+                    let rate = try await measure(run: run, admin: admin, controls: controls, products: build.directory, label: build.label)
+                    rates[build.label + (admin ? " with --admin" : "") + controls.label, default: []].append(rate)
+                }
             }
         }
         for (label, values) in rates.sorted(by: { $0.key < $1.key }) {
@@ -107,17 +137,13 @@ struct RunNoop: AsyncParsableCommand {
         }
     }
 
-    private func measure(run: Int, admin: Bool, products: String, label: String) async throws -> Double {
+    private func measure(run: Int, admin: Bool, controls: Controls, products: String, label: String) async throws -> Double {
         let dir = try common.freshDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let db = "\(dir)/bench.sqlite3"
         let cli = BuildCLI(products: products, db: db, synchronous: common.synchronous)
         try await cli.enqueue("noop", count: jobs, in: dir)
-        if let queueLimits, products == common.builds.first?.directory {
-            let set = try await runProcess(
-                "\(products)/worker", ["queue", "set", "default"] + queueLimits.split(separator: " ").map(String.init) + ["--db", db])
-            guard set.status == 0 else { throw ValidationError("queue set failed: \(set.stderr)") }
-        }
+        try await controls.apply(cli)
         let worker = try await RunningWorker.bench(
             db: db, ["--exit-when-idle", "--concurrency", "\(concurrency)", "--prefetch", "\(prefetch)", "--synchronous", common.synchronous]
                 + (admin ? ["--admin", "127.0.0.1:0"] : []),
@@ -134,7 +160,7 @@ struct RunNoop: AsyncParsableCommand {
         }
         let rate = Double(jobs) / seconds(since: start)
         let completed = try await cli.stats()["completed"] ?? 0
-        print("run \(run), \(label)\(admin ? " (--admin)" : ""): \(completed) of \(jobs) noop jobs, concurrency \(concurrency), prefetch \(prefetch), synchronous=\(common.synchronous): \(Int(rate)) jobs/s; RSS at ready \(idleRSS / 1024) MiB, peak \(peakRSS / 1024) MiB; peak threads \(peakThreads)")
+        print("run \(run), \(label)\(admin ? " (--admin)" : "")\(controls.label): \(completed) of \(jobs) noop jobs, concurrency \(concurrency), prefetch \(prefetch), synchronous=\(common.synchronous): \(Int(rate)) jobs/s; RSS at ready \(idleRSS / 1024) MiB, peak \(peakRSS / 1024) MiB; peak threads \(peakThreads)")
         return rate
     }
 }

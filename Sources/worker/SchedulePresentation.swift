@@ -1,0 +1,69 @@
+import Schedules
+import WorkerStore
+
+/// How schedules and their events are printed: text lines for people, JSON for programs.
+enum SchedulePresentation {
+    static func json(_ schedule: Schedule) -> JSON {
+        let d = schedule.definition
+        return .object([
+            ("name", .string(d.name)), ("handler", .string(d.handler)), ("cron", .string(d.cron)),
+            ("timezone", .string(d.timeZone)), ("payload", .raw(d.payload)), ("queue", .string(d.queue)),
+            ("priority", .int(Int64(d.priority))), ("missed", .string(d.missed.rawValue)),
+            ("catch_up_window_seconds", .int(d.catchUpWindow.components.seconds)), ("no_overlap", .bool(d.noOverlap)),
+            ("paused", .bool(schedule.pausedAt != nil)), ("paused_at", time(schedule.pausedAt)),
+            ("created_at", time(schedule.createdAt)), ("updated_at", time(schedule.updatedAt)),
+            ("last_tick", time(schedule.lastTick)), ("last_job", .optional(schedule.lastJob)),
+            ("next_tick", time(schedule.nextTick)),
+        ])
+    }
+
+    static func json(_ detail: ScheduleDetail) -> JSON {
+        guard case .object(var members) = json(detail.schedule) else { return json(detail.schedule) }
+        members.append(("totals", .object(ScheduleOutcome.allCases.filter { $0 != .changed }.map {
+            ($0.rawValue, .int(Int64(detail.totals[$0] ?? 0)))
+        })))
+        members.append(("events", .array(detail.recent.map(json))))
+        return .object(members)
+    }
+
+    static func json(_ event: ScheduleEvent) -> JSON {
+        .object([
+            ("id", .int(event.id)), ("at", time(event.at)), ("outcome", .string(event.outcome.rawValue)),
+            ("tick", time(event.tick)), ("last_tick", time(event.lastTick)), ("count", .int(Int64(event.count))),
+            ("job_id", .optional(event.jobID)), ("worker", .optional(event.workerID)), ("pid", .int(Int64(event.pid))),
+            ("reason", .string(event.reason)),
+        ])
+    }
+
+    /// One line per schedule for `schedule list`.
+    static func line(_ schedule: Schedule) -> String {
+        let d = schedule.definition
+        let state = schedule.pausedAt == nil ? "next \(schedule.nextTick.map(iso8601) ?? "never")" : "paused"
+        return "\(d.name)  \(d.cron)  \(d.timeZone)  \(d.handler) on \(d.queue)  \(state)"
+    }
+
+    /// `schedule show`'s text.
+    static func lines(_ detail: ScheduleDetail) -> [String] {
+        let s = detail.schedule
+        let d = s.definition
+        var lines = [
+            "schedule \(d.name): \(s.pausedAt == nil ? "active" : "paused since \(iso8601(s.pausedAt!))")",
+            "  cron \(d.cron) in \(d.timeZone); handler \(d.handler), queue \(d.queue), priority \(d.priority), payload \(d.payload)",
+            "  missed ticks: \(d.missed.rawValue)\(d.missed == .all ? " within \(d.catchUpWindow.components.seconds) s" : "")\(d.noOverlap ? "; no overlap" : "")",
+            "  next tick \(s.nextTick.map(iso8601) ?? "never"); last tick \(s.lastTick.map(iso8601) ?? "none"); last job \(s.lastJob.map(String.init) ?? "none")",
+            "  ticks fired \(detail.totals[.fired] ?? 0), skipped \(detail.totals[.skipped] ?? 0), missed \(detail.totals[.missed] ?? 0); manual runs \(detail.totals[.manual] ?? 0)",
+        ]
+        if !detail.recent.isEmpty { lines.append("recent events (newest first):") }
+        for event in detail.recent {
+            var text = "  \(iso8601(event.at))  \(event.outcome.rawValue)"
+            if let tick = event.tick { text += " tick \(iso8601(tick))" }
+            if let last = event.lastTick, event.count > 1 { text += " to \(iso8601(last)) (\(event.count) ticks)" }
+            if let job = event.jobID { text += " job \(job)" }
+            if let worker = event.workerID { text += " by \(worker)" }
+            lines.append(text + ": \(event.reason)")
+        }
+        return lines
+    }
+
+    private static func time(_ micros: Micros?) -> JSON { micros.map { .string(iso8601($0)) } ?? .null }
+}
