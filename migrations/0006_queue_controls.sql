@@ -21,13 +21,16 @@ CREATE TABLE queues (
     CHECK ((rate_limit IS NULL) = (rate_window_ms IS NULL))
 ) WITHOUT ROWID;
 
--- The starts (claims, resumes) of jobs of rate-limited queues in the current window: claims count them and add
--- theirs; each claim prunes those older than the window.
+-- The starts (claims, resumes) of jobs of rate-limited queues in the current window: claims add theirs, numbered
+-- per queue (`seq`, 1, 2, ...), and prune those older than the window, so that the window holds `max(seq) -
+-- min(seq) + 1` starts: counted from two index lookups, however many starts a high limit lets in.
 CREATE TABLE queue_starts (
     queue TEXT    NOT NULL,
-    at    INTEGER NOT NULL
-);
-CREATE INDEX queue_starts_queue ON queue_starts (queue, at);
+    seq   INTEGER NOT NULL,
+    at    INTEGER NOT NULL,
+    PRIMARY KEY (queue, seq)
+) WITHOUT ROWID;
+CREATE INDEX queue_starts_at ON queue_starts (queue, at);
 
 -- Operators' changes of queues (pause, resume, limits), for audit: kept, never pruned.
 CREATE TABLE queue_events (

@@ -17,11 +17,12 @@ extension Journal {
             let perKey: Int? = try row.decode(atIndex: 5)
             let rateLimit: Int? = try row.decode(atIndex: 3)
             if try row.decode(Micros?.self, atIndex: 1) != nil {
-                budgets.add(queue: name, paused: true, budget: 0, perKey: perKey, rated: rateLimit != nil, fullUntil: nil)
+                budgets.add(queue: name, paused: true, budget: 0, perKey: perKey, lastStart: nil, fullUntil: nil)
                 continue
             }
             var budget: Int?
             var fullUntil: Micros?
+            var lastStart: Int64?
             if let concurrency: Int = try row.decode(atIndex: 2) {
                 // Through the index of running jobs (few), not the queue's (its whole history).
                 let running = try Int.fetchOne(
@@ -32,13 +33,22 @@ extension Journal {
             if let rateLimit, let windowMs: Int64 = try row.decode(atIndex: 4) {
                 let since = now - windowMs * 1000
                 try db.cachedStatement(sql: "DELETE FROM queue_starts WHERE queue = ? AND at <= ?").execute(arguments: [name, since])
+                // Starts are numbered per queue and pruned from the oldest: the window holds last - first + 1.
                 let log = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT count(*), min(at) FROM queue_starts WHERE queue = ?"), arguments: [name])
-                let started: Int = try log?.decode(atIndex: 0) ?? 0
+                    db.cachedStatement(sql: "SELECT min(seq), max(seq) FROM queue_starts WHERE queue = ?"), arguments: [name])
+                let first: Int64? = try log?.decode(atIndex: 0)
+                let last: Int64 = try log?.decode(Int64?.self, atIndex: 1) ?? 0
+                let started = first.map { Int(last - $0 + 1) } ?? 0
+                lastStart = last
                 budget = min(budget ?? Int.max, rateLimit - started)
-                if started >= rateLimit, let oldest: Micros = try log?.decode(atIndex: 1) { fullUntil = oldest + windowMs * 1000 }
+                if started >= rateLimit {  // full: a slot frees when the start `rateLimit` back leaves the window
+                    let due = try Micros.fetchOne(
+                        db.cachedStatement(sql: "SELECT at FROM queue_starts WHERE queue = ? AND seq = ?"),
+                        arguments: [name, last - Int64(rateLimit) + 1])
+                    fullUntil = due.map { $0 + windowMs * 1000 }
+                }
             }
-            budgets.add(queue: name, paused: false, budget: budget, perKey: perKey, rated: rateLimit != nil, fullUntil: fullUntil)
+            budgets.add(queue: name, paused: false, budget: budget, perKey: perKey, lastStart: lastStart, fullUntil: fullUntil)
             if perKey != nil, budget.map({ $0 > 0 }) ?? true {
                 for key in try Row.fetchAll(
                     db.cachedStatement(sql: """
@@ -97,11 +107,14 @@ extension Journal {
         }
     }
 
-    /// Logs the starts of `jobs` in rate-limited queues.
+    /// Logs the starts of `jobs` in rate-limited queues, numbered after the last.
     static func logStarts(_ db: Database, _ jobs: [Job], budgets: ClaimBudgets, now: Micros) throws {
-        guard !budgets.rated.isEmpty else { return }
-        for job in jobs where budgets.rated.contains(job.queue) {
-            try db.cachedStatement(sql: "INSERT INTO queue_starts (queue, at) VALUES (?, ?)").execute(arguments: [job.queue, now])
+        guard !budgets.lastStart.isEmpty else { return }
+        var last = budgets.lastStart
+        for job in jobs {
+            guard let previous = last[job.queue] else { continue }
+            last[job.queue] = previous + 1
+            try db.cachedStatement(sql: "INSERT INTO queue_starts (queue, seq, at) VALUES (?, ?, ?)").execute(arguments: [job.queue, previous + 1, now])
         }
     }
 }
