@@ -21,13 +21,15 @@ CREATE TABLE queues (
     CHECK ((rate_limit IS NULL) = (rate_window_ms IS NULL))
 ) WITHOUT ROWID;
 
--- The starts (claims, resumes) of jobs of rate-limited queues in the current window: claims add theirs, numbered
--- per queue (`seq`, 1, 2, ...), and prune those older than the window, so that the window holds `max(seq) -
--- min(seq) + 1` starts: counted from two index lookups, however many starts a high limit lets in.
+-- The starts (claims, resumes) of jobs of rate-limited queues in the current window: one row per claim, with its
+-- `n` starts and `seq` the queue's count of starts after it; claims prune the rows older than the window, so that
+-- the window holds `max(seq)` minus the oldest row's `seq - n` starts: a few index lookups and one row per claim,
+-- however many starts a high limit lets in.
 CREATE TABLE queue_starts (
     queue TEXT    NOT NULL,
     seq   INTEGER NOT NULL,
     at    INTEGER NOT NULL,
+    n     INTEGER NOT NULL CHECK (n >= 1),
     PRIMARY KEY (queue, seq)
 ) WITHOUT ROWID;
 CREATE INDEX queue_starts_at ON queue_starts (queue, at);

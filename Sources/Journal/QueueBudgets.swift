@@ -33,17 +33,17 @@ extension Journal {
             if let rateLimit, let windowMs: Int64 = try row.decode(atIndex: 4) {
                 let since = now - windowMs * 1000
                 try db.cachedStatement(sql: "DELETE FROM queue_starts WHERE queue = ? AND at <= ?").execute(arguments: [name, since])
-                // Starts are numbered per queue and pruned from the oldest: the window holds last - first + 1.
-                let log = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT min(seq), max(seq) FROM queue_starts WHERE queue = ?"), arguments: [name])
-                let first: Int64? = try log?.decode(atIndex: 0)
-                let last: Int64 = try log?.decode(Int64?.self, atIndex: 1) ?? 0
-                let started = first.map { Int(last - $0 + 1) } ?? 0
+                // Starts are counted per queue (`seq`: the count after each claim's `n`) and pruned from the oldest.
+                let before = try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT seq - n FROM queue_starts WHERE queue = ? ORDER BY seq LIMIT 1"), arguments: [name])
+                let last = try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT max(seq) FROM queue_starts WHERE queue = ?"), arguments: [name]) ?? 0
+                let started = before.map { Int(last - $0) } ?? 0
                 lastStart = last
                 budget = min(budget ?? Int.max, rateLimit - started)
                 if started >= rateLimit {  // full: a slot frees when the start `rateLimit` back leaves the window
                     let due = try Micros.fetchOne(
-                        db.cachedStatement(sql: "SELECT at FROM queue_starts WHERE queue = ? AND seq = ?"),
+                        db.cachedStatement(sql: "SELECT at FROM queue_starts WHERE queue = ? AND seq >= ? ORDER BY seq LIMIT 1"),
                         arguments: [name, last - Int64(rateLimit) + 1])
                     fullUntil = due.map { $0 + windowMs * 1000 }
                 }
@@ -107,14 +107,14 @@ extension Journal {
         }
     }
 
-    /// Logs the starts of `jobs` in rate-limited queues, numbered after the last.
+    /// Logs the starts of `jobs` in rate-limited queues: one row per queue, counted on from its last.
     static func logStarts(_ db: Database, _ jobs: [Job], budgets: ClaimBudgets, now: Micros) throws {
         guard !budgets.lastStart.isEmpty else { return }
-        var last = budgets.lastStart
-        for job in jobs {
-            guard let previous = last[job.queue] else { continue }
-            last[job.queue] = previous + 1
-            try db.cachedStatement(sql: "INSERT INTO queue_starts (queue, seq, at) VALUES (?, ?, ?)").execute(arguments: [job.queue, previous + 1, now])
+        var started: [String: Int64] = [:]
+        for job in jobs where budgets.lastStart[job.queue] != nil { started[job.queue, default: 0] += 1 }
+        for (queue, n) in started {
+            try db.cachedStatement(sql: "INSERT INTO queue_starts (queue, seq, at, n) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [queue, budgets.lastStart[queue]! + n, now, n])
         }
     }
 }

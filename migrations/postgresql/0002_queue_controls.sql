@@ -21,13 +21,15 @@ CREATE TABLE queues (
     CHECK ((rate_limit IS NULL) = (rate_window_ms IS NULL))
 );
 
--- The starts (claims, resumes) of jobs of rate-limited queues in the current window: claims add theirs, numbered
--- per queue (`seq`, 1, 2, ...), and prune those older than the window, so that the window holds `max(seq) -
--- min(seq) + 1` starts: counted from two index lookups, however many starts a high limit lets in.
+-- The starts (claims, resumes) of jobs of rate-limited queues in the current window: one row per claim, with its
+-- `n` starts and `seq` the queue's count of starts after it; claims prune the rows older than the window, so that
+-- the window holds `max(seq)` minus the oldest row's `seq - n` starts: a few index lookups and one row per claim,
+-- however many starts a high limit lets in.
 CREATE TABLE queue_starts (
     queue text   NOT NULL,
     seq   bigint NOT NULL,
     at    bigint NOT NULL,
+    n     integer NOT NULL CHECK (n >= 1),
     PRIMARY KEY (queue, seq)
 );
 CREATE INDEX queue_starts_at ON queue_starts (queue, at);
@@ -80,13 +82,14 @@ BEGIN
         END IF;
         IF q.rate_limit IS NOT NULL THEN
             DELETE FROM queue_starts s WHERE s.queue = q.name AND s.at <= claim_at - q.rate_window_ms * 1000;
-            SELECT min(s.seq), max(s.seq) INTO first_seq, last_seq FROM queue_starts s WHERE s.queue = q.name;
-            n := coalesce(last_seq - first_seq + 1, 0);
+            SELECT s.seq - s.n INTO first_seq FROM queue_starts s WHERE s.queue = q.name ORDER BY s.seq LIMIT 1;
+            SELECT max(s.seq) INTO last_seq FROM queue_starts s WHERE s.queue = q.name;
+            n := coalesce(last_seq - first_seq, 0);
             last_seq := coalesce(last_seq, 0);
             budget := least(budget, greatest(q.rate_limit - n, 0));
             IF n >= q.rate_limit THEN  -- full: a slot frees when the start `rate_limit` back leaves the window
                 SELECT s.at + q.rate_window_ms * 1000 INTO next_at FROM queue_starts s
-                WHERE s.queue = q.name AND s.seq = last_seq - q.rate_limit + 1;
+                WHERE s.queue = q.name AND s.seq >= last_seq - q.rate_limit + 1 ORDER BY s.seq LIMIT 1;
             END IF;
         END IF;
         RETURN NEXT;
