@@ -46,7 +46,7 @@ struct RoundStatement: PostgresPreparedStatement {
                        last_error = CASE WHEN i.clear_error THEN NULL WHEN i.set_error THEN i.error ELSE j.last_error END
                 FROM input i, t, live
                 WHERE live.ok AND j.id = i.id AND j.state = 'running' AND (j.worker_id || '') = \(worker)::text AND j.claim_token = i.token
-                RETURNING j.id, j.state, j.attempts, j.run_at, i.reason, i.ord, j.queue),
+                RETURNING j.id, j.state, j.attempts, j.run_at, i.reason, i.ord, j.queue, j.concurrency_key),
             budgets AS MATERIALIZED (
                 SELECT b.* FROM (SELECT now FROM t WHERE \(wanted)::bigint > 0 AND (SELECT ok FROM live)) AS tt,
                      LATERAL worker_queue_budgets(tt.now, \(request.queues)::text[]) AS b),
@@ -140,11 +140,18 @@ struct RoundStatement: PostgresPreparedStatement {
                 SELECT c.queue, min(b.last_seq) + count(*), min(t.now), count(*)
                 FROM claimed c CROSS JOIN t JOIN budgets b ON b.queue_name = c.queue AND b.key_name IS NULL AND b.rated
                 GROUP BY c.queue),
-            -- A job of a limited queue finished: a slot is free, which idle workers held back by the limit wait for.
+            -- A job of a limited queue finished while the queue (or its key) had no slot left: a slot is free, which
+            -- idle workers held back by the limit wait for. A queue with slots to spare wakes nobody (every finish
+            -- woke every idle peer into a round for nothing). Without budgets (a round that claims nothing), any
+            -- finish of a limited queue wakes.
             woken AS (
                 SELECT pg_notify(\(unescaped: "'\(PostgresJournal.wakeChannel)'"), 'slot') FROM (
                     SELECT 1 FROM finished f JOIN queues q ON q.name = f.queue
-                    WHERE q.concurrency IS NOT NULL OR q.per_key_concurrency IS NOT NULL LIMIT 1) AS slot),
+                    WHERE (q.concurrency IS NOT NULL OR q.per_key_concurrency IS NOT NULL)
+                      AND (NOT EXISTS (SELECT 1 FROM budgets)
+                           OR EXISTS (SELECT 1 FROM budgets b WHERE b.queue_name = f.queue AND b.budget = 0
+                                      AND (b.key_name IS NULL OR b.key_name = f.concurrency_key)))
+                    LIMIT 1) AS slot),
             events AS (
                 INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
                 SELECT job_id, at, from_state, to_state, attempt, worker_id, pid, reason FROM (
