@@ -189,9 +189,10 @@ import WorkerTestKit
         try await cli.ok(["enqueue", "noop", "--payloads-from", "-"], stdin: lines.joined(separator: "\n"))
         #expect(try await runProcess(ProductBinary.path("journal-probe"), ["checkpoint", cli.db]).status == 0)
         let file = try FileHandle(forWritingTo: URL(fileURLWithPath: cli.db))
-        // Page 27: in the run of `jobs` table leaves after the schema's root pages (pages 21-23 are the roots of
-        // 0005's indexes, mostly free space, where damage goes unnoticed), with slack for a few more root pages.
-        try file.seek(toOffset: 4096 * 26 + 100)
+        // Page 35: in the run of `jobs` table leaves after the schema's root pages (pages 30-37 once 0007's schedule
+        // tables took pages 25-29; root pages are mostly free space, where damage goes unnoticed), with slack for a
+        // few more root pages. (Find the layout with `SELECT name, pageno FROM dbstat ORDER BY pageno`.)
+        try file.seek(toOffset: 4096 * 34 + 100)
         file.write(Data(repeating: 0xFF, count: 3000))
         try file.close()
         let verify = try await cli.worker(["journal", "verify"])
