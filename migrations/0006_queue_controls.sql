@@ -20,3 +20,21 @@ CREATE TABLE queues (
     updated_at          INTEGER NOT NULL,
     CHECK ((rate_limit IS NULL) = (rate_window_ms IS NULL))
 ) WITHOUT ROWID;
+
+-- The starts (claims, resumes) of jobs of rate-limited queues in the current window: claims count them and add
+-- theirs; each claim prunes those older than the window.
+CREATE TABLE queue_starts (
+    queue TEXT    NOT NULL,
+    at    INTEGER NOT NULL
+);
+CREATE INDEX queue_starts_queue ON queue_starts (queue, at);
+
+-- Operators' changes of queues (pause, resume, limits), for audit: kept, never pruned.
+CREATE TABLE queue_events (
+    id     INTEGER PRIMARY KEY,
+    queue  TEXT    NOT NULL,
+    at     INTEGER NOT NULL,
+    action TEXT    NOT NULL CHECK (action IN ('paused', 'resumed', 'set')),
+    detail TEXT    NOT NULL,  -- what the queue's settings are after the change
+    pid    INTEGER            -- the process that made it
+);

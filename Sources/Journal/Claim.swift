@@ -12,7 +12,10 @@ extension Journal {
         guard request.limit + request.ahead > 0 else { return [] }
         let clock = options.clock
         let pid = options.pid
-        return try await transaction("claim") { db in try Self.claim(db, request, now: clock.now(), pid: pid) }
+        return try await transaction("claim") { db in
+            var nextSlot: Micros?
+            return try Self.claim(db, request, now: clock.now(), pid: pid, nextSlot: &nextSlot)
+        }
     }
 
     /// Records `finished` outcomes and claims new jobs in one transaction: a worker loop's round costs one commit.
@@ -24,31 +27,32 @@ extension Journal {
             let context = unstamped.at(clock.now())  // under the write lock, as in `claim`
             let results = try context.applyAll(db, finished, worker: request.worker)
             let wanted = request.limit + request.ahead > 0
-            let claimed = wanted ? try Self.claim(db, request, now: context.now, pid: pid) : []
-            let next = wanted && claimed.isEmpty ? try Self.nextRunAt(db, after: context.now) : nil
+            var nextSlot: Micros?
+            let claimed = wanted ? try Self.claim(db, request, now: context.now, pid: pid, nextSlot: &nextSlot) : []
+            // Held back by a full rate window only, a worker waits for it to free a slot, not for a commit.
+            let next = wanted && claimed.isEmpty
+                ? [try Self.nextRunAt(db, after: context.now), nextSlot].compactMap { $0 }.min() : nil
             return RoundResult(finished: results, claimed: claimed, nextRunAt: next)
         }
     }
 
-    static func claim(_ db: Database, _ request: ClaimRequest, now: Micros, pid: Int32) throws -> [Job] {
+    /// Claims as `claim(_:)` says, honouring the queues' pauses and limits (`ClaimBudgets`); `nextSlot` is when a
+    /// full rate window frees a slot, if one holds jobs back.
+    static func claim(_ db: Database, _ request: ClaimRequest, now: Micros, pid: Int32, nextSlot: inout Micros?) throws -> [Job] {
         try Self.requireLive(db, worker: request.worker)
         try Self.promoteDue(db, now: now, pid: pid)
-        var filter = ""
-        var filterArguments: StatementArguments = []
-        if !request.queues.isEmpty {
-            filter += " AND queue IN (\(databaseQuestionMarks(count: request.queues.count)))"
-            filterArguments += StatementArguments(request.queues)
-        }
-        if let handlers = request.handlers {
-            if handlers.isEmpty { return [] }
-            filter += " AND handler IN (\(databaseQuestionMarks(count: handlers.count)))"
-            filterArguments += StatementArguments(handlers)
-        }
-        if let ids = request.ids {
-            if ids.isEmpty { return [] }
-            filter += " AND id IN \(IDList.sql)"  // one parameter: a resume may name more jobs than SQLite allows parameters
-            filterArguments += [IDList(ids).json]
-        }
+        var budgets = try claimBudgets(db, now: now, queues: request.queues)
+        nextSlot = budgets.nextSlotAt
+        let claimed = budgets.isEmpty
+            ? try claim(db, request, now: now, pid: pid)
+            : try claimWithinBudgets(db, request, now: now, pid: pid, budgets: &budgets)
+        try logStarts(db, claimed, budgets: budgets, now: now)
+        return claimed
+    }
+
+    /// The claim of a journal whose queues (those `request` may take from) have no pause and no limit.
+    private static func claim(_ db: Database, _ request: ClaimRequest, now: Micros, pid: Int32) throws -> [Job] {
+        guard let (filter, filterArguments) = claimFilter(request) else { return [] }
         let order = " ORDER BY priority DESC, run_at, id LIMIT ?"
         // Each claim query names its partial index: with the lookup indexes on handler and queue (migration 0005)
         // the planner would otherwise walk every job of a handler or queue, the finished ones included.
@@ -82,6 +86,65 @@ extension Journal {
             picked = Array(picked.prefix(request.limit)) + ahead
         }
         return try take(db, picked, request, now: now, pid: pid)
+    }
+
+    /// The claim as `claim(db, request, ...)` makes it, where some queues have a pause or a limit: jobs of a blocked
+    /// queue or key are left out by the queries, and each job picked is counted against its budgets, in claim
+    /// order, so that a job held back is never passed over by a later one of the same queue (of the same key, for
+    /// the per-key limit). Held-back jobs stay `queued`.
+    private static func claimWithinBudgets(
+        _ db: Database, _ request: ClaimRequest, now: Micros, pid: Int32, budgets: inout ClaimBudgets
+    ) throws -> [Job] {
+        guard let (filter, filterArguments) = claimFilter(request) else { return [] }
+        let columns = "SELECT id, state, handler, queue, concurrency_key FROM jobs"
+        let order = " AND id NOT IN \(IDList.sql) ORDER BY priority DESC, run_at, id"
+        var picked: [Row] = []
+        if request.isolateSuspects {
+            try pickWithinBudgets(
+                db, sql: { "\(columns) INDEXED BY jobs_interrupted WHERE state = 'interrupted' AND crashes >= ?" + filter + $0 + order },
+                arguments: { [request.suspectCrashes] + filterArguments + $0 }, want: 1, budgets: &budgets, picked: &picked)
+            if !picked.isEmpty {
+                if request.busy || request.limit == 0 { return [] }  // as in the claim without limits
+                return try take(db, picked, request, now: now, pid: pid)
+            }
+        }
+        let wanted = request.limit + request.ahead
+        try pickWithinBudgets(
+            db, sql: { "\(columns) INDEXED BY jobs_interrupted WHERE state = 'interrupted'" + filter + $0 + order },
+            arguments: { filterArguments + $0 }, want: wanted, budgets: &budgets, picked: &picked)
+        if picked.count < wanted {
+            try pickWithinBudgets(
+                db,
+                sql: { "\(columns) INDEXED BY jobs_ready WHERE (state = 'queued' OR state = 'retrying') AND run_at <= ?" + filter + $0 + order },
+                arguments: { [now] + filterArguments + $0 }, want: wanted - picked.count, budgets: &budgets, picked: &picked)
+        }
+        if picked.count > request.limit, let short = request.aheadHandlers.map(Set.init) {
+            let ahead = try picked.dropFirst(request.limit).prefix { short.contains(try $0.decode(String.self, atIndex: 2)) }
+            picked = Array(picked.prefix(request.limit)) + ahead
+        }
+        return try take(db, picked, request, now: now, pid: pid)
+    }
+
+    /// The SQL terms (`AND ...`) and arguments of `request`'s queue, handler and id filters; nil when it can match
+    /// nothing.
+    private static func claimFilter(_ request: ClaimRequest) -> (String, StatementArguments)? {
+        var filter = ""
+        var filterArguments: StatementArguments = []
+        if !request.queues.isEmpty {
+            filter += " AND queue IN (\(databaseQuestionMarks(count: request.queues.count)))"
+            filterArguments += StatementArguments(request.queues)
+        }
+        if let handlers = request.handlers {
+            if handlers.isEmpty { return nil }
+            filter += " AND handler IN (\(databaseQuestionMarks(count: handlers.count)))"
+            filterArguments += StatementArguments(handlers)
+        }
+        if let ids = request.ids {
+            if ids.isEmpty { return nil }
+            filter += " AND id IN \(IDList.sql)"  // one parameter: a resume may name more jobs than SQLite allows parameters
+            filterArguments += [IDList(ids).json]
+        }
+        return (filter, filterArguments)
     }
 
     /// Moves the picked jobs (rows of id, state, handler) to `running` under the requesting worker.

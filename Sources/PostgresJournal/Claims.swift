@@ -105,6 +105,8 @@ struct Round {
                 claimed.append((ordinal, try Job(postgres: row), try cells[Self.trailing + 5].decode(Int64.self)))
             case "next":
                 nextRunAt = try cells[Self.trailing + 5].decode(Int64?.self)
+            case "woke":
+                break  // the statement woke idle workers: a slot of a limited queue is free
             case "finished":
                 let id = outcomes.ids[Int(ordinal) - 1]
                 let state = try cells[Self.trailing + 2].decode(String?.self)

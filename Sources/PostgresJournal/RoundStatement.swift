@@ -46,11 +46,20 @@ struct RoundStatement: PostgresPreparedStatement {
                        last_error = CASE WHEN i.clear_error THEN NULL WHEN i.set_error THEN i.error ELSE j.last_error END
                 FROM input i, t, live
                 WHERE live.ok AND j.id = i.id AND j.state = 'running' AND (j.worker_id || '') = \(worker)::text AND j.claim_token = i.token
-                RETURNING j.id, j.state, j.attempts, j.run_at, i.reason, i.ord),
+                RETURNING j.id, j.state, j.attempts, j.run_at, i.reason, i.ord, j.queue),
+            budgets AS MATERIALIZED (
+                SELECT b.* FROM (SELECT now FROM t WHERE \(wanted)::bigint > 0 AND (SELECT ok FROM live)) AS tt,
+                     LATERAL worker_queue_budgets(tt.now, \(request.queues)::text[]) AS b),
+            controlled AS MATERIALIZED (
+                SELECT coalesce(array_agg(queue_name), '{}') AS names,
+                       coalesce(array_agg(queue_name) FILTER (WHERE budget = 0), '{}') AS blocked
+                FROM budgets WHERE key_name IS NULL),
             suspect AS MATERIALIZED (
                 SELECT id, handler, state FROM jobs
                 WHERE \(request.isolateSuspects)::bool AND \(wanted)::bigint > 0 AND (SELECT ok FROM live)
                   AND state = 'interrupted' AND crashes >= \(request.suspectCrashes)::bigint \(claimFilter: request)
+                  AND (queue || '') <> ALL((SELECT blocked FROM controlled)::text[]) AND NOT EXISTS (
+                      SELECT 1 FROM budgets b WHERE b.queue_name = jobs.queue AND b.key_name = jobs.concurrency_key AND b.budget = 0)
                 ORDER BY priority DESC, run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
             due AS MATERIALIZED (
                 SELECT id, queue, handler, priority, run_at, attempts FROM jobs
@@ -59,20 +68,49 @@ struct RoundStatement: PostgresPreparedStatement {
             interrupted AS MATERIALIZED (
                 SELECT id, handler, state, priority, run_at FROM jobs
                 WHERE \(wanted)::bigint > 0 AND (SELECT ok FROM live) AND NOT EXISTS (SELECT 1 FROM suspect)
-                  AND state = 'interrupted' \(claimFilter: request)
+                  AND state = 'interrupted' \(claimFilter: request) AND (queue || '') <> ALL((SELECT names FROM controlled)::text[])
                 ORDER BY priority DESC, run_at, id LIMIT \(wanted)::bigint FOR UPDATE SKIP LOCKED),
             ready AS MATERIALIZED (
                 SELECT id, handler, state, priority, run_at FROM jobs
                 WHERE \(wanted)::bigint > 0 AND (SELECT ok FROM live) AND NOT EXISTS (SELECT 1 FROM suspect)
                   AND state IN ('queued', 'retrying') AND run_at <= (SELECT now FROM t) \(claimFilter: request)
+                  AND (queue || '') <> ALL((SELECT names FROM controlled)::text[])
                 ORDER BY priority DESC, run_at, id
                 LIMIT greatest(\(wanted)::bigint - (SELECT count(*) FROM interrupted), 0) FOR UPDATE SKIP LOCKED),
+            -- The queues with limits: per queue, at most its budget of jobs in claim order (interrupted first), none
+            -- of a key with no slot left; `admitted` then counts each key's and each queue's against their budgets.
+            limited AS MATERIALIZED (
+                SELECT x.*, b.budget AS queue_budget, b.per_key FROM budgets b CROSS JOIN LATERAL (
+                    SELECT id, handler, state, 0 AS k, priority, run_at, queue, concurrency_key FROM jobs
+                    WHERE NOT EXISTS (SELECT 1 FROM suspect) AND state = 'interrupted' AND (queue || '') = b.queue_name
+                      \(claimFilter: request) AND NOT EXISTS (
+                          SELECT 1 FROM budgets kb WHERE kb.queue_name = jobs.queue AND kb.key_name = jobs.concurrency_key AND kb.budget = 0)
+                    ORDER BY priority DESC, run_at, id LIMIT least(b.budget, \(wanted)::bigint) FOR UPDATE SKIP LOCKED) AS x
+                WHERE b.key_name IS NULL AND b.budget > 0
+                UNION ALL
+                SELECT x.*, b.budget, b.per_key FROM budgets b CROSS JOIN LATERAL (
+                    SELECT id, handler, state, 1 AS k, priority, run_at, queue, concurrency_key FROM jobs
+                    WHERE NOT EXISTS (SELECT 1 FROM suspect) AND state IN ('queued', 'retrying') AND run_at <= (SELECT now FROM t)
+                      AND (queue || '') = b.queue_name \(claimFilter: request) AND NOT EXISTS (
+                          SELECT 1 FROM budgets kb WHERE kb.queue_name = jobs.queue AND kb.key_name = jobs.concurrency_key AND kb.budget = 0)
+                    ORDER BY priority DESC, run_at, id LIMIT least(b.budget, \(wanted)::bigint) FOR UPDATE SKIP LOCKED) AS x
+                WHERE b.key_name IS NULL AND b.budget > 0),
+            keyed AS (
+                SELECT l.*, l.concurrency_key IS NULL OR l.per_key IS NULL OR row_number() OVER (
+                           PARTITION BY l.queue, l.concurrency_key ORDER BY l.k, l.priority DESC, l.run_at, l.id)
+                       <= coalesce((SELECT kb.budget FROM budgets kb WHERE kb.queue_name = l.queue AND kb.key_name = l.concurrency_key), l.per_key) AS fits
+                FROM limited l),
+            admitted AS (
+                SELECT id, handler, state, k, priority, run_at FROM (
+                    SELECT y.*, row_number() OVER (PARTITION BY y.queue ORDER BY y.k, y.priority DESC, y.run_at, y.id) AS qn FROM keyed y WHERE y.fits) AS z
+                WHERE z.qn <= z.queue_budget),
             ordered AS (
                 SELECT id, handler, state, row_number() OVER (ORDER BY k, priority DESC, run_at, id) AS rn FROM (
                     SELECT id, handler, state, 0 AS k, priority, run_at FROM interrupted
                     UNION ALL SELECT id, handler, state, 1, priority, run_at FROM ready
+                    UNION ALL SELECT id, handler, state, k, priority, run_at FROM admitted
                     UNION ALL SELECT id, handler, 'scheduled', 1, priority, run_at FROM due
-                    WHERE NOT EXISTS (SELECT 1 FROM suspect) \(claimFilter: request)) AS pool),
+                    WHERE NOT EXISTS (SELECT 1 FROM suspect) \(claimFilter: request) AND (queue || '') <> ALL((SELECT names FROM controlled)::text[])) AS pool),
             cut AS (
                 SELECT min(rn) AS first_other FROM ordered
                 WHERE rn > \(request.limit)::bigint AND NOT (\(request.aheadHandlers == nil)::bool OR handler = ANY(\(request.aheadHandlers ?? [])::text[]))),
@@ -97,6 +135,14 @@ struct RoundStatement: PostgresPreparedStatement {
                 FROM picked p LEFT JOIN stamps s ON s.handler = p.handler CROSS JOIN t
                 WHERE j.id = p.id
                 RETURNING j.*, p.state AS from_state, p.rn),
+            starts AS (
+                INSERT INTO queue_starts (queue, at)
+                SELECT c.queue, t.now FROM claimed c CROSS JOIN t JOIN budgets b ON b.queue_name = c.queue AND b.key_name IS NULL AND b.rated),
+            -- A job of a limited queue finished: a slot is free, which idle workers held back by the limit wait for.
+            woken AS (
+                SELECT pg_notify(\(unescaped: "'\(PostgresJournal.wakeChannel)'"), 'slot') FROM (
+                    SELECT 1 FROM finished f JOIN queues q ON q.name = f.queue
+                    WHERE q.concurrency IS NOT NULL OR q.per_key_concurrency IS NOT NULL LIMIT 1) AS slot),
             events AS (
                 INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
                 SELECT job_id, at, from_state, to_state, attempt, worker_id, pid, reason FROM (
@@ -123,10 +169,14 @@ struct RoundStatement: PostgresPreparedStatement {
             UNION ALL
             SELECT \(unescaped: Round.noJobColumns), 'not live', 0, NULL, NULL, false, NULL FROM live WHERE NOT ok
             UNION ALL
+            SELECT \(unescaped: Round.noJobColumns), 'woke', 0, NULL, NULL, false, NULL FROM woken
+            UNION ALL
             -- Asked for jobs and claimed none: when the next one falls due, by the same clock reading as the claim.
             SELECT \(unescaped: Round.noJobColumns), 'next', 0, NULL, NULL, false, least(
                 (SELECT min(run_at) FROM jobs WHERE state = 'scheduled' AND run_at > t.now),
-                (SELECT min(run_at) FROM jobs WHERE state IN ('queued', 'retrying') AND state = 'retrying' AND run_at > t.now))
+                (SELECT min(run_at) FROM jobs WHERE state IN ('queued', 'retrying') AND state = 'retrying' AND run_at > t.now),
+                -- held back by a full rate window: when it frees a slot
+                (SELECT min(next_at) FROM budgets WHERE key_name IS NULL AND budget = 0))
             FROM t, live WHERE live.ok AND \(wanted)::bigint > 0 AND NOT EXISTS (SELECT 1 FROM claimed)
             """
     }

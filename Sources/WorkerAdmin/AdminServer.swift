@@ -96,6 +96,7 @@ public struct AdminServer: Sidecar {
                 depthGauges.update(try await journal.depth())
                 depthGauges.updateOldest(try await journal.oldestQueuedAge())
                 depthGauges.updateLive(try await journal.liveWorkerCount())
+                depthGauges.updateQueues(try await journal.queues())
             } catch {
                 logger.warning("metrics: cannot read queue depths: \(error)")  // the rest of the metrics still count
             }

@@ -22,6 +22,13 @@ final class DepthGauges: Sendable {
         namespace: "worker", metricName: "ready", unitName: "",
         helpText: "1 while recovery is done and intake is open (as /readyz)") }
 
+    static var paused: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "worker", metricName: "queue_paused", unitName: "",
+        helpText: "1 while the queue is paused (`worker queue pause`): no worker claims its jobs") }
+    static var limit: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "worker", metricName: "queue_limit", unitName: "",
+        helpText: "The queue's limits (`worker queue set`) by kind: concurrency and per_key_concurrency in jobs, rate in starts per rate_window_seconds; 0 when not set") }
+
     private let registry: PrometheusCollectorRegistry
     /// Every series (metric name and label values) reported so far: one that emptied is reported as 0, not left
     /// at its last value.
@@ -35,6 +42,22 @@ final class DepthGauges: Sendable {
         var now: [[String]: Double] = [:]
         for depth in depths { now[[depth.queue, depth.state.rawValue]] = Double(depth.count) }
         set(Self.depth, labels: ["queue", "state"], now)
+    }
+
+    /// The pause and the limits of every queue with settings or unfinished jobs.
+    func updateQueues(_ queues: [QueueInfo]) {
+        var paused: [[String]: Double] = [:]
+        var limits: [[String]: Double] = [:]
+        for info in queues {
+            let settings = info.settings
+            paused[[settings.name]] = settings.pausedAt == nil ? 0 : 1
+            limits[[settings.name, "concurrency"]] = settings.concurrency.map(Double.init) ?? 0
+            limits[[settings.name, "per_key_concurrency"]] = settings.perKeyConcurrency.map(Double.init) ?? 0
+            limits[[settings.name, "rate"]] = settings.rate.map { Double($0.limit) } ?? 0
+            limits[[settings.name, "rate_window_seconds"]] = settings.rate.map { $0.window / .seconds(1) } ?? 0
+        }
+        set(Self.paused, labels: ["queue"], paused)
+        set(Self.limit, labels: ["queue", "kind"], limits)
     }
 
     func updateOldest(_ ages: [String: Double]) {

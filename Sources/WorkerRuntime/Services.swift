@@ -73,6 +73,8 @@ struct HeartbeatService: Service {
     /// plugin's job changed it (see `restoreSignalHandling`).
     let signalHandling: SignalState
     let logger: Logger
+    /// The paused queues seen at the last look (every 4th beat), to log each pause and resume once.
+    let pausedQueues = PausedQueues()
 
     /// The heartbeat's period: `heartbeatInterval`, or less so that systemd's watchdog gets two pings per period.
     var interval: Duration {
@@ -90,6 +92,9 @@ struct HeartbeatService: Service {
                     do {
                         if let problem = await journal.storageProblem() { throw problem }
                         try await tick(reportMissing: ticks % 60 == 0)
+                        if ticks % 4 == 0, let settings = try? await journal.queueSettings() {  // a log line only: no reason to stop
+                            pausedQueues.look(settings, logger: logger)
+                        }
                     } catch let error as JournalError where error.code == .busy {
                         // Another process held the write lock past the busy timeout: try again next beat
                         // rather than stop the worker.

@@ -98,6 +98,19 @@ public protocol JobStore: Sendable {
     /// How many completed jobs finished before `cutoff`.
     func completedCount(finishedBefore cutoff: Micros) async throws -> Int
 
+    // MARK: Queues
+
+    /// Changes `queue`'s settings and returns them, in one transaction that records the change in `queue_events`
+    /// when it changed anything (`pause`, `resume` and `set(queue:_:)` call it). Paused, no worker claims its jobs
+    /// (interrupted ones included) until resumed; running jobs go on; enqueues are accepted; pausing a paused queue
+    /// changes nothing. Limits are set or cleared field by field (`QueueChange`). A change that may free held-back
+    /// jobs wakes idle workers.
+    func edit(queue: String, _ edit: QueueEdit) async throws -> QueueSettings
+    /// Every queue that has jobs not finished or settings, by name, with its settings and counts.
+    func queues() async throws -> [QueueInfo]
+    /// The settings of every queue an operator set something on: one cheap read, for a worker's looks.
+    func queueSettings() async throws -> [QueueSettings]
+
     // MARK: Inspection
 
     func job(_ id: Int64) async throws -> Job

@@ -45,6 +45,9 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(name: .customLong("key"), help: "Unique key: while an unfinished job has it, return that job and enqueue nothing.")
     var uniqueKey: String?
 
+    @Option(help: "Jobs of one queue with the same key share the queue's per-key concurrency limit (`worker queue set Q --per-key-concurrency N`); with --payloads-from, every job gets it.")
+    var concurrencyKey: String?
+
     @Option(parsing: .unconditional, help: "The largest payload accepted, in bytes (\(Ranges.maxPayloadBytes.bounds)). Default: $WORKER_MAX_PAYLOAD_BYTES, else 1048576 (1 MiB).", transform: Ranges.maxPayloadBytes.argument)
     var maxPayloadBytes: Int?
 
@@ -69,7 +72,8 @@ struct EnqueueCommand: AsyncParsableCommand {
         let journal = try await database.open(maxPayloadBytes: limit)
         let template = NewJob(
             handler: handler, payload: payload ?? "{}", queue: queue, priority: priority, runAt: runAt,
-            maxAttempts: maxAttempts, uniqueKey: uniqueKey, timeout: timeout.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) })
+            maxAttempts: maxAttempts, uniqueKey: uniqueKey, concurrencyKey: concurrencyKey,
+            timeout: timeout.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) })
         if let source = payloadsFrom {
             try await BulkEnqueue(journal: journal, template: template, batchSize: batchSize, json: json).run(source: source)
             try await warnIfUnserved(journal)

@@ -16,6 +16,7 @@ extension Job {
             ("payload", .raw(payload)),
             ("checkpoint", checkpoint.map(Self.checkpointJSON) ?? .null),
             ("unique_key", .optional(uniqueKey)),
+            ("concurrency_key", .optional(concurrencyKey)),
             ("run_at", .string(iso8601(runAt))),
             ("created_at", .string(iso8601(createdAt))),
             ("updated_at", .string(iso8601(updatedAt))),

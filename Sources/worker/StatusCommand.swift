@@ -20,10 +20,12 @@ struct StatusCommand: AsyncParsableCommand {
         for worker in overview.workers where try await !journal.isLive(worker: worker.registration.id) {
             dead.insert(worker.registration.id)
         }
+        let settings = try await journal.queues().map(\.settings).filter { $0.updatedAt != nil }
         if json {
-            Output.line(Self.json(overview, dead: dead).text)
+            guard case .object(let members) = Self.json(overview, dead: dead) else { return }
+            Output.line(JSON.object(members + [("queue_settings", .array(settings.map(QueueListCommand.json)))]).text)
         } else {
-            for line in Self.table(overview, dead: dead) { Output.line(line) }
+            for line in Self.table(overview, dead: dead) + Self.settingsLines(settings) { Output.line(line) }
         }
     }
 
@@ -81,6 +83,16 @@ struct StatusCommand: AsyncParsableCommand {
             ])
         }
         return .object([("at", .string(iso8601(overview.at))), ("queues", .object(queues)), ("workers", .array(workers))])
+    }
+
+    /// One line per queue paused or with limits: `queue mail: paused, concurrency=2 rate=20/1`.
+    static func settingsLines(_ settings: [QueueSettings]) -> [String] {
+        let shown = settings.filter { $0.pausedAt != nil || $0.limitsDescription != "none" }
+        guard !shown.isEmpty else { return [] }
+        return [""] + shown.map { queue in
+            let state = queue.pausedAt == nil ? "active" : "paused (no worker claims its jobs)"
+            return "queue \(ControlEscaping.escape(queue.name)): \(state), limits: \(queue.limitsDescription)"
+        }
     }
 
     /// `850ms`, `42s`, `5m12s`, `3h04m`, `2d05h`.

@@ -15,7 +15,7 @@ struct WorkerCommand: AsyncParsableCommand {
         subcommands: [
             EnqueueCommand.self, JobsCommand.self, JobCommand.self, StatsCommand.self, RetryCommand.self,
             CancelCommand.self, StatusCommand.self, PruneCommand.self, MigrateCommand.self, JournalCommand.self, PluginsCommand.self, RunCommand.self,
-            ResumeCommand.self, ScheduleCommand.self,
+            ResumeCommand.self, ScheduleCommand.self, QueueCommand.self,
         ]
     )
 

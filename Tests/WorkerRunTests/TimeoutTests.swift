@@ -23,12 +23,17 @@ import WorkerTestKit
         let retried = try await fixture.journal.enqueue(
             NewJob(handler: "sleep", payload: #"{"ms": 60000}"#, maxAttempts: 5, timeout: .milliseconds(300))).job.id
         let quick = try await fixture.journal.enqueue(NewJob(handler: "sleep", payload: #"{"ms": 50}"#, timeout: .seconds(30))).job.id
+        // A queue's default applies to its jobs enqueued without a timeout, read when they are claimed.
+        let byQueue = try await fixture.journal.enqueue(NewJob(handler: "sleep", payload: #"{"ms": 60000}"#, queue: "slow", maxAttempts: 1)).job.id
+        let set = try await runProcess(ProductBinary.path("worker"), ["queue", "set", "slow", "--timeout", "0.4", "--db", fixture.db])
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(try await fixture.journal.job(byQueue).effectiveTimeout == .milliseconds(400))
 
         let worker = try await fixture.start(["--concurrency", "4"])
         let settled = try await eventually(timeout: .seconds(90)) {
-            let states = try await [sleeper, hang, quick].asyncMap { try await fixture.journal.job($0).state }
+            let states = try await [sleeper, hang, quick, byQueue].asyncMap { try await fixture.journal.job($0).state }
             let retriedEvents = try await fixture.journal.events(job: retried)
-            return states == [.dead, .dead, .completed] && retriedEvents.contains { $0.to == .retrying }
+            return states == [.dead, .dead, .completed, .dead] && retriedEvents.contains { $0.to == .retrying }
         }
         worker.signal(SIGTERM)
         let exit = await worker.waitForExit(timeout: .seconds(30))
@@ -44,6 +49,7 @@ import WorkerTestKit
         let retry = try #require(events.first { $0.to == .retrying })
         #expect(retry.reason.contains("timed out after 300ms") && retry.attempt == 1, "\(retry)")
         #expect(worker.log.contains("job \(hang) hang: did not stop within"))
+        #expect(try await fixture.journal.job(byQueue).lastError == "timed out after 400ms")
         try await fixture.expectSound()
     }
 }
