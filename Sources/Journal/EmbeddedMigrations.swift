@@ -161,7 +161,8 @@ CREATE TABLE queues (
 -- theirs; each claim prunes those older than the window.
 CREATE TABLE queue_starts (
     queue TEXT    NOT NULL,
-    at    INTEGER NOT NULL
+    at    INTEGER NOT NULL,
+    n     INTEGER NOT NULL DEFAULT 1 CHECK (n >= 1)  -- jobs of the queue one claim started: one row per claim, not per job
 );
 CREATE INDEX queue_starts_queue ON queue_starts (queue, at);
 

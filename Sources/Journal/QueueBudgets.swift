@@ -33,7 +33,7 @@ extension Journal {
                 let since = now - windowMs * 1000
                 try db.cachedStatement(sql: "DELETE FROM queue_starts WHERE queue = ? AND at <= ?").execute(arguments: [name, since])
                 let log = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT count(*), min(at) FROM queue_starts WHERE queue = ?"), arguments: [name])
+                    db.cachedStatement(sql: "SELECT coalesce(sum(n), 0), min(at) FROM queue_starts WHERE queue = ?"), arguments: [name])
                 let started: Int = try log?.decode(atIndex: 0) ?? 0
                 budget = min(budget ?? Int.max, rateLimit - started)
                 if started >= rateLimit, let oldest: Micros = try log?.decode(atIndex: 1) { fullUntil = oldest + windowMs * 1000 }
@@ -97,11 +97,14 @@ extension Journal {
         }
     }
 
-    /// Logs the starts of `jobs` in rate-limited queues.
+    /// Logs the starts of `jobs` in rate-limited queues: one row per queue and claim, with its count (a row per job
+    /// made every claim count a whole window of rows: a limit that never binds cost a quarter of the throughput).
     static func logStarts(_ db: Database, _ jobs: [Job], budgets: ClaimBudgets, now: Micros) throws {
         guard !budgets.rated.isEmpty else { return }
-        for job in jobs where budgets.rated.contains(job.queue) {
-            try db.cachedStatement(sql: "INSERT INTO queue_starts (queue, at) VALUES (?, ?)").execute(arguments: [job.queue, now])
+        var started: [String: Int] = [:]
+        for job in jobs where budgets.rated.contains(job.queue) { started[job.queue, default: 0] += 1 }
+        for (queue, count) in started {
+            try db.cachedStatement(sql: "INSERT INTO queue_starts (queue, at, n) VALUES (?, ?, ?)").execute(arguments: [queue, now, count])
         }
     }
 }

@@ -166,7 +166,8 @@ CREATE TABLE queues (
 -- theirs; each claim prunes those older than the window.
 CREATE TABLE queue_starts (
     queue text   NOT NULL,
-    at    bigint NOT NULL
+    at    bigint NOT NULL,
+    n     integer NOT NULL DEFAULT 1 CHECK (n >= 1)  -- jobs of the queue one claim started: one row per claim, not per job
 );
 CREATE INDEX queue_starts_queue ON queue_starts (queue, at);
 
@@ -218,7 +219,7 @@ BEGIN
         END IF;
         IF q.rate_limit IS NOT NULL THEN
             DELETE FROM queue_starts s WHERE s.queue = q.name AND s.at <= claim_at - q.rate_window_ms * 1000;
-            SELECT count(*), min(s.at) INTO n, oldest FROM queue_starts s WHERE s.queue = q.name;
+            SELECT coalesce(sum(s.n), 0), min(s.at) INTO n, oldest FROM queue_starts s WHERE s.queue = q.name;
             budget := least(budget, greatest(q.rate_limit - n, 0));
             IF n >= q.rate_limit THEN
                 next_at := oldest + q.rate_window_ms * 1000;

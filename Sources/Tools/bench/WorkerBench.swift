@@ -114,7 +114,7 @@ struct RunNoop: AsyncParsableCommand {
             case .none:
                 break
             case .limits:
-                try await cli.run(["queue", "set", "default", "--concurrency", "1000", "--rate", "10000000/1", "--per-key-concurrency", "1000"])
+                try await cli.run(["queue", "set", "default", "--concurrency", "1000", "--rate", "1000000/1", "--per-key-concurrency", "1000"])
             case .schedule:
                 try await cli.run(["schedule", "add", "tick", "noop", "--cron", "* * * * * *", "--queue", "ticks"])
             }
