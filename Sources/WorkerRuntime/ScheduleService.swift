@@ -1,6 +1,7 @@
 import CoreMetrics
 import Logging
 import ServiceLifecycle
+import Synchronization
 import WorkerStore
 
 /// Fires the durable schedules inside `worker run`: sleeps until the earliest next tick of the active schedules
@@ -20,13 +21,20 @@ struct ScheduleService: Service {
     func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
-                var since: Micros?  // the store's time at this worker's first look: ticks after it are on time
+                // Since when this worker takes work, in the store's time: the ticks after it fell due while it ran
+                // and are on time, however late its first look comes on a loaded machine; those before it, that no
+                // peer decided, were missed while no worker ran. Taken from the first round's reading, back-dated
+                // to the moment intake opened.
+                let opened = OpenedAt()
+                readiness.observe { change in if change.phase == .ready { opened.mark() } }
+                if readiness.phase != .starting { opened.mark() }
+                var since: Micros?
                 while true {
                     var delay = refresh
                     if readiness.phase == .ready {
                         do {
                             let round = try await journal.fireDueSchedules(worker: worker, lookingSince: since)
-                            since = since ?? round.now
+                            since = since ?? round.now - micros(ContinuousClock.now - (opened.instant ?? .now))
                             report(round)
                             if let next = round.nextTick {
                                 // A millisecond past the tick: the store's clock must have reached it.
@@ -66,6 +74,15 @@ struct ScheduleService: Service {
             logger.info("schedule \(firing.schedule): \(parts.joined(separator: ", "))")
         }
     }
+}
+
+/// When intake opened (the first time), read by the service's loop.
+private final class OpenedAt: Sendable {
+    private let value = Mutex<ContinuousClock.Instant?>(nil)
+
+    func mark() { value.withLock { $0 = $0 ?? .now } }
+
+    var instant: ContinuousClock.Instant? { value.withLock { $0 } }
 }
 
 extension JobMetrics {
