@@ -21,20 +21,17 @@ struct ScheduleService: Service {
     func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
-                // Since when this worker takes work, in the store's time: the ticks after it fell due while it ran
-                // and are on time, however late its first look comes on a loaded machine; those before it, that no
-                // peer decided, were missed while no worker ran. Taken from the first round's reading, back-dated
-                // to the moment intake opened.
+                // The ticks that fell due since this worker opened intake are on time, however late its first look
+                // comes on a loaded machine; those before, that no peer decided, were missed while no worker ran.
                 let opened = OpenedAt()
                 readiness.observe { change in if change.phase == .ready { opened.mark() } }
                 if readiness.phase != .starting { opened.mark() }
-                var since: Micros?
                 while true {
                     var delay = refresh
                     if readiness.phase == .ready {
                         do {
-                            let round = try await journal.fireDueSchedules(worker: worker, lookingSince: since)
-                            since = since ?? round.now - micros(ContinuousClock.now - (opened.instant ?? .now))
+                            let round = try await journal.fireDueSchedules(
+                                worker: worker, onTimeWithin: ContinuousClock.now - (opened.instant ?? .now))
                             report(round)
                             if let next = round.nextTick {
                                 // A millisecond past the tick: the store's clock must have reached it.
