@@ -157,14 +157,18 @@ CREATE TABLE queues (
     CHECK ((rate_limit IS NULL) = (rate_window_ms IS NULL))
 ) WITHOUT ROWID;
 
--- The starts (claims, resumes) of jobs of rate-limited queues in the current window: claims count them and add
--- theirs; each claim prunes those older than the window.
+-- The starts (claims, resumes) of jobs of rate-limited queues in the current window: one row per claim, with its
+-- `n` starts and `seq` the queue's count of starts after it; claims prune the rows older than the window, so that
+-- the window holds `max(seq)` minus the oldest row's `seq - n` starts: a few index lookups and one row per claim,
+-- however many starts a high limit lets in.
 CREATE TABLE queue_starts (
     queue TEXT    NOT NULL,
+    seq   INTEGER NOT NULL,
     at    INTEGER NOT NULL,
-    n     INTEGER NOT NULL DEFAULT 1 CHECK (n >= 1)  -- jobs of the queue one claim started: one row per claim, not per job
-);
-CREATE INDEX queue_starts_queue ON queue_starts (queue, at);
+    n     INTEGER NOT NULL CHECK (n >= 1),
+    PRIMARY KEY (queue, seq)
+) WITHOUT ROWID;
+CREATE INDEX queue_starts_at ON queue_starts (queue, at);
 
 -- Operators' changes of queues (pause, resume, limits), for audit: kept, never pruned.
 CREATE TABLE queue_events (

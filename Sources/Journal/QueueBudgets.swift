@@ -17,11 +17,12 @@ extension Journal {
             let perKey: Int? = try row.decode(atIndex: 5)
             let rateLimit: Int? = try row.decode(atIndex: 3)
             if try row.decode(Micros?.self, atIndex: 1) != nil {
-                budgets.add(queue: name, paused: true, budget: 0, perKey: perKey, rated: rateLimit != nil, fullUntil: nil)
+                budgets.add(queue: name, paused: true, budget: 0, perKey: perKey, lastStart: nil, fullUntil: nil)
                 continue
             }
             var budget: Int?
             var fullUntil: Micros?
+            var lastStart: Int64?
             if let concurrency: Int = try row.decode(atIndex: 2) {
                 // Through the index of running jobs (few), not the queue's (its whole history).
                 let running = try Int.fetchOne(
@@ -32,13 +33,22 @@ extension Journal {
             if let rateLimit, let windowMs: Int64 = try row.decode(atIndex: 4) {
                 let since = now - windowMs * 1000
                 try db.cachedStatement(sql: "DELETE FROM queue_starts WHERE queue = ? AND at <= ?").execute(arguments: [name, since])
-                let log = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT coalesce(sum(n), 0), min(at) FROM queue_starts WHERE queue = ?"), arguments: [name])
-                let started: Int = try log?.decode(atIndex: 0) ?? 0
+                // Starts are counted per queue (`seq`: the count after each claim's `n`) and pruned from the oldest.
+                let before = try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT seq - n FROM queue_starts WHERE queue = ? ORDER BY seq LIMIT 1"), arguments: [name])
+                let last = try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT max(seq) FROM queue_starts WHERE queue = ?"), arguments: [name]) ?? 0
+                let started = before.map { Int(last - $0) } ?? 0
+                lastStart = last
                 budget = min(budget ?? Int.max, rateLimit - started)
-                if started >= rateLimit, let oldest: Micros = try log?.decode(atIndex: 1) { fullUntil = oldest + windowMs * 1000 }
+                if started >= rateLimit {  // full: a slot frees when the start `rateLimit` back leaves the window
+                    let due = try Micros.fetchOne(
+                        db.cachedStatement(sql: "SELECT at FROM queue_starts WHERE queue = ? AND seq >= ? ORDER BY seq LIMIT 1"),
+                        arguments: [name, last - Int64(rateLimit) + 1])
+                    fullUntil = due.map { $0 + windowMs * 1000 }
+                }
             }
-            budgets.add(queue: name, paused: false, budget: budget, perKey: perKey, rated: rateLimit != nil, fullUntil: fullUntil)
+            budgets.add(queue: name, paused: false, budget: budget, perKey: perKey, lastStart: lastStart, fullUntil: fullUntil)
             if perKey != nil, budget.map({ $0 > 0 }) ?? true {
                 for key in try Row.fetchAll(
                     db.cachedStatement(sql: """
@@ -97,14 +107,14 @@ extension Journal {
         }
     }
 
-    /// Logs the starts of `jobs` in rate-limited queues: one row per queue and claim, with its count (a row per job
-    /// made every claim count a whole window of rows: a limit that never binds cost a quarter of the throughput).
+    /// Logs the starts of `jobs` in rate-limited queues: one row per queue, counted on from its last.
     static func logStarts(_ db: Database, _ jobs: [Job], budgets: ClaimBudgets, now: Micros) throws {
-        guard !budgets.rated.isEmpty else { return }
-        var started: [String: Int] = [:]
-        for job in jobs where budgets.rated.contains(job.queue) { started[job.queue, default: 0] += 1 }
-        for (queue, count) in started {
-            try db.cachedStatement(sql: "INSERT INTO queue_starts (queue, at, n) VALUES (?, ?, ?)").execute(arguments: [queue, now, count])
+        guard !budgets.lastStart.isEmpty else { return }
+        var started: [String: Int64] = [:]
+        for job in jobs where budgets.lastStart[job.queue] != nil { started[job.queue, default: 0] += 1 }
+        for (queue, n) in started {
+            try db.cachedStatement(sql: "INSERT INTO queue_starts (queue, seq, at, n) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [queue, budgets.lastStart[queue]! + n, now, n])
         }
     }
 }

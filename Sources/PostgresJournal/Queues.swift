@@ -10,11 +10,6 @@ extension PostgresJournal {
         return settings
     }
 
-    /// Every queue with unfinished jobs or settings, by name.
-    public func queues() async throws -> [QueueInfo] {
-        QueueInfo.listing(settings: try await queueSettings(), depth: try await depth())
-    }
-
     /// The settings of every queue an operator set something on.
     public func queueSettings() async throws -> [QueueSettings] {
         try await rows("SELECT \(unescaped: QueueSettings.pgColumns) FROM queues ORDER BY name").map(QueueSettings.init(postgres:))

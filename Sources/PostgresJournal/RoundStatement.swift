@@ -136,9 +136,10 @@ struct RoundStatement: PostgresPreparedStatement {
                 WHERE j.id = p.id
                 RETURNING j.*, p.state AS from_state, p.rn),
             starts AS (
-                INSERT INTO queue_starts (queue, at, n)
-                SELECT c.queue, t.now, count(*) FROM claimed c CROSS JOIN t JOIN budgets b ON b.queue_name = c.queue AND b.key_name IS NULL AND b.rated
-                GROUP BY c.queue, t.now),
+                INSERT INTO queue_starts (queue, seq, at, n)
+                SELECT c.queue, min(b.last_seq) + count(*), min(t.now), count(*)
+                FROM claimed c CROSS JOIN t JOIN budgets b ON b.queue_name = c.queue AND b.key_name IS NULL AND b.rated
+                GROUP BY c.queue),
             -- A job of a limited queue finished: a slot is free, which idle workers held back by the limit wait for.
             woken AS (
                 SELECT pg_notify(\(unescaped: "'\(PostgresJournal.wakeChannel)'"), 'slot') FROM (

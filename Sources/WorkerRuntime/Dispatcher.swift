@@ -407,7 +407,15 @@ public actor Dispatcher {
             return try await journal.unfinishedCount(of: Array(only)) == 0
         }
         guard try await journal.activeJobCount() > 0 else { return true }
-        let active = try await journal.activeJobsByHandler(queues: options.queues)
+        var queues = options.queues
+        let paused = Set(try await journal.queueSettings().filter { $0.pausedAt != nil }.map(\.name))
+        if !paused.isEmpty {
+            // The jobs of a paused queue wait for its resume, not for this worker: they do not keep it running.
+            let candidates = queues.isEmpty ? Set(try await journal.depth().map(\.queue)) : Set(queues)
+            queues = candidates.subtracting(paused).sorted()
+            if queues.isEmpty { return true }
+        }
+        let active = try await journal.activeJobsByHandler(queues: queues)
         let loaded = Set(handlers)
         if active.contains(where: { loaded.contains($0.handler) }) { return false }
         let waiting = active.filter { $0.waiting > 0 }

@@ -18,19 +18,20 @@ public struct ClaimBudgets: Sendable {
     public private(set) var perKey: [String: Int] = [:]
     /// Jobs each key with running jobs may still start.
     public private(set) var keys: [Key: Int] = [:]
-    /// The queues whose starts are logged for their rate window.
-    public private(set) var rated: Set<String> = []
+    /// The queues whose starts are logged for their rate window, with the number of the last start logged.
+    public private(set) var lastStart: [String: Int64] = [:]
     /// When a full rate window frees a slot first (a worker held back only by it waits until then).
     public private(set) var nextSlotAt: Micros?
 
     public init() {}
 
     /// Adds a controlled queue: `paused`, or with `budget` starts left (nil: no queue-wide limit) and its per-key
-    /// limit; `fullUntil` is when its rate window frees a slot if it is full.
-    public mutating func add(queue: String, paused: Bool, budget: Int?, perKey: Int?, rated: Bool, fullUntil: Micros?) {
+    /// limit; `lastStart` the number of its last logged start when it has a rate limit; `fullUntil` is when its
+    /// rate window frees a slot if it is full.
+    public mutating func add(queue: String, paused: Bool, budget: Int?, perKey: Int?, lastStart: Int64?, fullUntil: Micros?) {
         queues[queue] = paused ? 0 : max(budget ?? Int.max, 0)
         if let perKey { self.perKey[queue] = perKey }
-        if rated { self.rated.insert(queue) }
+        if let lastStart { self.lastStart[queue] = lastStart }
         if let fullUntil { nextSlotAt = min(nextSlotAt ?? fullUntil, fullUntil) }
     }
 

@@ -106,8 +106,6 @@ public protocol JobStore: Sendable {
     /// changes nothing. Limits are set or cleared field by field (`QueueChange`). A change that may free held-back
     /// jobs wakes idle workers.
     func edit(queue: String, _ edit: QueueEdit) async throws -> QueueSettings
-    /// Every queue that has jobs not finished or settings, by name, with its settings and counts.
-    func queues() async throws -> [QueueInfo]
     /// The settings of every queue an operator set something on: one cheap read, for a worker's looks.
     func queueSettings() async throws -> [QueueSettings]
 

@@ -186,6 +186,10 @@ extension JobStore {
     public func resume(queue: String) async throws -> QueueSettings { try await edit(queue: queue, .resume) }
     /// Sets or clears `queue`'s limits (see `edit(queue:_:)`).
     public func set(queue: String, _ change: QueueChange) async throws -> QueueSettings { try await edit(queue: queue, .set(change)) }
+    /// Every queue that has jobs not finished or settings, by name, with its settings and counts.
+    public func queues() async throws -> [QueueInfo] {
+        QueueInfo.listing(settings: try await queueSettings(), depth: try await depth())
+    }
 }
 
 extension QueueSettings {

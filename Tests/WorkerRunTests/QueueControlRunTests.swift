@@ -33,6 +33,19 @@ import WorkerTestKit
         try await fixture.expectSound()
     }
 
+    /// `--exit-when-idle`: the jobs of a paused queue do not keep a worker running; they stay queued.
+    @Test(arguments: StoreKind.allCases)
+    func aPausedQueueDoesNotKeepAnIdleExitingWorkerRunning(kind: StoreKind) async throws {
+        let fixture = try await RunFixture.make(kind)
+        defer { fixture.remove() }
+        _ = try await fixture.journal.pause(queue: "held")
+        let held = try await enqueue(fixture, count: 3, queue: "held")
+        let free = try await enqueue(fixture, count: 3, queue: "default")
+        try await fixture.runUntilIdle()
+        #expect(try await fixture.journal.unfinishedCount(of: free) == 0)
+        for id in held { #expect(try await fixture.journal.job(id).state == .queued) }
+    }
+
     /// Concurrency 2 over two workers of concurrency 10: never more than 2 running, sampled throughout and checked
     /// against the journal's events in commit order.
     @Test(arguments: StoreKind.allCases)
@@ -41,6 +54,9 @@ import WorkerTestKit
         defer { fixture.remove() }
         _ = try await fixture.journal.set(queue: "api", QueueChange(concurrency: 2))
         let ids = try await enqueue(fixture, count: 30, queue: "api", handler: "sleep", payload: #"{"ms": 50}"#)
+        if kind == .postgres {  // to count the rounds (each calls worker_queue_budgets), for the notes
+            _ = try await PostgresTestServer.shared.psql(fixture.db, #"DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET track_functions = "pl"', current_database()); END $$"#)
+        }
         let workers = [try await fixture.start(["--concurrency", "10"], log: "a.log"), try await fixture.start(["--concurrency", "10"], log: "b.log")]
         var samples: [Int] = []
         while try await fixture.journal.unfinishedCount(of: ids) > 0 {
@@ -50,6 +66,11 @@ import WorkerTestKit
         #expect(samples.max() ?? 0 <= 2, "running counts sampled: \(samples)")
         #expect(try await Self.mostRunningAtOnce(fixture.journal, ids, by: { _ in "" }) == 2)
         try await stop(workers)
+        if kind == .postgres {
+            let rounds = try await PostgresTestServer.shared.psql(
+                fixture.db, "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE funcname = 'worker_queue_budgets'")
+            print("concurrency 2, two workers of 10, 30 jobs of 50 ms: \(rounds) claiming rounds")
+        }
         try await fixture.expectSound()
     }
 

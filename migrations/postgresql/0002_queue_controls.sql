@@ -21,14 +21,18 @@ CREATE TABLE queues (
     CHECK ((rate_limit IS NULL) = (rate_window_ms IS NULL))
 );
 
--- The starts (claims, resumes) of jobs of rate-limited queues in the current window: claims count them and add
--- theirs; each claim prunes those older than the window.
+-- The starts (claims, resumes) of jobs of rate-limited queues in the current window: one row per claim, with its
+-- `n` starts and `seq` the queue's count of starts after it; claims prune the rows older than the window, so that
+-- the window holds `max(seq)` minus the oldest row's `seq - n` starts: a few index lookups and one row per claim,
+-- however many starts a high limit lets in.
 CREATE TABLE queue_starts (
     queue text   NOT NULL,
+    seq   bigint NOT NULL,
     at    bigint NOT NULL,
-    n     integer NOT NULL DEFAULT 1 CHECK (n >= 1)  -- jobs of the queue one claim started: one row per claim, not per job
+    n     integer NOT NULL CHECK (n >= 1),
+    PRIMARY KEY (queue, seq)
 );
-CREATE INDEX queue_starts_queue ON queue_starts (queue, at);
+CREATE INDEX queue_starts_at ON queue_starts (queue, at);
 
 -- Operators' changes of queues (pause, resume, limits), for audit: kept, never pruned.
 CREATE TABLE queue_events (
@@ -42,7 +46,7 @@ CREATE TABLE queue_events (
 
 -- What a round may claim from each queue with a pause or a limit (of `among`, empty: all), at `claim_at`: one row per
 -- queue (key_name NULL) with `budget` jobs it may start (0 while paused or full), `per_key` its per-key limit,
--- `rated` whether starts are logged, `next_at` when a full rate window frees a slot; then one row per concurrency
+-- `rated` whether starts are logged (`last_seq`: the number of the last), `next_at` when a full rate window frees a slot; then one row per concurrency
 -- key with jobs running, `budget` more of that key. A round calls it before it picks jobs.
 --
 -- It first takes a transaction-level advisory lock (class 0x777175) per limited queue, in name order, and counts
@@ -51,12 +55,12 @@ CREATE TABLE queue_events (
 -- first's claims once it has the lock, which the first holds until it commits. Queues without settings take no
 -- lock and cost one look at this empty-or-tiny table.
 CREATE FUNCTION worker_queue_budgets(claim_at bigint, among text[])
-RETURNS TABLE (queue_name text, key_name text, budget bigint, per_key bigint, rated boolean, next_at bigint)
+RETURNS TABLE (queue_name text, key_name text, budget bigint, per_key bigint, rated boolean, next_at bigint, last_seq bigint)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     q record;
     n bigint;
-    oldest bigint;
+    first_seq bigint;
 BEGIN
     FOR q IN
         SELECT s.name, s.paused_at, s.concurrency, s.rate_limit, s.rate_window_ms, s.per_key_concurrency FROM queues s
@@ -65,7 +69,7 @@ BEGIN
         ORDER BY s.name
     LOOP
         queue_name := q.name; key_name := NULL; per_key := q.per_key_concurrency; rated := q.rate_limit IS NOT NULL;
-        next_at := NULL; budget := 1000000000;
+        next_at := NULL; last_seq := NULL; budget := 1000000000;
         IF q.paused_at IS NOT NULL THEN
             budget := 0;
             RETURN NEXT;
@@ -78,16 +82,21 @@ BEGIN
         END IF;
         IF q.rate_limit IS NOT NULL THEN
             DELETE FROM queue_starts s WHERE s.queue = q.name AND s.at <= claim_at - q.rate_window_ms * 1000;
-            SELECT coalesce(sum(s.n), 0), min(s.at) INTO n, oldest FROM queue_starts s WHERE s.queue = q.name;
+            SELECT s.seq - s.n INTO first_seq FROM queue_starts s WHERE s.queue = q.name ORDER BY s.seq LIMIT 1;
+            SELECT max(s.seq) INTO last_seq FROM queue_starts s WHERE s.queue = q.name;
+            n := coalesce(last_seq - first_seq, 0);
+            last_seq := coalesce(last_seq, 0);
             budget := least(budget, greatest(q.rate_limit - n, 0));
-            IF n >= q.rate_limit THEN
-                next_at := oldest + q.rate_window_ms * 1000;
+            IF n >= q.rate_limit THEN  -- full: a slot frees when the start `rate_limit` back leaves the window
+                SELECT s.at + q.rate_window_ms * 1000 INTO next_at FROM queue_starts s
+                WHERE s.queue = q.name AND s.seq >= last_seq - q.rate_limit + 1 ORDER BY s.seq LIMIT 1;
             END IF;
         END IF;
         RETURN NEXT;
         IF q.per_key_concurrency IS NOT NULL AND budget > 0 THEN
             RETURN QUERY
-                SELECT q.name, j.concurrency_key, greatest(q.per_key_concurrency - count(*), 0), q.per_key_concurrency::bigint, false, NULL::bigint
+                SELECT q.name, j.concurrency_key, greatest(q.per_key_concurrency - count(*), 0), q.per_key_concurrency::bigint, false, NULL::bigint,
+                       NULL::bigint
                 FROM jobs j WHERE j.state = 'running' AND (j.queue || '') = q.name AND j.concurrency_key IS NOT NULL
                 GROUP BY j.concurrency_key;
         END IF;
