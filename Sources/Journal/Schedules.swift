@@ -118,7 +118,7 @@ extension Journal {
 
     /// Fires what is due; see `JobStore.fireDueSchedules`. A read finds whether anything is due, so that workers
     /// with nothing to fire do not take the write lock.
-    public func fireDueSchedules(worker: String?, lookingSince: Micros?) async throws -> ScheduleRound {
+    public func fireDueSchedules(worker: String?, onTimeWithin: Duration) async throws -> ScheduleRound {
         let looked = self.now
         let due = try await read { db in
             (try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM schedules WHERE paused_at IS NULL AND next_tick <= ?)", arguments: [looked]) ?? false,
@@ -134,7 +134,7 @@ extension Journal {
                 SELECT \(ScheduleRows.columns) FROM schedules WHERE paused_at IS NULL AND next_tick <= ? ORDER BY name
                 """, arguments: [now])
             for schedule in try rows.map(ScheduleRows.schedule) {
-                firings.append(try Self.fire(db, schedule, now: now, since: lookingSince ?? now, worker: worker, pid: pid, maxAttempts: maxAttempts))
+                firings.append(try Self.fire(db, schedule, now: now, onTimeWithin: onTimeWithin, worker: worker, pid: pid, maxAttempts: maxAttempts))
             }
             let next = try Int64.fetchOne(db, sql: "SELECT min(next_tick) FROM schedules WHERE paused_at IS NULL")
             return ScheduleRound(firings: firings, now: now, nextTick: next)
@@ -145,10 +145,10 @@ extension Journal {
 
     /// Decides the due ticks of `schedule` (read in this transaction) and writes the decision.
     private static func fire(
-        _ db: Database, _ schedule: Schedule, now: Micros, since: Micros, worker: String?, pid: Int32, maxAttempts: Int
+        _ db: Database, _ schedule: Schedule, now: Micros, onTimeWithin: Duration, worker: String?, pid: Int32, maxAttempts: Int
     ) throws -> ScheduleFiring {
         let name = schedule.name
-        let decision = try ScheduleRules.plan(schedule, now: now, since: since)
+        let decision = try ScheduleRules.plan(schedule, now: now, onTimeWithin: onTimeWithin)
         var previousUnfinished = false
         if schedule.definition.noOverlap, let last = schedule.lastJob {
             let state = try String.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [last])

@@ -139,7 +139,7 @@ extension PostgresJournal {
 
     /// Fires what is due; see `JobStore.fireDueSchedules`. The due schedules are locked `FOR UPDATE SKIP LOCKED`:
     /// a schedule another worker is firing is left to it, and one it fired is no longer due when read again.
-    public func fireDueSchedules(worker: String?, lookingSince: Micros?) async throws -> ScheduleRound {
+    public func fireDueSchedules(worker: String?, onTimeWithin: Duration) async throws -> ScheduleRound {
         let options = self.options
         let logger = self.logger
         let due = try await rows("""
@@ -161,7 +161,7 @@ extension PostgresJournal {
             var firings: [ScheduleFiring] = []
             for schedule in schedules {
                 firings.append(try await PGSchedules.fire(
-                    connection, schedule, now: now, since: lookingSince ?? now, worker: worker, options: options, logger: logger))
+                    connection, schedule, now: now, onTimeWithin: onTimeWithin, worker: worker, options: options, logger: logger))
             }
             var next: Int64?
             for try await value in try await connection.query(
@@ -248,12 +248,12 @@ enum PGSchedules {
 
     /// Decides the due ticks of `schedule` (locked in this transaction) and writes the decision.
     static func fire(
-        _ connection: PostgresConnection, _ schedule: Schedule, now: Micros, since: Micros, worker: String?, options: PostgresJournalOptions,
+        _ connection: PostgresConnection, _ schedule: Schedule, now: Micros, onTimeWithin: Duration, worker: String?, options: PostgresJournalOptions,
         logger: Logger
     ) async throws -> ScheduleFiring {
         let name = schedule.name
         let pid = options.pid
-        let decision = try ScheduleRules.plan(schedule, now: now, since: since)
+        let decision = try ScheduleRules.plan(schedule, now: now, onTimeWithin: onTimeWithin)
         var previousUnfinished = false
         if schedule.definition.noOverlap, let last = schedule.lastJob {
             for try await state in try await connection.query("SELECT state FROM jobs WHERE id = \(last)", logger: logger).decode(String.self) {

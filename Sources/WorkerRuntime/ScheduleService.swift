@@ -1,6 +1,7 @@
 import CoreMetrics
 import Logging
 import ServiceLifecycle
+import Synchronization
 import WorkerStore
 
 /// Fires the durable schedules inside `worker run`: sleeps until the earliest next tick of the active schedules
@@ -20,13 +21,17 @@ struct ScheduleService: Service {
     func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
-                var since: Micros?  // the store's time at this worker's first look: ticks after it are on time
+                // The ticks that fell due since this worker opened intake are on time, however late its first look
+                // comes on a loaded machine; those before, that no peer decided, were missed while no worker ran.
+                let opened = OpenedAt()
+                readiness.observe { change in if change.phase == .ready { opened.mark() } }
+                if readiness.phase != .starting { opened.mark() }
                 while true {
                     var delay = refresh
                     if readiness.phase == .ready {
                         do {
-                            let round = try await journal.fireDueSchedules(worker: worker, lookingSince: since)
-                            since = since ?? round.now
+                            let round = try await journal.fireDueSchedules(
+                                worker: worker, onTimeWithin: ContinuousClock.now - (opened.instant ?? .now))
                             report(round)
                             if let next = round.nextTick {
                                 // A millisecond past the tick: the store's clock must have reached it.
@@ -66,6 +71,15 @@ struct ScheduleService: Service {
             logger.info("schedule \(firing.schedule): \(parts.joined(separator: ", "))")
         }
     }
+}
+
+/// When intake opened (the first time), read by the service's loop.
+private final class OpenedAt: Sendable {
+    private let value = Mutex<ContinuousClock.Instant?>(nil)
+
+    func mark() { value.withLock { $0 = $0 ?? .now } }
+
+    var instant: ContinuousClock.Instant? { value.withLock { $0 } }
 }
 
 extension JobMetrics {

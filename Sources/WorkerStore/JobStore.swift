@@ -153,10 +153,11 @@ public protocol JobStore: Sendable {
     /// Fires what is due: for each active schedule whose next tick has come, in one transaction, the plan of its
     /// due ticks (`ScheduleRules.plan`), a job per fired tick through the ordinary enqueue path, the tick records
     /// (unique per schedule and tick) and the schedule's new last tick, compared-and-set. Any number of workers may
-    /// call it at once: each tick gets exactly one job. `worker` is recorded on the events. `lookingSince` is when
-    /// (store time, a previous round's `now`) the caller started looking: the due ticks since then are on time and
-    /// fire whatever the policy, older ones were missed while no worker ran (nil: this is the first look).
-    func fireDueSchedules(worker: String?, lookingSince: Micros?) async throws -> ScheduleRound
+    /// call it at once: each tick gets exactly one job. `worker` is recorded on the events. `onTimeWithin` is how
+    /// long the caller has been ready to fire (a worker: since it opened intake): the due ticks at most that old
+    /// (and at most `ScheduleRules.maxLateness`) are on time and fire whatever the policy; older ones, that no one
+    /// decided, were missed while no worker ran (`.zero`: every due tick was missed).
+    func fireDueSchedules(worker: String?, onTimeWithin: Duration) async throws -> ScheduleRound
 }
 
 /// Wakes an idle worker when another process commits (see `JobStore.commitWatch`). Armed only while the worker

@@ -11,10 +11,9 @@ public enum ScheduleRules {
     /// of an outage (before the worker started looking) are missed and get what the policy says.
     public static let maxLateness = Duration.seconds(60)
 
-    /// How late a due tick may be and still count as on time for a worker that has looked at the schedules since
-    /// `since` (store time): the ticks since then, at most `maxLateness`.
-    public static func lateness(now: Micros, since: Micros) -> Duration {
-        min(.microseconds(max(0, now - since)), maxLateness)
+    /// How late a due tick may be and still count as on time for a caller ready to fire for `onTimeWithin`.
+    public static func lateness(_ onTimeWithin: Duration) -> Duration {
+        min(max(.zero, onTimeWithin), maxLateness)
     }
 
     /// Checks `definition` (names, payload, cron, time zone, window); returns its parsed expression and zone.
@@ -63,13 +62,13 @@ public enum ScheduleRules {
     }
 
     /// What the schedule does at `now`: the ticks due since its last decided tick, split by its policy.
-    public static func plan(_ schedule: Schedule, now: Micros, since: Micros) throws -> TickDecision {
+    public static func plan(_ schedule: Schedule, now: Micros, onTimeWithin: Duration) throws -> TickDecision {
         let definition = schedule.definition
         let plan = TickPlan(
             expression: try expression(definition.cron), timeZone: try timeZone(definition.timeZone),
             lastTick: schedule.lastTick.map { Date(micros: $0) }, createdAt: Date(micros: schedule.createdAt),
             now: Date(micros: now), missed: definition.missed, catchUpWindow: definition.catchUpWindow,
-            lateness: lateness(now: now, since: since))
+            lateness: lateness(onTimeWithin))
         let fire = plan.fire.map(\.micros)
         let missedLast = plan.missed.last?.micros
         let decidedThrough = [fire.last, missedLast].compactMap { $0 }.max()

@@ -189,10 +189,11 @@ import WorkerTestKit
         try await cli.ok(["enqueue", "noop", "--payloads-from", "-"], stdin: lines.joined(separator: "\n"))
         #expect(try await runProcess(ProductBinary.path("journal-probe"), ["checkpoint", cli.db]).status == 0)
         let file = try FileHandle(forWritingTo: URL(fileURLWithPath: cli.db))
-        // Page 33: in the run of `jobs` table leaves after the schema's root pages (pages 21-23 are the roots of
-        // 0005's indexes, 24-28 those of 0006's tables, mostly free space, where damage goes unnoticed), with slack
-        // for a few more root pages.
-        try file.seek(toOffset: 4096 * 32 + 100)
+        // Page 37: in the run of `jobs` table leaves (pages 33-40) after the schema's root pages (21-23: 0005's
+        // indexes; 24-27: 0006's tables; 28-32: 0007's schedules, with a schema page among them; mostly free
+        // space, where damage goes unnoticed), with slack for a few more root pages. The layout:
+        // `SELECT name, pageno FROM dbstat ORDER BY pageno`.
+        try file.seek(toOffset: 4096 * 36 + 100)
         file.write(Data(repeating: 0xFF, count: 3000))
         try file.close()
         let verify = try await cli.worker(["journal", "verify"])

@@ -134,6 +134,7 @@ struct CrashWorkload {
                           ["pause", "tick"], ["resume", "tick"], ["run", "tick"]] {
             _ = try await cli(["schedule"] + arguments)
         }
+        _ = try await cli(["queue", "set", "spare", "--concurrency", "5"])  // an operator's queue setting (commit:queue)
 
         let first = try await worker(["--drain-timeout", "0.5"], log: "first.log")
         try await self.await(long, in: [.running], worker: first)
