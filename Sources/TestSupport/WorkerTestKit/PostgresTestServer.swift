@@ -152,7 +152,7 @@ public actor PostgresTestServer {
     /// The server's command-line settings. Functional tests only: fsync off (a server crash is never simulated by
     /// these; the bench runs durable).
     private func settings(port: Int, directory: String) -> String {
-        "-p \(port) -k \(directory) -c listen_addresses=\(listenAddresses.joined(separator: ",")) -c fsync=off -c full_page_writes=off -c max_connections=300"
+        "-p \(port) -k \(directory) -c listen_addresses=\(listenAddresses.joined(separator: ",")) -c fsync=off -c full_page_writes=off -c max_connections=1000"
     }
 
     /// Appends a trust line for `subnet` to the cluster's pg_hba.conf (read at start and at reload).
