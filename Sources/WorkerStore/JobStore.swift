@@ -88,6 +88,10 @@ public protocol JobStore: Sendable {
     func retry(job id: Int64) async throws -> Job
     /// Cancels a job not yet finished; a running one gets a cancel request.
     func cancel(job id: Int64) async throws -> CancelResult
+    /// `retry(job:)`, its event naming `origin` ("retried by dashboard (client 10.0.0.7)").
+    func retry(job id: Int64, by origin: ChangeOrigin) async throws -> Job
+    /// `cancel(job:)`, its event naming `origin`.
+    func cancel(job id: Int64, by origin: ChangeOrigin) async throws -> CancelResult
     /// Which jobs matching `filter` `change` would act on and which it would skip; changes nothing.
     func plan(_ change: BulkChange, _ filter: JobFilter) async throws -> BulkPlan
     /// Carries out `plan` in short transactions, each job checked again under the write lock (one that moved on
@@ -106,6 +110,8 @@ public protocol JobStore: Sendable {
     /// changes nothing. Limits are set or cleared field by field (`QueueChange`). A change that may free held-back
     /// jobs wakes idle workers.
     func edit(queue: String, _ edit: QueueEdit) async throws -> QueueSettings
+    /// `edit(queue:_:)`, its audit event naming `origin`.
+    func edit(queue: String, _ edit: QueueEdit, by origin: ChangeOrigin) async throws -> QueueSettings
     /// The settings of every queue an operator set something on: one cheap read, for a worker's looks.
     func queueSettings() async throws -> [QueueSettings]
 
@@ -127,6 +133,12 @@ public protocol JobStore: Sendable {
     func depth() async throws -> [QueueDepth]
     /// Per queue, seconds the oldest queued job has waited.
     func oldestQueuedAge() async throws -> [String: Double]
+    /// Attempts completed and failed, and jobs interrupted, per minute from `since` (rounded down to its minute)
+    /// to now, oldest first; minutes without any are left out.
+    func activity(since: Micros) async throws -> [ActivityMinute]
+    /// The live workers, then the newest of the stopped or dead ones, at most `limit` in all, each with the number
+    /// of jobs it holds `running`.
+    func workerSummaries(limit: Int) async throws -> [WorkerSummary]
     /// Integrity and consistency of the journal.
     func verify(maxFindings: Int) async throws -> VerifyReport
     /// The schema migrations applied, in order.
@@ -150,6 +162,8 @@ public protocol JobStore: Sendable {
     func removeSchedule(_ name: String) async throws
     /// Enqueues one job of the schedule now (recorded as `manual`), whatever its ticks and pause.
     func runSchedule(_ name: String) async throws -> Job
+    /// `runSchedule(_:)`, its event naming `origin`.
+    func runSchedule(_ name: String, by origin: ChangeOrigin) async throws -> Job
     /// Fires what is due: for each active schedule whose next tick has come, in one transaction, the plan of its
     /// due ticks (`ScheduleRules.plan`), a job per fired tick through the ordinary enqueue path, the tick records
     /// (unique per schedule and tick) and the schedule's new last tick, compared-and-set. Any number of workers may

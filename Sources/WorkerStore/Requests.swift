@@ -130,6 +130,8 @@ public struct JobFilter: Sendable, Equatable {
     public var createdSince: Micros?
     /// Only jobs whose payload (its JSON text as stored) or last error contains this text, case-sensitively.
     public var search: String?
+    /// Only jobs the schedule of this name fired.
+    public var schedule: String?
     /// At most this many. Default 100.
     public var limit: Int
     /// Newest (highest id) first instead of oldest first.
@@ -141,8 +143,9 @@ public struct JobFilter: Sendable, Equatable {
     /// A filter; nil fields match everything.
     public init(
         state: JobState? = nil, handler: String? = nil, queue: String? = nil, createdSince: Micros? = nil,
-        search: String? = nil, limit: Int = 100, newestFirst: Bool = false, after: Int64? = nil
+        search: String? = nil, limit: Int = 100, newestFirst: Bool = false, after: Int64? = nil, schedule: String? = nil
     ) {
+        self.schedule = schedule
         self.state = state
         self.handler = handler
         self.queue = queue
