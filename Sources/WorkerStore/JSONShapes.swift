@@ -27,7 +27,6 @@ extension Job {
             ("last_error", .optional(lastError)),
             ("cancel_requested_at", .optional(cancelRequestedAt.map(iso8601))),
             ("plugin", plugin.map { .object([("name", .string($0.name)), ("version", .string($0.version)), ("sha256", .string($0.sha256))]) } ?? .null),
-            ("concurrency_key", .optional(concurrencyKey)),
             ("timeout_ms", timeout.map { .int($0.journalMilliseconds) } ?? .null),
             ("effective_timeout_ms", effectiveTimeout.map { .int($0.journalMilliseconds) } ?? .null),
             ("schedule", .optional(schedule)),
