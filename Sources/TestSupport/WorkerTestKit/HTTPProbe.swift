@@ -8,6 +8,8 @@ public enum HTTPProbe {
     public struct Response: Sendable {
         public let status: Int
         public let body: String
+        /// Header fields, names lowercased (the last of a repeated name).
+        public var headers: [String: String] = [:]
     }
 
     /// What went wrong: "connection refused" and the like.
@@ -21,14 +23,31 @@ public enum HTTPProbe {
 
     /// GETs `path` from `host` (an IPv4 address) and `port`; fails when nothing listens there.
     public static func get(_ path: String, port: Int, host: String = "127.0.0.1", timeout: Duration = .seconds(10)) async throws -> Response {
-        try await withCheckedThrowingContinuation { continuation in
+        try await request("GET", path, port: port, host: host, timeout: timeout)
+    }
+
+    /// Sends `method` `path` with `headers` and `body` (a form body gets its content type unless `headers` name
+    /// one) and reads the whole response.
+    public static func request(
+        _ method: String, _ path: String, port: Int, host: String = "127.0.0.1", headers: [String: String] = [:], body: String? = nil,
+        timeout: Duration = .seconds(10)
+    ) async throws -> Response {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
+        var headers = headers
+        if let body {
+            if !headers.keys.contains(where: { $0.lowercased() == "content-type" }) { headers["Content-Type"] = "application/x-www-form-urlencoded" }
+            headers["Content-Length"] = String(body.utf8.count)
+        }
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
+        let request = Array((head + "\r\n" + (body ?? "")).utf8)
+        return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try blockingGet(path, port: port, host: host, timeout: timeout) })
+                continuation.resume(with: Result { try exchange(request, port: port, host: host, timeout: timeout) })
             }
         }
     }
 
-    private static func blockingGet(_ path: String, port: Int, host: String, timeout: Duration) throws -> Response {
+    private static func exchange(_ request: [UInt8], port: Int, host: String, timeout: Duration) throws -> Response {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
@@ -43,7 +62,6 @@ public enum HTTPProbe {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw Failure(description: "connect to \(host):\(port): \(String(cString: strerror(errno)))") }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n\r\n".utf8)
         guard send(descriptor, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else {
             throw Failure(description: "send: \(String(cString: strerror(errno)))")
         }
@@ -61,6 +79,11 @@ public enum HTTPProbe {
               let headerEnd = text.range(of: "\r\n\r\n") else {
             throw Failure(description: "not an HTTP response: \(text.prefix(200))")
         }
-        return Response(status: status, body: String(text[headerEnd.upperBound...]))
+        var headers: [String: String] = [:]
+        for line in text[..<headerEnd.lowerBound].split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Response(status: status, body: String(text[headerEnd.upperBound...]), headers: headers)
     }
 }
