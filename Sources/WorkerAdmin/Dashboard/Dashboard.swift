@@ -20,6 +20,7 @@ public struct Dashboard: Sendable {
     let settings: DashboardSettings
     let logger: Logger
     let sessions = DashboardSessions()
+    let gate = DashboardGate()
     let library: MustacheLibrary
     let clock: WallClock
 
@@ -117,9 +118,18 @@ public struct Dashboard: Sendable {
         return response
     }
 
-    /// Runs a page's work; a refusal or a journal error becomes its message page.
+    /// Runs a page's work inside the gate; a refusal or a journal error becomes its message page.
     func page(_ request: Request, back: String = "/", _ work: (Viewer) async throws -> Response) async -> Response {
         let viewer = viewer(request)
+        return await gate.run(busy: { messagePage(Self.busy, viewer: viewer, back: back).retryingAfterASecond }) {
+            await unguardedPage(request, viewer: viewer, back: back, work)
+        }
+    }
+
+    /// The answer beyond the gate's bounds.
+    static let busy = DashboardError.unavailable("the dashboard is answering as many requests as it may: try again in a second")
+
+    private func unguardedPage(_ request: Request, viewer: Viewer, back: String, _ work: (Viewer) async throws -> Response) async -> Response {
         do {
             return try await work(viewer)
         } catch let error as DashboardError {
@@ -170,4 +180,13 @@ public struct Dashboard: Sendable {
 
     /// The client's address as the journal event names it.
     static func origin(_ context: AdminContext) -> ChangeOrigin { .dashboard(client: context.clientAddress) }
+}
+
+extension Response {
+    /// The response with `Retry-After: 1`.
+    var retryingAfterASecond: Response {
+        var response = self
+        response.headers[.retryAfter] = "1"
+        return response
+    }
 }

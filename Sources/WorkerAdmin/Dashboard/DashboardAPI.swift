@@ -46,6 +46,10 @@ extension Dashboard {
     /// Runs an API call: its JSON with 200, or `{"error": "..."}` with the refusal's status (401 with
     /// `WWW-Authenticate: Bearer`).
     func api(_ request: Request, _ work: () async throws -> JSON) async -> Response {
+        await gate.run(busy: { Self.apiError(Self.busy).retryingAfterASecond }) { await unguardedAPI(request, work) }
+    }
+
+    private func unguardedAPI(_ request: Request, _ work: () async throws -> JSON) async -> Response {
         do {
             return Self.json(.ok, try await work())
         } catch let error as DashboardError {
