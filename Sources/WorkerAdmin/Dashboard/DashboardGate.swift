@@ -22,6 +22,9 @@ final class DashboardGate: Sendable {
         self.maxWaiting = maxWaiting
     }
 
+    /// Requests waiting their turn.
+    var waitingCount: Int { state.withLock { $0.waiters.count } }
+
     /// Runs `work` in its turn, or returns `busy` at once when too many wait.
     func run<T>(busy: () -> T, _ work: () async -> T) async -> T {
         guard await enter() else { return busy() }
