@@ -15,6 +15,8 @@ final class DashboardGate: Sendable {
         /// The next request may not start before this (the rest after the last one).
         var openAt = ContinuousClock.now
         var wakeScheduled = false
+        /// Closed when the worker stops: every request is refused at once, so none holds up the exit.
+        var closed = false
     }
 
     private let state = Mutex(State())
@@ -40,6 +42,7 @@ final class DashboardGate: Sendable {
     private func enter() async -> Bool {
         await withCheckedContinuation { continuation in
             let wake = state.withLock { state -> Bool? in
+                if state.closed { return false }
                 if !state.busy, state.waiters.isEmpty, ContinuousClock.now >= state.openAt {
                     state.busy = true
                     return nil
@@ -56,6 +59,16 @@ final class DashboardGate: Sendable {
             case true?: scheduleWake()
             }
         }
+    }
+
+    /// Refuses every waiting and later request (the worker is stopping).
+    func close() {
+        let waiters = state.withLock { state in
+            state.closed = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: false) }
     }
 
     /// Ends a turn begun at `started`: the next may start after a rest `restFactor` times as long as this one took.
