@@ -226,7 +226,7 @@ extension Dashboard {
     /// JSON text indented for reading (as stored when it cannot be parsed).
     static func pretty(_ json: String) -> String {
         guard let data = json.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
-              let out = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed]),
+              let out = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]),
               let text = String(data: out, encoding: .utf8) else { return json }
         return text
     }
