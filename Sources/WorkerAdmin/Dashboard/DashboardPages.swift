@@ -132,6 +132,7 @@ extension Dashboard {
         var queryString: String
         var rows: [JobRow]
         var nextLink: String?
+        var searchScan = JobQuery.searchScan
     }
 
     func jobsPage(_ request: Request, _ viewer: Viewer) async throws -> Response {
