@@ -298,6 +298,20 @@ import WorkerTestKit
         #expect(try await HTTPProbe.get("/api/jobs?q=secret", port: port).status == 403)
     }
 
+    @Test func theStandaloneDashboardIsReadyServesMetricsAndStopsOnTerm() async throws {
+        let seeded = try await Self.seed(.sqlite)
+        defer { seeded.fixture.remove() }
+        let (process, port) = try await Self.dashboard(seeded.fixture)
+        #expect(try await HTTPProbe.get("/healthz", port: port).status == 200)
+        #expect(try await HTTPProbe.get("/readyz", port: port).status == 200)
+        let metrics = try await HTTPProbe.get("/metrics", port: port)
+        #expect(metrics.status == 200 && metrics.body.contains(#"worker_queue_jobs{queue="mail",state="queued"} 1"#), "\(metrics.body)")
+        process.signal(SIGTERM)
+        #expect((await process.waitForExit(timeout: .seconds(10)))?.status == 0, "\(process.log)")
+        await #expect(throws: HTTPProbe.Failure.self) { try await HTTPProbe.get("/healthz", port: port) }
+        #expect(try await seeded.fixture.journal.job(seeded.mail).state == .queued, "it runs no job")
+    }
+
     @Test func badDashboardOptionsAreOneLineErrors() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
