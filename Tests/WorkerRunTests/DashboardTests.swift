@@ -281,7 +281,7 @@ import WorkerTestKit
         // Logged out, the cookie opens nothing.
         #expect(try await HTTPProbe.request("POST", "/logout", port: port, headers: ["Cookie": cookie], body: "csrf=\(csrf)").status == 303)
         #expect(try await HTTPProbe.request("POST", "/queues/mail/resume", port: port, headers: ["Cookie": cookie], body: "csrf=\(csrf)").status == 401)
-        #expect(process.log.contains("job \(seeded.dead) retried by dashboard (client 127.0.0.1)"), "\(process.log)")
+        #expect(await process.waitForLog("job \(seeded.dead) retried by dashboard (client 127.0.0.1)", timeout: .seconds(10)), "\(process.log)")
     }
 
     @Test func hiddenPayloadsAreNeitherShownNorSearchable() async throws {
