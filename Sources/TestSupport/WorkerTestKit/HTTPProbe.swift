@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
 
-/// A plain HTTP/1.1 GET over a new TCP connection (`Connection: close`), as a prober would send it. Runs on a
-/// Dispatch thread so that a slow server never blocks Swift's cooperative pool.
+/// A plain HTTP/1.1 request over a new TCP connection (`Connection: close`), as a prober or a script would send it.
+/// Runs on a Dispatch thread so that a slow server never blocks Swift's cooperative pool.
 public enum HTTPProbe {
     /// A response: its status and body.
     public struct Response: Sendable {
@@ -21,14 +21,26 @@ public enum HTTPProbe {
 
     /// GETs `path` from `host` (an IPv4 address) and `port`; fails when nothing listens there.
     public static func get(_ path: String, port: Int, host: String = "127.0.0.1", timeout: Duration = .seconds(10)) async throws -> Response {
-        try await withCheckedThrowingContinuation { continuation in
+        try await request("GET", path, port: port, host: host, timeout: timeout)
+    }
+
+    /// Sends `method` for `path` with `headers` (name, value) and `body` to `host` (an IPv4 address) and `port`.
+    public static func request(
+        _ method: String, _ path: String, port: Int, host: String = "127.0.0.1", headers: [(String, String)] = [],
+        body: String = "", timeout: Duration = .seconds(10)
+    ) async throws -> Response {
+        let head = ["\(method) \(path) HTTP/1.1", "Host: \(host):\(port)", "Connection: close"]
+            + (body.isEmpty && method == "GET" ? [] : ["Content-Length: \(body.utf8.count)"])
+            + headers.map { "\($0.0): \($0.1)" }
+        let request = Array((head.joined(separator: "\r\n") + "\r\n\r\n" + body).utf8)
+        return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try blockingGet(path, port: port, host: host, timeout: timeout) })
+                continuation.resume(with: Result { try exchange(request, port: port, host: host, timeout: timeout) })
             }
         }
     }
 
-    private static func blockingGet(_ path: String, port: Int, host: String, timeout: Duration) throws -> Response {
+    private static func exchange(_ request: [UInt8], port: Int, host: String, timeout: Duration) throws -> Response {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
@@ -43,7 +55,6 @@ public enum HTTPProbe {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw Failure(description: "connect to \(host):\(port): \(String(cString: strerror(errno)))") }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n\r\n".utf8)
         guard send(descriptor, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else {
             throw Failure(description: "send: \(String(cString: strerror(errno)))")
         }
