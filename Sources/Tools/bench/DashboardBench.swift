@@ -19,7 +19,7 @@ struct DashboardBenchmark: AsyncParsableCommand {
     @Flag(help: "Measure no-op throughput of `worker run --admin` on a copy of the journal, with and without a client loading the overview every second (--runs times each, alternating).")
     var compareRefresh = false
     @Flag(help: "With --compare-refresh: skip the per-page measurements.") var skipPages = false
-    @Option(help: "With --compare-refresh: noop jobs per run.") var noopJobs: Int = 20_000
+    @Option(help: "With --compare-refresh: noop jobs per run (enough for about ten seconds of work).") var noopJobs: Int = 300_000
     @Option(help: "With --compare-refresh: worker concurrency.") var concurrency: Int = 10
     @Option(help: "With --compare-refresh: the page the client loads every second.") var refreshPath: String = "/"
 
@@ -88,7 +88,7 @@ struct DashboardBenchmark: AsyncParsableCommand {
         print("\(serve == "dashboard" ? "worker dashboard" : "worker run --queue none") on \(jobs) jobs, \(requests) requests each, one at a time, a new connection each (ms):")
         print("| request | status | bytes | median | p99 | max |")
         print("|---|---|---|---|---|---|")
-        var slow: [String] = []
+        var slow: [String] = [], refused: [String] = []
         for request in targets.requests {
             var latencies: [Double] = []
             var statuses: Set<Int> = []
@@ -107,11 +107,13 @@ struct DashboardBenchmark: AsyncParsableCommand {
             latencies.sort()
             let p99 = percentile(latencies, 0.99)
             if p99 > 100 { slow.append(request.label) }
+            if statuses.contains(where: { !(200..<400).contains($0) }) { refused.append(request.label) }
             print(String(format: "| `%@ %@` | %@ | %d | %.1f | %.1f | %.1f |", request.method, request.label,
                          statuses.sorted().map(String.init).joined(separator: ","), bytes, percentile(latencies, 0.5), p99,
                          latencies.last ?? 0))
         }
         print(slow.isEmpty ? "every request's p99 is within 100 ms" : "p99 over 100 ms: \(slow.joined(separator: ", "))")
+        if !refused.isEmpty { print("answered with an error status (not a measurement of the page): \(refused.joined(separator: ", "))") }
     }
 
     /// No-op throughput of `worker run --admin` on copies of the journal, with and without a client loading
