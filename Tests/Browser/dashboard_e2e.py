@@ -105,7 +105,7 @@ def expect_refused(driver, worker, job_id, what):
 def read_only(driver, cli, binary, plugin, directory, job_id):
     worker = kit.RunningWorker(binary, ["run", "--db", cli.db, "--plugin", plugin], os.path.join(directory, "read-only.log"))
     try:
-        kit.wait_until(f"job {job_id} dead", lambda: worker.api(f"/api/jobs/{job_id}")[1].get("state") == "dead")
+        kit.wait_until(f"job {job_id} dead (worker job {job_id})", lambda: cli.job(job_id)["state"] == "dead")
         open_dead_job_through_the_pages(driver, worker, job_id)
         expect_refused(driver, worker, job_id, "without --admin-token-file (read only)")
         status, _ = worker.api(f"/api/jobs/{job_id}/retry", method="POST")
