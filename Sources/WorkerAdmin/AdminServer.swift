@@ -13,7 +13,8 @@ import WorkerRuntime
 /// - `GET /readyz`: 200 once recovery is done and intake is open; 503 before, and from the moment a drain (or
 ///   quiet) began (readiness);
 /// - `GET /metrics`: Prometheus text format: the job counters and durations (`JobMetrics`), jobs per queue and
-///   unfinished state, jobs running here, and how long the drain has been going.
+///   unfinished state, jobs running here, and how long the drain has been going;
+/// - the dashboard (`Dashboard`): pages, `/api/` and actions, read-only unless a token is configured.
 ///
 /// It listens before the worker recovers or takes work (a port in use stops the worker before it touches a
 /// job), stays up through the drain, and closes its socket before the process exits. Its sockets are marked
@@ -27,15 +28,17 @@ public struct AdminServer: Sidecar {
     let registry: PrometheusCollectorRegistry
     let logger: Logger
     let limits: AdminLimits
+    let dashboard: Dashboard
     private let gate = StartupGate()
     private let depthGauges: DepthGauges
 
     /// A server for `address`, exporting `registry` (the one `JobMetrics` was made with), holding its clients to
-    /// `limits`.
+    /// `limits`, with the dashboard on `journal` as `dashboard` says.
     public init(
         address: AdminAddress, readiness: Readiness, journal: any JobStore, registry: PrometheusCollectorRegistry, logger: Logger,
-        limits: AdminLimits = .standard
-    ) {
+        limits: AdminLimits = .standard, dashboard: DashboardSettings = DashboardSettings()
+    ) throws {
+        self.dashboard = try Dashboard(store: journal, settings: dashboard, logger: logger)
         self.address = address
         self.limits = limits
         self.readiness = readiness
@@ -60,11 +63,11 @@ public struct AdminServer: Sidecar {
                 GuardedHTTP1Channel(inner: HTTP1Channel(responder: responder), limits: limits, table: ConnectionTable(capacity: limits.maxConnections))
             },
             configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: nil, reuseAddress: true),
-            onServerRunning: { [gate, logger] channel in
+            onServerRunning: { [gate, logger, dashboard] channel in
                 if let port = channel.localAddress?.port, CloseOnExec.markSockets(localPort: port) == 0 {
                     logger.warning("admin endpoint: cannot mark its listening socket close-on-exec")
                 }
-                logger.notice("admin endpoint listening on \(Self.describe(channel.localAddress)): /healthz /readyz /metrics")
+                logger.notice("admin endpoint listening on \(Self.describe(channel.localAddress)): /healthz /readyz /metrics, the dashboard at / (\(dashboard.modeDescription))")
                 gate.open()
             },
             logger: Logger(label: "worker.admin", factory: { _ in SwiftLogNoOpLogHandler() }))
@@ -84,8 +87,8 @@ public struct AdminServer: Sidecar {
         gate.fail(CancellationError())  // stopped before it ever listened
     }
 
-    private func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    private func router() -> Router<AdminContext> {
+        let router = Router(context: AdminContext.self)
         router.get("healthz") { _, _ in Self.text(.ok, "ok\n") }
         router.get("readyz") { [readiness] _, _ in
             let phase = readiness.phase
@@ -106,6 +109,7 @@ public struct AdminServer: Sidecar {
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: body))
         }
+        dashboard.register(on: router)
         return router
     }
 

@@ -21,7 +21,7 @@ enum CloseOnExec {
         var marked = 0
         for entry in entries {
             guard let fd = Int32(entry) else { continue }
-            var info = stat()
+            var info = Glibc.stat()
             guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else { continue }
             let flags = fcntl(fd, F_GETFD)
             guard flags >= 0, flags & FD_CLOEXEC == 0, port(of: fd, peer: false) == localPort else { continue }
@@ -47,9 +47,9 @@ enum CloseOnExec {
         guard got == 0 else { return nil }
         switch Int32(storage.ss_family) {
         case AF_INET:
-            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) } }
+            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: Glibc.sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) } }
         case AF_INET6:
-            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) } }
+            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: Glibc.sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) } }
         default:
             return nil
         }

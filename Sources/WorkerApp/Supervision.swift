@@ -12,8 +12,9 @@ struct Supervision {
     let metrics: JobMetrics
     let sidecars: [any Sidecar]
 
-    /// Reads `$NOTIFY_SOCKET`; with `admin`, makes the Prometheus registry the job metrics go to and the endpoint.
-    init(admin: AdminAddress?, journal: any JobStore, logger: Logger) throws {
+    /// Reads `$NOTIFY_SOCKET`; with `admin`, makes the Prometheus registry the job metrics go to and the endpoint,
+    /// whose dashboard reads and acts through `adminJournal` (the worker's own journal when nil).
+    init(admin: AdminAddress?, journal: any JobStore, adminJournal: (any JobStore)?, dashboard: DashboardSettings, logger: Logger) throws {
         notifier = try SystemdNotifier()
         guard let admin else {
             metrics = .disabled
@@ -28,7 +29,10 @@ struct Supervision {
             .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300), .seconds(1800),
         ]
         metrics = JobMetrics(factory: factory)
-        sidecars = [AdminServer(address: admin, readiness: readiness, journal: journal, registry: registry, logger: logger)]
+        sidecars = [
+            try AdminServer(
+                address: admin, readiness: readiness, journal: adminJournal ?? journal, registry: registry, logger: logger, dashboard: dashboard)
+        ]
     }
 
 }

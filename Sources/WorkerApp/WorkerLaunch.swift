@@ -43,14 +43,19 @@ public struct WorkerLaunch: Sendable {
     }
 
     /// Runs the worker until it is drained or idle (see `WorkerProcess.run`), with sd_notify when
-    /// `$NOTIFY_SOCKET` is set and, with `admin`, the health, readiness and metrics endpoint.
-    public func run(signals: TrappedSignals, admin: AdminAddress? = nil, onlyJobs: Set<Int64>? = nil) async throws {
+    /// `$NOTIFY_SOCKET` is set and, with `admin`, the health, readiness and metrics endpoint and the dashboard
+    /// (`dashboard` settings), which reads and acts through `adminJournal` when given: on SQLite a connection of its
+    /// own, so that its reads never wait for or delay the worker's claims on the journal's connection.
+    public func run(
+        signals: TrappedSignals, admin: AdminAddress? = nil, dashboard: DashboardSettings = DashboardSettings(),
+        adminJournal: (any JobStore)? = nil, onlyJobs: Set<Int64>? = nil
+    ) async throws {
         var options = self.options
         if let onlyJobs {
             options.onlyJobs = onlyJobs
             options.exitWhenIdle = true
         }
-        let supervision = try Supervision(admin: admin, journal: journal, logger: logger)
+        let supervision = try Supervision(admin: admin, journal: journal, adminJournal: adminJournal, dashboard: dashboard, logger: logger)
         try await WorkerProcess(journal: journal, plugins: plugins, options: options, logger: logger).run(
             worker: worker, signals: signals, sidecars: supervision.sidecars, notifier: supervision.notifier,
             readiness: supervision.readiness, metrics: supervision.metrics)

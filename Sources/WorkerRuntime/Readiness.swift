@@ -60,6 +60,9 @@ public final class Readiness: Sendable {
         state.withLock { state in state.exitBy.map { max(.zero, $0 - ContinuousClock.now) } }
     }
 
+    /// Marks a process that runs no jobs (`worker dashboard`) ready at once.
+    public func readyWithoutWorker() { enter(.ready) }
+
     /// Calls `observer` on every change (phase, boot done), under the state's lock, so that observers see the
     /// changes in order; keep it short and do not call back into this object.
     public func observe(_ observer: @escaping @Sendable (Change) -> Void) {

@@ -121,4 +121,10 @@ public struct WorkerProcess: Sendable {
 public struct TrappedSignals: Sendable {
     let signals: UnixSignalsSequence
     let quiet: QuietSignal
+
+    /// Returns at the first TERM, INT or QUIT (for a process that runs no jobs: `worker dashboard`); USR1 is
+    /// ignored.
+    public func stopRequested() async {
+        for await signal in signals where signal != .sigusr1 { return }
+    }
 }

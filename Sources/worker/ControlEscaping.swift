@@ -1,17 +1,12 @@
+import WorkerStore
+
 /// Text for people (terminals, text logs) with every character that could end a line, move the cursor or
 /// switch a terminal's mode written as a visible escape, so that a payload, a key, a handler name or an error a
 /// plugin threw cannot forge a log line or clear an operator's screen. JSON output escapes the same characters
 /// its own way (`JSON.quote`), so that escaping a line of JSON here leaves it unchanged.
 enum ControlEscaping {
-    /// Whether `scalar` is written escaped: C0 controls (TAB, LF and CR too), DEL, C1 controls, the Unicode line
-    /// and paragraph separators, and the bidirectional embeddings, overrides and isolates (which reorder what
-    /// follows them on screen).
-    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0..<0x20, 0x7F...0x9F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: true
-        default: false
-        }
-    }
+    /// Whether `scalar` is written escaped (`JSON.needsEscape`).
+    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool { JSON.needsEscape(scalar) }
 
     /// `text` with each character of `needsEscape` as `\n`, `\r`, `\t` or `\u{1B}`; unchanged when it has none.
     static func escape(_ text: String) -> String {

@@ -28,6 +28,14 @@ struct DatabaseOptions: ParsableArguments {
         db ?? ProcessInfo.processInfo.environment["WORKER_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./worker.sqlite3"
     }
 
+    /// A second store object on the same journal for the admin endpoint, when that keeps its reads off the worker's
+    /// path: on SQLite a connection of its own (reads in WAL mode never wait for the worker's writes, and the
+    /// worker's claims never queue behind a dashboard read); nil on PostgreSQL, whose pool already serves each
+    /// caller on its own connection and whose claims have a pool of their own.
+    func openSeparateReader() async throws -> (any JobStore)? {
+        PostgresLocation.isPostgresURL(path) ? nil : try await open()
+    }
+
     /// Opens the journal these options name, creating and migrating it when needed. `maxPayloadBytes` overrides
     /// the store's limit.
     func open(maxPayloadBytes: Int? = nil) async throws -> any JobStore {

@@ -1,3 +1,4 @@
+import WorkerStore
 import ArgumentParser
 import Foundation
 import PluginHost

@@ -1,3 +1,4 @@
+import WorkerStore
 import Foundation
 import PluginHost
 import WorkerApp

@@ -26,7 +26,7 @@ struct QueuePauseCommand: AsyncParsableCommand {
     func run() async throws {
         let journal = try await database.open()
         let settings = try await journal.pause(queue: queue)
-        Output.line(json ? QueueListCommand.json(settings).text : "queue \(queue) paused: no worker claims its jobs until `worker queue resume \(queue)`")
+        Output.line(json ? QueueJSON.json(settings).text : "queue \(queue) paused: no worker claims its jobs until `worker queue resume \(queue)`")
     }
 }
 
@@ -45,7 +45,7 @@ struct QueueResumeCommand: AsyncParsableCommand {
     func run() async throws {
         let journal = try await database.open()
         let settings = try await journal.resume(queue: queue)
-        Output.line(json ? QueueListCommand.json(settings).text : "queue \(queue) resumed")
+        Output.line(json ? QueueJSON.json(settings).text : "queue \(queue) resumed")
     }
 }
 
@@ -87,7 +87,7 @@ struct QueueSetCommand: AsyncParsableCommand {
             concurrency: concurrency.map(\.value), rate: rate.map(\.value), perKeyConcurrency: perKeyConcurrency.map(\.value),
             timeout: timeout.map(\.value))
         let settings = try await journal.set(queue: queue, change)
-        Output.line(json ? QueueListCommand.json(settings).text : "queue \(queue): \(settings.limitsDescription)")
+        Output.line(json ? QueueJSON.json(settings).text : "queue \(queue): \(settings.limitsDescription)")
     }
 }
 
@@ -104,7 +104,7 @@ struct QueueListCommand: AsyncParsableCommand {
         let journal = try await database.open()
         let queues = try await journal.queues()
         if json {
-            Output.line(JSON.array(queues.map(Self.json)).text)
+            Output.line(JSON.array(queues.map(QueueJSON.json)).text)
             return
         }
         guard !queues.isEmpty else { return Output.line("no queues: nothing enqueued and nothing set") }
@@ -116,29 +116,6 @@ struct QueueListCommand: AsyncParsableCommand {
             ])
         }
         for line in StatusCommand.align(rows, rightFrom: 2, rightTo: 6) { Output.line(line) }
-    }
-
-    static func json(_ info: QueueInfo) -> JSON {
-        guard case .object(let members) = json(info.settings) else { return .null }
-        return .object(members + [
-            ("waiting", .int(Int64(info.waiting))), ("running", .int(Int64(info.running))),
-            ("scheduled", .int(Int64(info.scheduled))), ("interrupted", .int(Int64(info.interrupted))),
-        ])
-    }
-
-    /// A queue's settings: absent ones are null.
-    static func json(_ settings: QueueSettings) -> JSON {
-        .object([
-            ("name", .string(settings.name)),
-            ("paused", .bool(settings.pausedAt != nil)),
-            ("paused_at", settings.pausedAt.map { .string(iso8601($0)) } ?? .null),
-            ("concurrency", .optional(settings.concurrency.map(Int64.init))),
-            ("rate_limit", .optional(settings.rate.map { Int64($0.limit) })),
-            ("rate_window_seconds", settings.rate.map { .raw(String(format: "%.3f", Double($0.window.journalMilliseconds) / 1000)) } ?? .null),
-            ("per_key_concurrency", .optional(settings.perKeyConcurrency.map(Int64.init))),
-            ("timeout_seconds", settings.timeout.map { .raw(String(format: "%.3f", Double($0.journalMilliseconds) / 1000)) } ?? .null),
-            ("updated_at", settings.updatedAt.map { .string(iso8601($0)) } ?? .null),
-        ])
     }
 }
 

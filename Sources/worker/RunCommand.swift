@@ -81,14 +81,20 @@ struct RunCommand: AsyncParsableCommand {
     var exitWhenIdle = false
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "Serve /healthz, /readyz and /metrics (Prometheus) here; a bare port listens on loopback. Default: off.",
+        "Serve /healthz, /readyz, /metrics (Prometheus) and the dashboard here; a bare port listens on loopback. Default: off.",
         valueName: "HOST:PORT"), transform: AdminAddress.parse)
     var admin: AdminAddress?
+
+    @OptionGroup var adminOptions: AdminOptions
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
         "Delete completed jobs that finished longer ago than this, at start and every hour (e.g. 7d, 12h, 90m).",
         valueName: "AGE"), transform: Age.parse)
     var pruneCompletedOlderThan: Age?
+
+    func validate() throws {
+        try adminOptions.check(admin: admin)
+    }
 
     func run() async throws {
         let signals = await EarlySignals.take()
@@ -96,8 +102,11 @@ struct RunCommand: AsyncParsableCommand {
         options.queues = queue
         options.exitWhenIdle = exitWhenIdle
         options.pruneCompletedOlderThan = pruneCompletedOlderThan?.duration
+        let dashboard = try adminOptions.settings()
         let journal = try await database.open()
-        try await runtime.launch(journal: journal, options: options).run(signals: signals, admin: admin)
+        let adminJournal = admin == nil ? nil : try await database.openSeparateReader()
+        try await runtime.launch(journal: journal, options: options).run(
+            signals: signals, admin: admin, dashboard: dashboard, adminJournal: adminJournal)
     }
 }
 

@@ -74,7 +74,7 @@ struct ScheduleAddCommand: AsyncParsableCommand {
         try ScheduleRules.check(definition, maxPayloadBytes: Int.max)  // before the journal is opened (or created)
         let journal = try await target.database.open()
         let schedule = try await journal.addSchedule(definition, replace: replace)
-        Output.line(json ? SchedulePresentation.json(schedule).text
+        Output.line(json ? ScheduleJSON.json(schedule).text
                          : "schedule \(schedule.name) \(replace ? "saved" : "added"): next tick \(schedule.nextTick.map(iso8601) ?? "never")")
     }
 }
@@ -89,7 +89,7 @@ struct ScheduleListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let schedules = try await database.open().schedules()
-        if json { return Output.line(JSON.array(schedules.map(SchedulePresentation.json)).text) }
+        if json { return Output.line(JSON.array(schedules.map(ScheduleJSON.json)).text) }
         if schedules.isEmpty { return Output.line("no schedules (add one with `worker schedule add`)") }
         for schedule in schedules { Output.line(SchedulePresentation.line(schedule)) }
     }
@@ -106,7 +106,7 @@ struct ScheduleShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         let detail = try await target.database.open().schedule(named: target.name)
-        if json { return Output.line(SchedulePresentation.json(detail).text) }
+        if json { return Output.line(ScheduleJSON.json(detail).text) }
         for line in SchedulePresentation.lines(detail) { Output.line(line) }
     }
 }

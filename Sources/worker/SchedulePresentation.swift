@@ -3,38 +3,6 @@ import WorkerStore
 
 /// How schedules and their events are printed: text lines for people, JSON for programs.
 enum SchedulePresentation {
-    static func json(_ schedule: Schedule) -> JSON {
-        let d = schedule.definition
-        return .object([
-            ("name", .string(d.name)), ("handler", .string(d.handler)), ("cron", .string(d.cron)),
-            ("timezone", .string(d.timeZone)), ("payload", .raw(d.payload)), ("queue", .string(d.queue)),
-            ("priority", .int(Int64(d.priority))), ("missed", .string(d.missed.rawValue)),
-            ("catch_up_window_seconds", .int(d.catchUpWindow.components.seconds)), ("no_overlap", .bool(d.noOverlap)),
-            ("paused", .bool(schedule.pausedAt != nil)), ("paused_at", time(schedule.pausedAt)),
-            ("created_at", time(schedule.createdAt)), ("updated_at", time(schedule.updatedAt)),
-            ("last_tick", time(schedule.lastTick)), ("last_job", .optional(schedule.lastJob)),
-            ("next_tick", time(schedule.nextTick)),
-        ])
-    }
-
-    static func json(_ detail: ScheduleDetail) -> JSON {
-        guard case .object(var members) = json(detail.schedule) else { return json(detail.schedule) }
-        members.append(("totals", .object(ScheduleOutcome.allCases.filter { $0 != .changed }.map {
-            ($0.rawValue, .int(Int64(detail.totals[$0] ?? 0)))
-        })))
-        members.append(("events", .array(detail.recent.map(json))))
-        return .object(members)
-    }
-
-    static func json(_ event: ScheduleEvent) -> JSON {
-        .object([
-            ("id", .int(event.id)), ("at", time(event.at)), ("outcome", .string(event.outcome.rawValue)),
-            ("tick", time(event.tick)), ("last_tick", time(event.lastTick)), ("count", .int(Int64(event.count))),
-            ("job_id", .optional(event.jobID)), ("worker", .optional(event.workerID)), ("pid", .int(Int64(event.pid))),
-            ("reason", .string(event.reason)),
-        ])
-    }
-
     /// One line per schedule for `schedule list`.
     static func line(_ schedule: Schedule) -> String {
         let d = schedule.definition
@@ -65,5 +33,4 @@ enum SchedulePresentation {
         return lines
     }
 
-    private static func time(_ micros: Micros?) -> JSON { micros.map { .string(iso8601($0)) } ?? .null }
 }

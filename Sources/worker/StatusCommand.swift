@@ -23,7 +23,7 @@ struct StatusCommand: AsyncParsableCommand {
         let settings = try await journal.queues().map(\.settings).filter { $0.updatedAt != nil }
         if json {
             guard case .object(let members) = Self.json(overview, dead: dead) else { return }
-            Output.line(JSON.object(members + [("queue_settings", .array(settings.map(QueueListCommand.json)))]).text)
+            Output.line(JSON.object(members + [("queue_settings", .array(settings.map(QueueJSON.json)))]).text)
         } else {
             for line in Self.table(overview, dead: dead) + Self.settingsLines(settings) { Output.line(line) }
         }

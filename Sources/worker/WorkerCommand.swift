@@ -15,7 +15,7 @@ struct WorkerCommand: AsyncParsableCommand {
         subcommands: [
             EnqueueCommand.self, JobsCommand.self, JobCommand.self, StatsCommand.self, RetryCommand.self,
             CancelCommand.self, StatusCommand.self, PruneCommand.self, MigrateCommand.self, JournalCommand.self, PluginsCommand.self, RunCommand.self,
-            ResumeCommand.self, ScheduleCommand.self, QueueCommand.self,
+            ResumeCommand.self, ScheduleCommand.self, QueueCommand.self, DashboardCommand.self,
         ]
     )
 
@@ -104,7 +104,7 @@ struct WorkerCommand: AsyncParsableCommand {
     /// Whether the command is `run` or `resume` (the first argument that is not an option, as EarlySignalTrap
     /// decides it too).
     private static var isLongRunning: Bool {
-        ["run", "resume"].contains(CommandLine.arguments.dropFirst().first(where: { !$0.hasPrefix("-") }) ?? "")
+        ["run", "resume", "dashboard"].contains(CommandLine.arguments.dropFirst().first(where: { !$0.hasPrefix("-") }) ?? "")
     }
 
     /// `worker SUBCOMMAND` when the arguments name one, for the hint after a usage error.

@@ -1,13 +1,15 @@
 import Dispatch
 import Foundation
 
-/// A plain HTTP/1.1 request over a new TCP connection (`Connection: close`), as a prober or a script would send it.
-/// Runs on a Dispatch thread so that a slow server never blocks Swift's cooperative pool.
+/// A plain HTTP/1.1 GET over a new TCP connection (`Connection: close`), as a prober would send it. Runs on a
+/// Dispatch thread so that a slow server never blocks Swift's cooperative pool.
 public enum HTTPProbe {
     /// A response: its status and body.
     public struct Response: Sendable {
         public let status: Int
         public let body: String
+        /// Header fields, names lowercased (the last of a repeated name).
+        public var headers: [String: String] = [:]
     }
 
     /// What went wrong: "connection refused" and the like.
@@ -24,15 +26,20 @@ public enum HTTPProbe {
         try await request("GET", path, port: port, host: host, timeout: timeout)
     }
 
-    /// Sends `method` for `path` with `headers` (name, value) and `body` to `host` (an IPv4 address) and `port`.
+    /// Sends `method` `path` with `headers` and `body` (a form body gets its content type unless `headers` name
+    /// one) and reads the whole response.
     public static func request(
-        _ method: String, _ path: String, port: Int, host: String = "127.0.0.1", headers: [(String, String)] = [],
-        body: String = "", timeout: Duration = .seconds(10)
+        _ method: String, _ path: String, port: Int, host: String = "127.0.0.1", headers: [String: String] = [:], body: String? = nil,
+        timeout: Duration = .seconds(10)
     ) async throws -> Response {
-        let head = ["\(method) \(path) HTTP/1.1", "Host: \(host):\(port)", "Connection: close"]
-            + (body.isEmpty && method == "GET" ? [] : ["Content-Length: \(body.utf8.count)"])
-            + headers.map { "\($0.0): \($0.1)" }
-        let request = Array((head.joined(separator: "\r\n") + "\r\n\r\n" + body).utf8)
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
+        var headers = headers
+        if let body {
+            if !headers.keys.contains(where: { $0.lowercased() == "content-type" }) { headers["Content-Type"] = "application/x-www-form-urlencoded" }
+            headers["Content-Length"] = String(body.utf8.count)
+        }
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
+        let request = Array((head + "\r\n" + (body ?? "")).utf8)
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result { try exchange(request, port: port, host: host, timeout: timeout) })
@@ -72,6 +79,11 @@ public enum HTTPProbe {
               let headerEnd = text.range(of: "\r\n\r\n") else {
             throw Failure(description: "not an HTTP response: \(text.prefix(200))")
         }
-        return Response(status: status, body: String(text[headerEnd.upperBound...]))
+        var headers: [String: String] = [:]
+        for line in text[..<headerEnd.lowerBound].split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Response(status: status, body: String(text[headerEnd.upperBound...]), headers: headers)
     }
 }

@@ -12,7 +12,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure the journal. Build with -c release; each scenario uses a fresh database in a temp directory.",
         subcommands: [
             EnqueueBulk.self, EnqueueSingle.self, EnqueueCLI.self, ClaimComplete.self, Stats.self, PluginLoad.self,
-            PluginDispatch.self, RunNoop.self, TermExit.self, BootRecovery.self, StartLatency.self, IdleCPU.self, DrainUnderFlood.self,
+            PluginDispatch.self, RunNoop.self, TermExit.self, BootRecovery.self, StartLatency.self, IdleCPU.self, DrainUnderFlood.self, DashboardLoad.self,
             DashboardBenchmark.self,
         ])
 }

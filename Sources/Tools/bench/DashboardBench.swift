@@ -97,7 +97,7 @@ struct DashboardBenchmark: AsyncParsableCommand {
                 let path = request.path(index)
                 let start = ContinuousClock.now
                 let response = try await HTTPProbe.request(
-                    request.method, path, port: port, headers: request.method == "POST" ? [("Authorization", "Bearer \(token)")] : [],
+                    request.method, path, port: port, headers: request.method == "POST" ? ["Authorization": "Bearer \(token)"] : [:],
                     timeout: .seconds(120))
                 let elapsed = seconds(since: start) * 1000
                 if index > 0 { latencies.append(elapsed) }  // the first warms the page cache and the statement cache
