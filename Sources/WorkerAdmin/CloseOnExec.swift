@@ -21,8 +21,6 @@ enum CloseOnExec {
         var marked = 0
         for entry in entries {
             guard let fd = Int32(entry) else { continue }
-            var info = Glibc.stat()
-            guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else { continue }
             let flags = fcntl(fd, F_GETFD)
             guard flags >= 0, flags & FD_CLOEXEC == 0, port(of: fd, peer: false) == localPort else { continue }
             if let peerPort {
@@ -37,21 +35,19 @@ enum CloseOnExec {
         return marked
     }
 
-    /// The local (or peer) port of an IPv4 or IPv6 socket.
+    /// The local (or peer) port of an IPv4 or IPv6 socket; nil for anything else (not a socket: ENOTSOCK).
+    /// The address is read as bytes (family in host order at 0, port in network order at 2, for both families):
+    /// libc's structures are declared by several modules here, and which one owns their members depends on the
+    /// build's module order.
     private static func port(of fd: Int32, peer: Bool) -> Int? {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let got = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { peer ? getpeername(fd, $0, &length) : getsockname(fd, $0, &length) }
+        var storage = [UInt8](repeating: 0, count: 128)
+        var length = socklen_t(storage.count)
+        let got = storage.withUnsafeMutableBytes { bytes in
+            bytes.baseAddress!.withMemoryRebound(to: sockaddr.self, capacity: 1) { peer ? getpeername(fd, $0, &length) : getsockname(fd, $0, &length) }
         }
-        guard got == 0 else { return nil }
-        switch Int32(storage.ss_family) {
-        case AF_INET:
-            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: Glibc.sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) } }
-        case AF_INET6:
-            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: Glibc.sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) } }
-        default:
-            return nil
-        }
+        guard got == 0, length >= 4 else { return nil }
+        let family = Int32(UInt16(storage[0]) | UInt16(storage[1]) << 8)
+        guard family == AF_INET || family == AF_INET6 else { return nil }
+        return Int(UInt16(storage[2]) << 8 | UInt16(storage[3]))
     }
 }
