@@ -68,8 +68,13 @@ def open_dead_job_through_the_pages(driver, worker, job_id):
 
 def submit_retry(driver):
     """Submits the job page's retry form; returns the text of the page it leads to."""
+    return submit(driver, "form#retry")
+
+
+def submit(driver, form_css):
+    """Clicks the button of the form `form_css` (or submits it) and waits for the page it leads to."""
     old = kit.one(driver, "html")
-    form = kit.one(driver, "form#retry")
+    form = kit.one(driver, form_css)
     buttons = form.find_elements("css selector", 'button, input[type="submit"]')
     if buttons:
         buttons[0].click()
@@ -79,8 +84,14 @@ def submit_retry(driver):
         driver.switch_to.alert.accept()
     except Exception:
         pass
-    kit.wait_until("the page after submitting the retry", lambda: not _is_same(old))
+    kit.wait_until(f"the page after submitting {form_css}", lambda: not _is_same(old))
     return driver.page_source
+
+
+def queue_status(driver, worker, queue):
+    """The overview's status cell of `queue` (`active` or `paused`), the overview loaded afresh."""
+    driver.get(worker.base + "/")
+    return kit.one(driver, f'#queues tr[data-queue="{queue}"]').find_elements("css selector", "td")[1].text.strip()
 
 
 def _is_same(element):
@@ -152,6 +163,11 @@ def with_token(driver, cli, binary, plugin, directory, job_id, output_dir, outpu
         kit.one(driver, "#logout", "#logout after logging in with the token")
         step("logged in with the token at /login")
 
+        # The queue is paused from the overview first, so that the retried job is seen waiting, then resumed.
+        driver.get(worker.base + "/")
+        submit(driver, '#queues tr[data-queue="default"] form')
+        kit.wait_until("the default queue shown paused", lambda: queue_status(driver, worker, "default") == "paused")
+        step("logged in, the overview's button pauses the default queue")
         os.makedirs(output_dir)  # what made the job fail is fixed: its retry can now succeed
         driver.get(f"{worker.base}/jobs/{job_id}")
         kit.wait_until(f"job {job_id}'s page showing dead", lambda: job_state(driver) == "dead")
@@ -160,15 +176,19 @@ def with_token(driver, cli, binary, plugin, directory, job_id, output_dir, outpu
             raise kit.Failure(f"the logged-in retry was refused: {kit.find(driver, '#error')[0].text}")
         seen = []
 
-        def completed():
+        def shows(state):
             driver.get(f"{worker.base}/jobs/{job_id}")
-            state = job_state(driver)
-            if not seen or seen[-1] != state:
-                seen.append(state)
-            return state == "completed"
+            now = job_state(driver)
+            if not seen or seen[-1] != now:
+                seen.append(now)
+            return now == state
 
-        kit.wait_until(f"job {job_id}'s page showing completed", completed)
-        step(f"logged in, the retry is taken and the page shows the job {' -> '.join(seen)}")
+        kit.wait_until(f"job {job_id}'s page showing queued (its queue is paused)", lambda: shows("queued"))
+        driver.get(worker.base + "/")
+        submit(driver, '#queues tr[data-queue="default"] form')
+        kit.wait_until("the default queue shown active", lambda: queue_status(driver, worker, "default") == "active")
+        kit.wait_until(f"job {job_id}'s page showing completed", lambda: shows("completed"))
+        step(f"logged in, the retry is taken; after the queue's resume the page shows the job {' -> '.join(seen)}")
         with open(output, encoding="utf-8") as file:
             text = file.read()
         if text != "retried:1\n":

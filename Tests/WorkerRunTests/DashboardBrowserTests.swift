@@ -42,7 +42,10 @@ import WorkerTestKit
             "PASS: with a token file, not logged in: the page refuses the retry",
             "PASS: with a token file: the API refuses the retry with 401",
             "PASS: logged in with the token at /login",
-            "PASS: logged in, the retry is taken and the page shows the job",
+            "PASS: a login with a wrong token is refused",
+            "PASS: logged in, the overview's button pauses the default queue",
+            "PASS: logged in, the retry is taken; after the queue's resume the page shows the job queued -> ",
+            "PASS: the retried job did its work once",
         ] {
             #expect(output.contains(step), "missing \(step) in:\n\(output)")
         }
