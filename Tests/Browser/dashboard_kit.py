@@ -163,8 +163,15 @@ def one(driver, css, what=None):
     return wait_until(what or f"an element {css} on {driver.current_url}", lambda: (find(driver, css) or [None])[0])
 
 
-def full_page_screenshot(driver, path, width=1280, min_height=700, max_height=2400):
-    """A PNG of the whole page (up to `max_height`): the window is resized to the document first."""
-    height = driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
-    driver.set_window_size(width, max(min_height, min(max_height, int(height) + 20)))
+def full_page_screenshot(driver, path, width=1280, min_height=700, max_height=3000):
+    """A PNG of the whole page (up to `max_height`): the window is grown until its viewport holds the document (the
+    window's size includes the browser's own frame, whose height is only known once measured)."""
+    script = "return [Math.max(document.body.scrollHeight, document.documentElement.scrollHeight), window.innerHeight]"
+    for _ in range(3):
+        needed, viewport = driver.execute_script(script)
+        size = driver.get_window_size()
+        target = max(min_height, min(max_height, size["height"] + int(needed) - int(viewport)))
+        if target == size["height"]:
+            break
+        driver.set_window_size(width, target)
     driver.save_screenshot(path)

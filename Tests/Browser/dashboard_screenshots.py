@@ -27,7 +27,7 @@ PAGES = [
 ]
 
 
-def demo_data(cli, scratch):
+def demo_data(cli):
     """Fills the journal; returns the id of the dead job whose page is shown."""
     for n in range(40):
         cli.enqueue("noop", json.dumps({"order": 1000 + n}), "--queue", ("default", "mail", "reports")[n % 3])
@@ -35,7 +35,7 @@ def demo_data(cli, scratch):
         cli.enqueue("fail", json.dumps({"times": 1}), "--queue", "mail")  # fails once, completes on its retry
     for n in range(4):
         cli.enqueue("fail", json.dumps({"times": 9}), "--queue", "reports", "--max-attempts", "2")  # dies
-    missing = os.path.join(scratch, "exports", "2026-12.csv")  # its directory does not exist: dies at once
+    missing = "/srv/billing/exports/2026-12.csv"  # its directory does not exist: dies at once
     dead = cli.enqueue("append", json.dumps({"path": missing, "text": "invoice 4711"}), "--queue", "default")
     for n in range(3):
         cli.enqueue("sleep", json.dumps({"ms": 600000}), "--queue", "default")  # running while the shots are taken
@@ -50,6 +50,7 @@ def demo_data(cli, scratch):
     cli.run("schedule", "add", "nightly-report", "noop", "--cron", "0 3 * * *", "--queue", "reports",
             "--payload", json.dumps({"report": "daily"}), "--timezone", "Europe/Berlin")
     cli.run("schedule", "add", "heartbeat", "noop", "--cron", "* * * * *", "--queue", "default")
+    cli.run("schedule", "run", "nightly-report")  # a manual run: the schedule's page shows its last job
     return dead
 
 
@@ -66,7 +67,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix="worker-screenshots-")
     cli = kit.WorkerCLI(os.path.abspath(args.worker), os.path.join(scratch, "worker.sqlite3"))
-    dead = demo_data(cli, scratch)
+    dead = demo_data(cli)
     token_file = os.path.join(scratch, "admin-token")
     token = os.urandom(24).hex()
     with os.fdopen(os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
