@@ -77,6 +77,10 @@ def main():
         ["run", "--db", cli.db, "--plugin", os.path.abspath(args.plugin), "--concurrency", "8", "--drain-timeout", "1",
          "--admin-token-file", token_file],
         os.path.join(scratch, "worker.log"))
+    # A second worker on the mail queue, stopped once the jobs settle: /workers shows one live, one stopped.
+    helper = kit.RunningWorker(
+        os.path.abspath(args.worker), ["run", "--db", cli.db, "--plugin", os.path.abspath(args.plugin), "--queue", "mail"],
+        os.path.join(scratch, "helper.log"))
     driver = kit.browser(os.path.join(scratch, "profile"))
     try:
         def settled():
@@ -84,6 +88,7 @@ def main():
             return stats.get("dead", 0) >= 5 and stats.get("running", 0) == 3 and stats.get("queued", 0) == 5 \
                 and stats.get("retrying", 0) == 0
         kit.wait_until("the demo jobs to settle (5 dead, 3 running, 5 queued in the paused queue)", settled)
+        helper.stop()
         driver.get(worker.base + "/login")
         kit.one(driver, 'form#login input[name="token"]').send_keys(token)
         kit.one(driver, "#login-submit").click()
@@ -97,6 +102,7 @@ def main():
             print(f"wrote {target}")
     finally:
         driver.quit()
+        helper.stop()
         worker.stop()
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
