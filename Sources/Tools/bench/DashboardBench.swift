@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Journal
+import PostgresJournal
 import WorkerStore
 import WorkerTestKit
 
@@ -19,16 +20,34 @@ struct DashboardBenchmark: AsyncParsableCommand {
     @Flag(help: "Measure no-op throughput of `worker run --admin` on a copy of the journal, with and without a client loading the overview every second (--runs times each, alternating).")
     var compareRefresh = false
     @Flag(help: "With --compare-refresh: skip the per-page measurements.") var skipPages = false
+    @Flag(help: "Seed and serve a database on a private PostgreSQL server (started and stopped by the bench) instead of SQLite; pages only.")
+    var postgres = false
     @Option(help: "With --compare-refresh: noop jobs per run (enough for about ten seconds of work).") var noopJobs: Int = 300_000
     @Option(help: "With --compare-refresh: worker concurrency.") var concurrency: Int = 10
     @Option(help: "With --compare-refresh: the page the client loads every second.") var refreshPath: String = "/"
 
     func run() async throws {
         guard ["dashboard", "run"].contains(serve) else { throw ValidationError("--serve must be dashboard or run") }
+        if postgres, compareRefresh || journal != nil { throw ValidationError("--postgres measures the pages only: drop --compare-refresh and --journal") }
         let scratch = try common.freshDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
+        if postgres {
+            let url = try await PostgresTestServer.shared.database("dashboard")
+            try await seed(label: "PostgreSQL") { try await DashboardSeed(jobs: jobs).seed(postgres: url) }
+            try await verify(url)
+            var options = PostgresJournalOptions()
+            options.statementTimeout = .seconds(600)
+            let store = try await PostgresJournal.open(try PostgresLocation(url: url), options: options)
+            try await measurePages(db: url, store: store, dir: scratch)
+            return
+        }
         let base = try await seededJournal(scratch: scratch)
-        if !skipPages { try await measurePages(base: base, scratch: scratch) }
+        if !skipPages {
+            let dir = "\(scratch)/pages"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let db = try copy(base, to: dir)
+            try await measurePages(db: db, store: try Journal(path: db), dir: dir)
+        }
         if compareRefresh { try await measureRefresh(base: base, scratch: scratch) }
     }
 
@@ -40,15 +59,24 @@ struct DashboardBenchmark: AsyncParsableCommand {
             print("reusing the seeded journal \(path)")
             return path
         }
+        try await seed(label: "SQLite") { try await DashboardSeed(jobs: jobs).seed(path: path, synchronous: .normal) }
+        try await verify(path)
+        return path
+    }
+
+    private func seed(label: String, _ body: () async throws -> Void) async throws {
         let start = ContinuousClock.now
-        try await DashboardSeed(jobs: jobs).seed(path: path, synchronous: .normal)
-        print(String(format: "seeded %d jobs in %.0f s", jobs, seconds(since: start)))
-        let verifyStart = ContinuousClock.now
-        let verify = try await runProcess(ProductBinary.path("worker"), ["journal", "verify", "--db", path])
-        print(String(format: "worker journal verify: exit %d in %.0f s: %@", verify.status, seconds(since: verifyStart),
+        try await body()
+        print(String(format: "seeded %d jobs (%@) in %.0f s", jobs, label, seconds(since: start)))
+    }
+
+    /// `worker journal verify` of the seeded journal: it must be sound.
+    private func verify(_ db: String) async throws {
+        let start = ContinuousClock.now
+        let verify = try await runProcess(ProductBinary.path("worker"), ["journal", "verify", "--db", db])
+        print(String(format: "worker journal verify: exit %d in %.0f s: %@", verify.status, seconds(since: start),
                      (verify.stdout + verify.stderr).split(separator: "\n").prefix(3).joined(separator: " | ")))
         guard verify.status == 0 else { throw ValidationError("the seeded journal does not verify") }
-        return path
     }
 
     /// A copy of the seeded journal in a fresh directory (its WAL too, if one was left).
@@ -78,11 +106,9 @@ struct DashboardBenchmark: AsyncParsableCommand {
         return (server, port, token)
     }
 
-    private func measurePages(base: String, scratch: String) async throws {
-        let dir = "\(scratch)/pages"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let db = try copy(base, to: dir)
-        let targets = try await DashboardTargets.pick(db: db, count: requests + 1)
+    /// Each page and call, `requests` times, on `db` (whose jobs `store` reads to pick the ones named).
+    private func measurePages(db: String, store: any JobStore, dir: String) async throws {
+        let targets = try await DashboardTargets.pick(store, count: requests + 1)
         let (server, port, token) = try await startServer(db: db, dir: dir)
         defer { server.signal(SIGTERM) }
         print("\(serve == "dashboard" ? "worker dashboard" : "worker run --queue none") on \(jobs) jobs, \(requests) requests each, one at a time with a pause as long as the last took, a new connection each (ms):")

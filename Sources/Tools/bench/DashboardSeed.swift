@@ -1,13 +1,15 @@
 import Foundation
 import Journal
+import PostgresJournal
 import Synchronization
 import WorkerStore
 
 /// A journal as a month of a busy fleet leaves it, for the dashboard's benchmark: `jobs` jobs over 5 queues and 10
 /// handlers, mostly completed, with thousands dead, retrying, queued (some in a paused queue), scheduled, cancelled
-/// and interrupted, jobs fired by schedules, and three workers. Everything goes through the journal's own API
-/// (enqueue, claim, finish, cancel, schedules) with a clock the seeder moves: the events, rollups and counters are
-/// the ones real runs write, so `worker journal verify` finds it sound, and the last hour is as busy as the rest.
+/// and interrupted, jobs fired by schedules, and three workers. Everything goes through the store's own API
+/// (enqueue, claim, finish, cancel, schedules): the events, rollups and counters are the ones real runs write, so
+/// `worker journal verify` finds it sound. On SQLite the journal's clock is the seeder's, moved through a month
+/// (the last hour one step a minute); PostgreSQL's times are the server's, so there the whole history is recent.
 struct DashboardSeed {
     static let queues = ["default", "mail", "reports", "billing", "webhooks"]
     static let handlers = [
@@ -37,32 +39,57 @@ struct DashboardSeed {
         var wall: WallClock { WallClock { [self] in micros.load(ordering: .relaxed) } }
     }
 
-    /// Fills the journal at `path` (which must not exist); prints progress.
+    /// Fills a new SQLite journal at `path`; prints progress.
     func seed(path: String, synchronous: JournalOptions.Synchronous) async throws {
-        let end = WallClock.system.now() - 120_000_000  // two minutes ago: the history ends just before now
-        let main = max(0, jobs - Self.tail)
-        let steps = max(1, (main + batch - 1) / batch)
-        // The last 60 steps one minute apart in the last hour, the others spread over the 30 days before it.
-        let hourSteps = min(steps, 60)
-        let month: Micros = 30 * 86_400 * 1_000_000
+        let timeline = Timeline(steps: steps, end: WallClock.system.now() - 120_000_000)  // the history ends just before now
+        let clock = Clock(timeline.time(ofStep: 0) - 60_000_000)
+        var options = JournalOptions()
+        options.synchronous = synchronous
+        options.clock = clock.wall
+        options.pid = 4242
+        try await seed(into: Journal(path: path, options: options), clock: clock, timeline: timeline)
+    }
+
+    /// Fills the empty PostgreSQL database at `url` (its times are the server's: the whole history is recent).
+    func seed(postgres url: String) async throws {
+        var options = PostgresJournalOptions()
+        options.statementTimeout = .seconds(600)
+        options.pid = 4242
+        let store = try await PostgresJournal.open(try PostgresLocation(url: url), options: options)
+        let now = WallClock.system.now()
+        try await seed(into: store, clock: Clock(now), timeline: Timeline(steps: steps, end: now))
+    }
+
+    /// Main-history jobs (all but the tail) and the clock's steps they are enqueued in.
+    var main: Int { max(0, jobs - Self.tail) }
+    var steps: Int { max(1, (main + batch - 1) / batch) }
+
+    /// When each step happens: the last 60 one minute apart in the last hour, the others spread over the 30 days
+    /// before it.
+    struct Timeline {
+        let steps: Int
+        let end: Micros
+
         func time(ofStep step: Int) -> Micros {
+            let hourSteps = min(steps, 60)
+            let month: Micros = 30 * 86_400 * 1_000_000
             let fromEnd = steps - step
             if fromEnd <= hourSteps { return end - Micros(fromEnd) * 60_000_000 }
             let older = steps - hourSteps
             return end - Micros(hourSteps) * 60_000_000 - month * Micros(older - step) / Micros(older)
         }
-        let clock = Clock(time(ofStep: 0) - 60_000_000)
-        var options = JournalOptions()
-        options.synchronous = synchronous
-        options.clock = clock.wall
-        options.pid = 4242
-        let journal = try Journal(path: path, options: options)
+    }
+
+    /// Fills `journal`, setting `clock` (when the store reads it) to each step's time.
+    func seed(into journal: any JobStore, clock: Clock, timeline: Timeline) async throws {
         for (index, worker) in Self.workers.enumerated() {
             try await journal.register(WorkerRegistration(
                 id: worker, pid: Int32(1000 + index), host: "app-\(index + 1).example.internal", processStartedAt: nil,
                 version: "worker 1.4.0", handlers: Self.handlers))
         }
         for schedule in Self.schedules { _ = try await journal.addSchedule(schedule, replace: false) }
+        let main = self.main, steps = self.steps, end = timeline.end
+        func time(ofStep step: Int) -> Micros { timeline.time(ofStep: step) }
 
         let started = ContinuousClock.now
         var made = 0
@@ -88,10 +115,10 @@ struct DashboardSeed {
     }
 
     /// Claims everything claimable as `worker` at `at` and finishes it as each job's fate says, a moment later.
-    private func work(_ journal: Journal, clock: Clock, at: Micros, worker: String, queues: [String] = []) async throws {
+    private func work(_ journal: any JobStore, clock: Clock, at: Micros, worker: String, queues: [String] = []) async throws {
         while true {
             clock.set(at)
-            let claimed = try await journal.claim(ClaimRequest(worker: worker, limit: batch, queues: queues, plugins: Self.plugins))
+            let claimed = try await Self.claim(journal, ClaimRequest(worker: worker, limit: batch, queues: queues, plugins: Self.plugins))
             if claimed.isEmpty { return }
             clock.set(at + 1_500_000)
             _ = try await journal.finish(batch: claimed.map { ($0.id, Self.outcome(of: $0)) }, worker: worker)
@@ -99,20 +126,20 @@ struct DashboardSeed {
     }
 
     /// The end of the history: a webhook outage, a drain, a backlog, jobs for later.
-    private func seedTail(_ journal: Journal, clock: Clock, end: Micros) async throws {
+    private func seedTail(_ journal: any JobStore, clock: Clock, end: Micros) async throws {
         clock.set(end - 300_000_000)
         _ = try await journal.enqueue(batch: (0..<Self.retrying).map {
             NewJob(handler: "deliver-webhook", payload: Self.payload(number: $0, handler: "deliver-webhook"), queue: "webhooks", maxAttempts: 25)
         })
         clock.set(end - 290_000_000)
-        let failing = try await journal.claim(ClaimRequest(worker: Self.workers[0], limit: Self.retrying, queues: ["webhooks"], handlers: ["deliver-webhook"], plugins: Self.plugins))
+        let failing = try await Self.claim(journal, ClaimRequest(worker: Self.workers[0], limit: Self.retrying, queues: ["webhooks"], handlers: ["deliver-webhook"], plugins: Self.plugins))
         _ = try await journal.finish(batch: failing.map { ($0.id, .failed(error: "HTTP 503 from https://hooks.example.com/ingest: upstream unavailable")) }, worker: Self.workers[0])
 
         clock.set(end - 200_000_000)
         _ = try await journal.enqueue(batch: (0..<Self.interrupted).map {
             NewJob(handler: "export-csv", payload: Self.payload(number: $0, handler: "export-csv"), queue: "reports")
         })
-        let held = try await journal.claim(ClaimRequest(worker: Self.workers[0], limit: Self.interrupted, queues: ["reports"], handlers: ["export-csv"], plugins: Self.plugins))
+        let held = try await Self.claim(journal, ClaimRequest(worker: Self.workers[0], limit: Self.interrupted, queues: ["reports"], handlers: ["export-csv"], plugins: Self.plugins))
         clock.set(end - 100_000_000)
         _ = try await journal.finish(batch: held.map { ($0.id, .interrupted(reason: "drain deadline passed")) }, worker: Self.workers[0])
 
@@ -124,6 +151,11 @@ struct DashboardSeed {
                 job.runAt = end + Micros(1 + $0 % 24) * 3_600_000_000
                 return job
             })
+    }
+
+    /// Claims as a worker's round does (nothing finished with it).
+    static func claim(_ store: any JobStore, _ request: ClaimRequest) async throws -> [Job] {
+        try await store.finishAndClaim(finished: [], claim: request).claimed
     }
 
     /// What happens to a job of the main history, by its id: mostly completed; 0.5% die, 0.3% fail once and

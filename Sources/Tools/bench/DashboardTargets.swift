@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Journal
 import WorkerStore
 
 /// What `bench dashboard` asks of the endpoint: every page and API call, with filters that hit each index (and the
@@ -16,10 +15,9 @@ struct DashboardTargets {
 
     let requests: [Request]
 
-    /// Picks the jobs the requests name from the journal at `db`: `count` dead ones to retry, `count` queued ones to
+    /// Picks the jobs the requests name from `journal`: `count` dead ones to retry, `count` queued ones to
     /// cancel, a dead one and one retried once to show, and the id halfway through the history for a deep page.
-    static func pick(db: String, count: Int) async throws -> DashboardTargets {
-        let journal = try Journal(path: db)
+    static func pick(_ journal: any JobStore, count: Int) async throws -> DashboardTargets {
         let dead = try await journal.jobs(JobFilter(state: .dead, queue: "billing", limit: count)).map(\.id)
         let queued = try await journal.jobs(JobFilter(state: .queued, queue: "default", limit: count)).map(\.id)
         guard dead.count == count, queued.count == count, let newest = try await journal.jobs(JobFilter(limit: 1, newestFirst: true)).first?.id else {
