@@ -3,7 +3,8 @@ import GRDB
 
 extension JobFilter {
     /// The selecting terms (not the cursor, order or limit), ANDed, each on `jobs.` columns. Equality on handler,
-    /// queue or a state keeps to an index (0005_job_lookup_indexes, the partial state indexes); the time and the
+    /// queue, schedule or a state keeps to an index (0005_job_lookup_indexes, jobs_schedule of 0008, the partial
+    /// state indexes); the time and the
     /// text only filter the rows those select.
     func terms() -> (sql: [String], arguments: StatementArguments) {
         var sql: [String] = []
@@ -19,6 +20,10 @@ extension JobFilter {
         if let queue {
             sql.append("jobs.queue = ?")
             arguments += [queue]
+        }
+        if let schedule {
+            sql.append("jobs.schedule = ?")
+            arguments += [schedule]
         }
         if let createdSince {
             sql.append("jobs.created_at >= ?")

@@ -2,25 +2,26 @@ import WorkerStore
 import GRDB
 
 extension Journal {
-    /// Moves a dead, cancelled or retrying job back to `queued` to run now. A dead or cancelled job gets a fresh
-    /// set of attempts.
-    public func retry(job id: Int64) async throws -> Job {
+    /// Moves a dead, cancelled or retrying job back to `queued` to run now, its event naming `origin`. A dead or
+    /// cancelled job gets a fresh set of attempts.
+    public func retry(job id: Int64, by origin: ChangeOrigin) async throws -> Job {
         let now = self.now
         let pid = options.pid
         let job = try await transaction("retry") { db in
-            try Self.retry(db, try Job.require(db, id: id), at: now, pid: pid, reason: "retried by operator")
+            try Self.retry(db, try Job.require(db, id: id), at: now, pid: pid, reason: origin.retriedReason)
             return try Job.require(db, id: id)
         }
         announceNewWork()
         return job
     }
 
-    /// Cancels a job that has not finished. A running job is asked to stop through its worker.
-    public func cancel(job id: Int64) async throws -> CancelResult {
+    /// Cancels a job that has not finished, its event naming `origin`. A running job is asked to stop through its
+    /// worker.
+    public func cancel(job id: Int64, by origin: ChangeOrigin) async throws -> CancelResult {
         let now = self.now
         let pid = options.pid
         return try await transaction("cancel") { db in
-            try Self.cancel(db, try Job.require(db, id: id), at: now, pid: pid, reason: "cancelled by operator")
+            try Self.cancel(db, try Job.require(db, id: id), at: now, pid: pid, reason: origin.cancelledReason)
         }
     }
 

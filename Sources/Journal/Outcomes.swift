@@ -6,7 +6,8 @@ extension Journal {
     public func finish(job id: Int64, worker: String, outcome: JobOutcome) async throws -> Job {
         let context = FinishContext(journal: self)
         return try await transaction("finish-one") { db in
-            _ = try context.apply(db, id: id, worker: worker, outcome: outcome)
+            let state = try context.apply(db, id: id, worker: worker, outcome: outcome)
+            try ActivityRows.add(db, ActivityRollup.Counts(states: [state]), worker: worker, at: context.now)
             return try Job.require(db, id: id)
         }
     }
@@ -45,14 +46,18 @@ struct FinishContext: Sendable {
     /// Applies each outcome; one that cannot be recorded because the job is no longer held by `worker` fails
     /// alone. Any other error (I/O, a full disk) is thrown: the whole transaction rolls back rather than
     /// committing part of a job's transition. Completions, the common case, are recorded set-based: three
-    /// statements for the whole batch instead of three per job.
+    /// statements for the whole batch instead of three per job. The outcomes recorded are added to the worker's
+    /// row of the activity rollup (one statement).
     func applyAll(_ db: Database, _ batch: [(job: Int64, outcome: JobOutcome)], worker: String) throws -> [Result<JobState, JournalError>] {
+        guard !batch.isEmpty else { return [] }
         let completed = batch.filter { $0.outcome == .completed }.map(\.job)
         let completedResults = completed.count > 1 ? try completeAll(db, completed, worker: worker) : [:]
-        return try batch.map { item in
+        let results = try batch.map { item in
             if let result = completedResults[item.job] { return result }
             return try fenced { try apply(db, id: item.job, worker: worker, outcome: item.outcome) }
         }
+        try ActivityRows.add(db, ActivityRollup.Counts(states: results.compactMap { try? $0.get() }), worker: worker, at: now)
+        return results
     }
 
     /// Records `ids` completed; those not held by `worker` get the fence's error, the others `.completed`.

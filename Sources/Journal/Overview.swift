@@ -6,12 +6,28 @@ extension Journal {
     /// Each query names its partial index (and repeats its WHERE terms), so the cost follows those jobs, not the
     /// history: the lookup indexes on queue and handler would otherwise tempt the planner into a walk of them all.
     public func depth() async throws -> [QueueDepth] {
+        try await counts(Self.depthParts)
+    }
+
+    /// Jobs per queue and state for every state but `completed` (see `JobStore.countsExceptCompleted`): the parts of
+    /// `depth()` and the cancelled jobs through jobs_cancelled.
+    public func countsExceptCompleted() async throws -> [String: [JobState: Int]] {
+        try await counts(Self.depthParts + [("jobs_cancelled", "state = 'cancelled'")]).reduce(into: [:]) { counts, depth in
+            counts[depth.queue, default: [:]][depth.state] = depth.count
+        }
+    }
+
+    /// The partial indexes `depth()` counts through, with their WHERE terms.
+    private static let depthParts = [
+        ("jobs_ready", "state = 'queued' OR state = 'retrying'"), ("jobs_interrupted", "state = 'interrupted'"),
+        ("jobs_scheduled", "state = 'scheduled'"), ("jobs_running", "state = 'running'"), ("jobs_dead", "state = 'dead'"),
+    ]
+
+    /// Jobs per queue and state of each part (a partial index and its WHERE terms), by queue and state.
+    private func counts(_ parts: [(String, String)]) async throws -> [QueueDepth] {
         try await read { db in
             var depths: [QueueDepth] = []
-            for (index, condition) in [
-                ("jobs_ready", "state = 'queued' OR state = 'retrying'"), ("jobs_interrupted", "state = 'interrupted'"),
-                ("jobs_scheduled", "state = 'scheduled'"), ("jobs_running", "state = 'running'"), ("jobs_dead", "state = 'dead'"),
-            ] {
+            for (index, condition) in parts {
                 let sql = "SELECT queue, state, count(*) FROM jobs INDEXED BY \(index) WHERE \(condition) GROUP BY queue, state"
                 for row in try Row.fetchAll(db, sql: sql) {
                     guard let state = JobState(rawValue: try row.decode(String.self, atIndex: 1)) else { continue }

@@ -2,10 +2,10 @@ import WorkerStore
 import GRDB
 
 extension Journal {
-    /// Changes `queue`'s settings (see `JobStore.edit(queue:_:)`).
-    public func edit(queue: String, _ edit: QueueEdit) async throws -> QueueSettings {
+    /// Changes `queue`'s settings, the audit row naming `origin` (see `JobStore.edit(queue:_:by:)`).
+    public func edit(queue: String, _ edit: QueueEdit, by origin: ChangeOrigin) async throws -> QueueSettings {
         try edit.validate(queue: queue)
-        let settings = try await changeQueue(queue, edit)
+        let settings = try await changeQueue(queue, edit, origin: origin)
         if edit.mayFreeJobs { announceNewWork() }
         return settings
     }
@@ -17,7 +17,7 @@ extension Journal {
 
     /// Reads `queue`'s settings, applies `edit`, and writes them with their audit event when they changed:
     /// one transaction.
-    private func changeQueue(_ queue: String, _ edit: QueueEdit) async throws -> QueueSettings {
+    private func changeQueue(_ queue: String, _ edit: QueueEdit, origin: ChangeOrigin) async throws -> QueueSettings {
         let action = edit.action
         let clock = options.clock
         let pid = options.pid
@@ -44,8 +44,8 @@ extension Journal {
                 try db.execute(sql: "DELETE FROM queue_starts WHERE queue = ?", arguments: [queue])  // a new window starts empty
             }
             try db.execute(
-                sql: "INSERT INTO queue_events (queue, at, action, detail, pid) VALUES (?, ?, ?, ?, ?)",
-                arguments: [queue, now, action.rawValue, after.auditDetail(action), Int64(pid)])
+                sql: "INSERT INTO queue_events (queue, at, action, detail, pid, origin) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [queue, now, action.rawValue, after.auditDetail(action), Int64(pid), origin.description])
             return after
         }
     }

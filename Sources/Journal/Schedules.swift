@@ -98,8 +98,8 @@ extension Journal {
         }
     }
 
-    /// Enqueues one job of the schedule now, recorded as `manual`.
-    public func runSchedule(_ name: String) async throws -> Job {
+    /// Enqueues one job of the schedule now, recorded as `manual` with a reason naming `origin`.
+    public func runSchedule(_ name: String, by origin: ChangeOrigin) async throws -> Job {
         let now = self.now
         let pid = options.pid
         let maxAttempts = options.defaultMaxAttempts
@@ -109,7 +109,7 @@ extension Journal {
                 jobs: [ScheduleRules.job(schedule.definition)], now: now, pid: pid, defaultMaxAttempts: maxAttempts)
             let id = try context.insert(db)[0].id
             try db.execute(sql: "UPDATE schedules SET last_job = ? WHERE name = ?", arguments: [id, name])
-            try ScheduleRows.record(db, name, at: now, .manual, job: id, pid: pid, reason: ScheduleRules.manualReason)
+            try ScheduleRows.record(db, name, at: now, .manual, job: id, pid: pid, reason: ScheduleRules.manualReason(by: origin))
             return try Job.require(db, id: id)
         }
         announceNewWork()

@@ -166,6 +166,7 @@ extension Journal {
             db, sql: "SELECT id, attempts, crashes, cancel_requested_at FROM jobs WHERE state = 'running' AND worker_id = ? ORDER BY id",
             arguments: [deadWorker])
         var recovered: [Job] = []
+        var targets: [JobState] = []
         for row in rows {
             let id: Int64 = try row.decode(forColumn: "id")
             let attempts: Int = try row.decode(forColumn: "attempts")
@@ -184,7 +185,10 @@ extension Journal {
                 db, jobID: id, at: now, from: .running, to: target, attempt: attempts, worker: recoverer, pid: pid,
                 reason: why)
             recovered.append(try Job.require(db, id: id))
+            targets.append(target)
         }
+        try ActivityRows.add(
+            db, ActivityRollup.Counts(states: targets), worker: recoverer ?? ActivityRollup.recoveryWorker, at: now)
         try db.execute(
             sql: "UPDATE workers SET stopped_at = ?, stop_reason = ? WHERE id = ? AND stopped_at IS NULL",
             arguments: [now, RecoveryTransition.stopReason(reason), deadWorker])

@@ -36,7 +36,7 @@ struct PGWhere: Sendable {
 
 extension JobFilter {
     /// The selecting terms (not the cursor, order or limit) on `jobs.` columns, as the SQLite journal's
-    /// `terms()`: equality on state, handler or queue keeps to an index; the time and the text only filter what
+    /// `terms()`: equality on state, handler, queue or schedule keeps to an index; the time and the text only filter what
     /// those select. The text is matched as it is (`strpos`, not LIKE: `%` and `_` are plain characters).
     func pgWhere() -> PGWhere {
         var conditions = PGWhere()
@@ -48,6 +48,9 @@ extension JobFilter {
         }
         if let queue {
             conditions.add("jobs.queue = \(conditions.bind(queue))")
+        }
+        if let schedule {
+            conditions.add("jobs.schedule = \(conditions.bind(schedule))")
         }
         if let createdSince {
             conditions.add("jobs.created_at >= \(conditions.bind(createdSince))")

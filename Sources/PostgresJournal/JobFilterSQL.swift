@@ -13,8 +13,8 @@ struct JobFilterSQL {
         return "$\(binds.count)"
     }
 
-    /// The selecting terms of `filter` (not its cursor, order or limit). Equality on handler or queue keeps to an
-    /// index (jobs_handler, jobs_queue); a state is written as a constant, not bound, so that the planner matches it
+    /// The selecting terms of `filter` (not its cursor, order or limit). Equality on handler, queue or schedule keeps
+    /// to an index (jobs_handler, jobs_queue, jobs_schedule); a state is written as a constant, not bound, so that the planner matches it
     /// to the partial index of that state (jobs_stopped, jobs_ready...) whatever plan it caches. The time and the
     /// text only filter the rows those select.
     init(terms filter: JobFilter) {
@@ -24,6 +24,7 @@ struct JobFilterSQL {
         }
         if let handler = filter.handler { conditions.append("jobs.handler = \(bind(handler))") }
         if let queue = filter.queue { conditions.append("jobs.queue = \(bind(queue))") }
+        if let schedule = filter.schedule { conditions.append("jobs.schedule = \(bind(schedule))") }
         if let since = filter.createdSince { conditions.append("jobs.created_at >= \(bind(since))") }
         if let search = filter.search {
             // strpos, not LIKE: the text is matched as it is, `%` and `_` included, and case-sensitively (SQLite's

@@ -3,15 +3,15 @@ import PostgresNIO
 import WorkerStore
 
 extension PostgresJournal {
-    /// Moves a dead, cancelled or retrying job back to `queued` to run now. A dead or cancelled job gets a fresh
-    /// set of attempts.
-    public func retry(job id: Int64) async throws -> Job {
+    /// Moves a dead, cancelled or retrying job back to `queued` to run now, its event naming `origin`. A dead or
+    /// cancelled job gets a fresh set of attempts.
+    public func retry(job id: Int64, by origin: ChangeOrigin) async throws -> Job {
         let pid = options.pid
         let logger = self.logger
         let outcome = try await againOnKeyRace {
             try await transaction("retry") { connection -> Result<Job, JournalError> in
                 let job = try await PGJobChanges.lock(connection, id: id, logger: logger)
-                if let refusal = try await PGJobChanges.retry(connection, [job], pid: pid, reason: "retried by operator", logger: logger)[id] {
+                if let refusal = try await PGJobChanges.retry(connection, [job], pid: pid, reason: origin.retriedReason, logger: logger)[id] {
                     return .failure(refusal)  // a refusal found by reading, not a failed write: not run again
                 }
                 return .success(try await Job.require(connection, id: id, logger: logger))
@@ -37,13 +37,14 @@ extension PostgresJournal {
         }
     }
 
-    /// Cancels a job that has not finished. A running job is asked to stop through its worker.
-    public func cancel(job id: Int64) async throws -> CancelResult {
+    /// Cancels a job that has not finished, its event naming `origin`. A running job is asked to stop through its
+    /// worker.
+    public func cancel(job id: Int64, by origin: ChangeOrigin) async throws -> CancelResult {
         let pid = options.pid
         let logger = self.logger
         return try await transaction("cancel") { connection in
             let job = try await PGJobChanges.lock(connection, id: id, logger: logger)
-            let (outcomes, refusals) = try await PGJobChanges.cancel(connection, [job], pid: pid, reason: "cancelled by operator", logger: logger)
+            let (outcomes, refusals) = try await PGJobChanges.cancel(connection, [job], pid: pid, reason: origin.cancelledReason, logger: logger)
             if let refusal = refusals[id] { throw refusal }
             let now = try await Job.require(connection, id: id, logger: logger)
             switch outcomes[id] {

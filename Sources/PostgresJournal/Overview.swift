@@ -7,16 +7,36 @@ extension PostgresJournal {
     /// one statement. Each part repeats the WHERE terms of its partial index (jobs_ready, jobs_interrupted,
     /// jobs_scheduled, jobs_running, jobs_dead), so the cost follows those jobs, not the history.
     public func depth() async throws -> [QueueDepth] {
-        try await rows(PostgresQuery(unsafeSQL: Self.depthSQL)).compactMap { row in
+        try await counts(Self.depthSQL)
+    }
+
+    /// Jobs per queue and state for every state but `completed` (see `JobStore.countsExceptCompleted`): the parts of
+    /// `depth()` and the cancelled jobs (jobs_cancelled), in one statement.
+    public func countsExceptCompleted() async throws -> [String: [JobState: Int]] {
+        try await counts(Self.countsSQL(Self.depthParts + ["state = 'cancelled'"])).reduce(into: [:]) { counts, depth in
+            counts[depth.queue, default: [:]][depth.state] = depth.count
+        }
+    }
+
+    private func counts(_ sql: String) async throws -> [QueueDepth] {
+        try await rows(PostgresQuery(unsafeSQL: sql)).compactMap { row in
             let (queue, name, count) = try row.decode((String, String, Int).self)
             return JobState(rawValue: name).map { QueueDepth(queue: queue, state: $0, count: count) }
         }
     }
 
-    static let depthSQL = "SELECT * FROM (" + [
+    /// The WHERE terms of the partial indexes `depth()` counts through.
+    private static let depthParts = [
         "state IN ('queued', 'retrying')", "state = 'interrupted'", "state = 'scheduled'", "state = 'running'", "state = 'dead'",
-    ].map { "SELECT queue, state, count(*) FROM jobs WHERE \($0) GROUP BY queue, state" }
-        .joined(separator: " UNION ALL ") + #") depth (queue, state, n) ORDER BY queue COLLATE "C", state COLLATE "C""#
+    ]
+
+    static let depthSQL = countsSQL(depthParts)
+
+    /// Jobs per queue and state of each part (the WHERE terms of a partial index), by queue and state.
+    private static func countsSQL(_ parts: [String]) -> String {
+        "SELECT * FROM (" + parts.map { "SELECT queue, state, count(*) FROM jobs WHERE \($0) GROUP BY queue, state" }
+            .joined(separator: " UNION ALL ") + #") depth (queue, state, n) ORDER BY queue COLLATE "C", state COLLATE "C""#
+    }
 
     /// Per queue, how long its oldest queued job has been ready to run (since its `run_at`), in seconds by the
     /// server's clock, read through the index of ready jobs: how long the queue keeps work waiting.

@@ -2,10 +2,10 @@ import PostgresNIO
 import WorkerStore
 
 extension PostgresJournal {
-    /// Changes `queue`'s settings (see `JobStore.edit(queue:_:)`).
-    public func edit(queue: String, _ edit: QueueEdit) async throws -> QueueSettings {
+    /// Changes `queue`'s settings, the audit row naming `origin` (see `JobStore.edit(queue:_:by:)`).
+    public func edit(queue: String, _ edit: QueueEdit, by origin: ChangeOrigin) async throws -> QueueSettings {
         try edit.validate(queue: queue)
-        let settings = try await changeQueue(queue, edit)
+        let settings = try await changeQueue(queue, edit, origin: origin)
         if edit.mayFreeJobs { announceNewWork() }
         return settings
     }
@@ -17,7 +17,7 @@ extension PostgresJournal {
 
     /// Reads `queue`'s settings under a row lock, applies `edit`, and writes them with their audit event
     /// when they changed, waking idle workers (`NOTIFY`): one transaction.
-    private func changeQueue(_ queue: String, _ edit: QueueEdit) async throws -> QueueSettings {
+    private func changeQueue(_ queue: String, _ edit: QueueEdit, origin: ChangeOrigin) async throws -> QueueSettings {
         let action = edit.action
         let pid = options.pid
         return try await transaction("queue") { connection in
@@ -46,8 +46,9 @@ extension PostgresJournal {
                     RETURNING name),
                 reset AS (DELETE FROM queue_starts WHERE \(resetRate)::bool AND queue = \(queue)::text),
                 audit AS (
-                    INSERT INTO queue_events (queue, at, action, detail, pid)
-                    VALUES (\(queue)::text, \(now)::bigint, \(action.rawValue)::text, \(after.auditDetail(action))::text, \(pid)::int))
+                    INSERT INTO queue_events (queue, at, action, detail, pid, origin)
+                    VALUES (\(queue)::text, \(now)::bigint, \(action.rawValue)::text, \(after.auditDetail(action))::text, \(pid)::int,
+                            \(origin.description)::text))
                 SELECT pg_notify(\(unescaped: "'\(PostgresJournal.wakeChannel)'"), 'queue') FROM saved
                 """, logger: self.logger).collect()
             return after

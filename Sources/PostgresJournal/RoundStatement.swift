@@ -47,6 +47,9 @@ struct RoundStatement: PostgresPreparedStatement {
                 FROM input i, t, live
                 WHERE live.ok AND j.id = i.id AND j.state = 'running' AND (j.worker_id || '') = \(worker)::text AND j.claim_token = i.token
                 RETURNING j.id, j.state, j.attempts, j.run_at, i.reason, i.ord, j.queue, j.concurrency_key),
+            -- The outcomes recorded, added to this worker's row of the activity rollup: one upsert a round.
+            recorder AS (SELECT \(worker)::text AS id),
+            \(unescaped: PGActivity.ctes(state: "f.state", at: "t.now", worker: "r.id", from: "finished f, t, recorder r")),
             budgets AS MATERIALIZED (
                 SELECT b.* FROM (SELECT now FROM t WHERE \(wanted)::bigint > 0 AND (SELECT ok FROM live)) AS tt,
                      LATERAL worker_queue_budgets(tt.now, \(request.queues)::text[]) AS b),

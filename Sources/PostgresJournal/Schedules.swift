@@ -120,8 +120,8 @@ extension PostgresJournal {
         }
     }
 
-    /// Enqueues one job of the schedule now, recorded as `manual`.
-    public func runSchedule(_ name: String) async throws -> Job {
+    /// Enqueues one job of the schedule now, recorded as `manual` with a reason naming `origin`.
+    public func runSchedule(_ name: String, by origin: ChangeOrigin) async throws -> Job {
         let options = self.options
         let logger = self.logger
         let job = try await transaction("schedule-run") { connection in
@@ -130,7 +130,7 @@ extension PostgresJournal {
             let now = try await PGSchedules.now(connection, logger: logger)
             try await connection.query("UPDATE schedules SET last_job = \(id) WHERE name = \(name)", logger: logger)
             try await PGSchedules.record(
-                connection, name, at: now, .manual, job: id, pid: options.pid, reason: ScheduleRules.manualReason, logger: logger)
+                connection, name, at: now, .manual, job: id, pid: options.pid, reason: ScheduleRules.manualReason(by: origin), logger: logger)
             return try await Job.require(connection, id: id, logger: logger)
         }
         announceNewWork()

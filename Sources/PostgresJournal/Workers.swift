@@ -214,6 +214,8 @@ extension PostgresJournal {
                 events AS (
                     INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
                     SELECT id, now, 'running', state, attempts, \(recoverer), \(pid), reason FROM moved ORDER BY id),
+                recorder AS (SELECT \(recoverer ?? ActivityRollup.recoveryWorker)::text AS id),
+                \(unescaped: PGActivity.ctes(state: "m.state", at: "m.now", worker: "r.id", from: "moved m, recorder r")),
                 stopped AS (
                     UPDATE workers w SET stopped_at = t.now, stop_reason = s.reason
                     FROM unnest(\(workers)::text[], \(stopReasons)::text[]) AS s(id, reason), t

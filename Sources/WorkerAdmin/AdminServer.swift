@@ -72,7 +72,13 @@ public struct AdminServer: Sidecar {
             },
             logger: Logger(label: "worker.admin", factory: { _ in SwiftLogNoOpLogHandler() }))
         do {
-            try await app.run()
+            // Once the worker's group shuts down (its drain is done), dashboard requests still waiting their turn
+            // are refused (503) rather than served, so that none holds up the exit.
+            try await withGracefulShutdownHandler {
+                try await app.run()
+            } onGracefulShutdown: { [dashboard] in
+                dashboard.gate.close()
+            }
         } catch where gate.isOpen {
             throw WorkerError(.temporary, "the admin endpoint on \(address) failed: \(error)")  // after it listened
         } catch {

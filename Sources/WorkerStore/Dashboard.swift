@@ -45,4 +45,59 @@ public struct ChangeOrigin: Sendable, Equatable, CustomStringConvertible {
 
     /// The dashboard, for a client at `address`.
     public static func dashboard(client address: String) -> ChangeOrigin { ChangeOrigin("dashboard (client \(address))") }
+
+    /// The reason of the event of a job it retried ("retried by operator").
+    public var retriedReason: String { "retried by \(description)" }
+    /// The reason of the event of a job it cancelled ("cancelled by operator").
+    public var cancelledReason: String { "cancelled by \(description)" }
+}
+
+/// How every store keeps its activity rollup (`job_activity`: per minute and worker, the attempts that completed,
+/// failed and were interrupted), so that `activity(since:)` reads the same on each.
+public enum ActivityRollup {
+    /// A minute, in microseconds.
+    public static let minute: Micros = 60_000_000
+    /// How long rows are kept: older ones are deleted when a worker opens a new minute.
+    public static let retention: Micros = 7 * 24 * 60 * minute
+    /// The worker a recovery asked for by an operator (no live worker) is counted under.
+    public static let recoveryWorker = "recovery"
+
+    /// The start of the minute `instant` falls in.
+    public static func minute(of instant: Micros) -> Micros {
+        instant - ((instant % minute) + minute) % minute
+    }
+
+    /// What one transaction adds to its worker's row of the minute.
+    public struct Counts: Sendable, Equatable {
+        public var completed = 0, failed = 0, interrupted = 0
+
+        /// The counts of jobs that went to `states` from `running`: `completed`; `retrying` or `dead` (failed, a
+        /// timeout or a worker's death under a poison job included); `interrupted`. A cancelled one counts nowhere.
+        public init(states: some Sequence<JobState>) {
+            for state in states {
+                switch state {
+                case .completed: completed += 1
+                case .retrying, .dead: failed += 1
+                case .interrupted: interrupted += 1
+                case .scheduled, .queued, .running, .cancelled: break
+                }
+            }
+        }
+
+        /// Whether there is nothing to add.
+        public var isEmpty: Bool { completed == 0 && failed == 0 && interrupted == 0 }
+    }
+}
+
+extension WorkerSummary {
+    /// `candidates` as `workerSummaries(limit:)` lists them: the live ones by start, then the others (stopped, or
+    /// dead and not yet recovered) by when they were last known to live (stopped, else their last heartbeat),
+    /// newest first; at most `limit`.
+    public static func listing(_ candidates: [WorkerSummary], limit: Int) -> [WorkerSummary] {
+        let live = candidates.filter(\.live).sorted { ($0.record.startedAt, $0.record.registration.id) < ($1.record.startedAt, $1.record.registration.id) }
+        let gone = candidates.filter { !$0.live }.sorted {
+            ($0.record.stoppedAt ?? $0.record.heartbeatAt, $0.record.registration.id) > ($1.record.stoppedAt ?? $1.record.heartbeatAt, $1.record.registration.id)
+        }
+        return Array((live + gone).prefix(max(0, limit)))
+    }
 }

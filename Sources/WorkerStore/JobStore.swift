@@ -84,13 +84,11 @@ public protocol JobStore: Sendable {
     func enqueue(_ job: NewJob) async throws -> (job: Job, created: Bool)
     /// Enqueues jobs in one transaction.
     func enqueue(batch jobs: [NewJob]) async throws -> [Enqueued]
-    /// Moves a dead, cancelled or retrying job back to `queued` to run now.
-    func retry(job id: Int64) async throws -> Job
-    /// Cancels a job not yet finished; a running one gets a cancel request.
-    func cancel(job id: Int64) async throws -> CancelResult
-    /// `retry(job:)`, its event naming `origin` ("retried by dashboard (client 10.0.0.7)").
+    /// Moves a dead, cancelled or retrying job back to `queued` to run now, its event naming `origin` ("retried by
+    /// dashboard (client 10.0.0.7)"; `retry(job:)`: "retried by operator").
     func retry(job id: Int64, by origin: ChangeOrigin) async throws -> Job
-    /// `cancel(job:)`, its event naming `origin`.
+    /// Cancels a job not yet finished (a running one gets a cancel request), its event naming `origin` ("cancelled
+    /// by ...").
     func cancel(job id: Int64, by origin: ChangeOrigin) async throws -> CancelResult
     /// Which jobs matching `filter` `change` would act on and which it would skip; changes nothing.
     func plan(_ change: BulkChange, _ filter: JobFilter) async throws -> BulkPlan
@@ -108,9 +106,7 @@ public protocol JobStore: Sendable {
     /// when it changed anything (`pause`, `resume` and `set(queue:_:)` call it). Paused, no worker claims its jobs
     /// (interrupted ones included) until resumed; running jobs go on; enqueues are accepted; pausing a paused queue
     /// changes nothing. Limits are set or cleared field by field (`QueueChange`). A change that may free held-back
-    /// jobs wakes idle workers.
-    func edit(queue: String, _ edit: QueueEdit) async throws -> QueueSettings
-    /// `edit(queue:_:)`, its audit event naming `origin`.
+    /// jobs wakes idle workers. The audit row's `origin` names who asked (`edit(queue:_:)`: `operator`).
     func edit(queue: String, _ edit: QueueEdit, by origin: ChangeOrigin) async throws -> QueueSettings
     /// The settings of every queue an operator set something on: one cheap read, for a worker's looks.
     func queueSettings() async throws -> [QueueSettings]
@@ -133,6 +129,12 @@ public protocol JobStore: Sendable {
     func depth() async throws -> [QueueDepth]
     /// Per queue, seconds the oldest queued job has waited.
     func oldestQueuedAge() async throws -> [String: Double]
+    /// Jobs per queue and state, exact, for every state but `completed` (scheduled, queued, running, retrying,
+    /// interrupted, dead, cancelled; a state without jobs is absent, a queue without such jobs too). Each state is
+    /// counted through its partial index, so the cost follows those jobs, not the finished history: with millions
+    /// of completed jobs it stays as cheap as `depth()`, where `stats()` and `overview()` read every job. For the
+    /// completed ones, `activity(since:)` tells how many attempts completed per minute over the last 7 days.
+    func countsExceptCompleted() async throws -> [String: [JobState: Int]]
     /// Attempts completed and failed, and jobs interrupted, per minute from `since` (rounded down to its minute)
     /// to now, oldest first; minutes without any are left out.
     func activity(since: Micros) async throws -> [ActivityMinute]
@@ -160,9 +162,8 @@ public protocol JobStore: Sendable {
     func resumeSchedule(_ name: String) async throws -> Schedule
     /// Deletes a schedule (its events and jobs stay).
     func removeSchedule(_ name: String) async throws
-    /// Enqueues one job of the schedule now (recorded as `manual`), whatever its ticks and pause.
-    func runSchedule(_ name: String) async throws -> Job
-    /// `runSchedule(_:)`, its event naming `origin`.
+    /// Enqueues one job of the schedule now (recorded as `manual`, its reason "run by " and `origin`), whatever its
+    /// ticks and pause.
     func runSchedule(_ name: String, by origin: ChangeOrigin) async throws -> Job
     /// Fires what is due: for each active schedule whose next tick has come, in one transaction, the plan of its
     /// due ticks (`ScheduleRules.plan`), a job per fired tick through the ordinary enqueue path, the tick records
@@ -220,6 +221,16 @@ extension JobStore {
     public func schedule(named name: String) async throws -> ScheduleDetail {
         try await schedule(named: name, recent: ScheduleRules.recentEvents)
     }
+    /// Moves a dead, cancelled or retrying job back to `queued` to run now ("retried by operator").
+    public func retry(job id: Int64) async throws -> Job { try await retry(job: id, by: .operator) }
+    /// Cancels a job not yet finished; a running one gets a cancel request ("cancelled by operator").
+    public func cancel(job id: Int64) async throws -> CancelResult { try await cancel(job: id, by: .operator) }
+    /// Changes `queue`'s settings, as the command line does (see `edit(queue:_:by:)`).
+    public func edit(queue: String, _ edit: QueueEdit) async throws -> QueueSettings {
+        try await self.edit(queue: queue, edit, by: .operator)
+    }
+    /// Enqueues one job of the schedule now ("run by operator"; see `runSchedule(_:by:)`).
+    public func runSchedule(_ name: String) async throws -> Job { try await runSchedule(name, by: .operator) }
     /// Deletes up to 500 completed jobs that finished before `cutoff`.
     public func pruneCompleted(finishedBefore cutoff: Micros) async throws -> Int {
         try await pruneCompleted(finishedBefore: cutoff, limit: 500)

@@ -87,8 +87,8 @@ public enum ScheduleRules {
 
     /// The reason recorded on a fired tick.
     public static let firedReason = "tick"
-    /// The reason recorded on a manual run.
-    public static let manualReason = "run by operator"
+    /// The reason recorded on a manual run asked for by `origin` ("run by operator").
+    public static func manualReason(by origin: ChangeOrigin) -> String { "run by \(origin)" }
 
     /// The reason recorded on a tick skipped under `--no-overlap`.
     public static func skippedReason(previousJob: Int64?) -> String {

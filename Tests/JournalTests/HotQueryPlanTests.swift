@@ -7,12 +7,12 @@ import WorkerStore
 import WorkerTestKit
 
 /// What a worker asks of SQLite on every claim, every idle look and every heartbeat, and what `/metrics` asks at
-/// each scrape, reads only through the partial indexes of unfinished jobs (or by id): never a walk of the history,
+/// each scrape (and the dashboard's overview at each refresh), reads only through the partial indexes of unfinished jobs (or by id): never a walk of the history,
 /// all of a handler's or a queue's jobs, however many finished. An index added for listings (the handler and queue
 /// indexes of migration 0005) once made the planner do exactly that on every claim: 2,277 no-op jobs/s against
 /// 26,000. The statements are the journal's own, traced while it does a worker's work.
 @Suite struct HotQueryPlanTests {
-    static let allowed = ["jobs_ready", "jobs_interrupted", "jobs_scheduled", "jobs_running", "jobs_dead",
+    static let allowed = ["jobs_ready", "jobs_interrupted", "jobs_scheduled", "jobs_running", "jobs_dead", "jobs_cancelled",
                           "jobs_unique_key", "INTEGER PRIMARY KEY"]
 
     @Test func theWorkersQueriesReadOnlyUnfinishedJobs() async throws {
@@ -44,6 +44,8 @@ import WorkerTestKit
         _ = try await journal.heartbeat(worker: fixture.worker)
         _ = try await journal.recoverDeadWorkers(recoverer: fixture.worker, maxCrashes: 3)
         _ = try await journal.depth()
+        _ = try await journal.countsExceptCompleted()  // what the dashboard's overview counts, at every refresh
+        _ = try await journal.workerSummaries(limit: 50)
         _ = try await journal.oldestQueuedAge()
         _ = try await journal.liveWorkerCount()
 

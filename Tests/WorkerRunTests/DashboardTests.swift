@@ -121,7 +121,10 @@ import WorkerTestKit
         }
         let overview = try await get("/api/overview")
         let states = try #require(overview["states"] as? [String: Int])
-        #expect(states["completed"] == 2 && states["dead"] == 1 && states["queued"] == 2, "\(states)")
+        #expect(states["dead"] == 1 && states["queued"] == 2 && states["completed"] == nil, "\(states)")
+        #expect(overview["completed_last_hour"] as? Int == 2, "\(overview)")
+        let activity = try #require(overview["activity"] as? [[String: Any]])
+        #expect(activity.reduce(0) { $0 + ($1["failed"] as? Int ?? 0) } == 1, "the dead job's attempt: \(activity)")
         let queues = try #require(overview["queues"] as? [[String: Any]])
         #expect(Set(queues.compactMap { $0["name"] as? String }) == ["default", "mail"])
 

@@ -105,6 +105,7 @@ final class Hammer: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let answered = Atomic<Int>(0)
     private let failed = Atomic<Int>(0)
+    private let firstFailure = Mutex<String?>(nil)
     private let start = ContinuousClock.now
 
     init(port: Int, clients: Int, paths: [String]) {
@@ -116,10 +117,17 @@ final class Hammer: Sendable {
                     index += 1
                     let semaphore = DispatchSemaphore(value: 0)
                     Task.detached { [self] in
-                        if let response = try? await HTTPProbe.get(path, port: port, timeout: .seconds(30)), response.status < 500 {
-                            answered.add(1, ordering: .relaxed)
-                        } else {
+                        do {
+                            let response = try await HTTPProbe.get(path, port: port, timeout: .seconds(30))
+                            if response.status < 500 {
+                                answered.add(1, ordering: .relaxed)
+                            } else {
+                                failed.add(1, ordering: .relaxed)
+                                firstFailure.withLock { $0 = $0 ?? "\(response.status) \(response.body.prefix(100))" }
+                            }
+                        } catch {
                             failed.add(1, ordering: .relaxed)
+                            firstFailure.withLock { $0 = $0 ?? "\(error)" }
                         }
                         semaphore.signal()
                     }
@@ -134,6 +142,7 @@ final class Hammer: Sendable {
         stopped.store(true, ordering: .relaxed)
         let elapsed = seconds(since: start)
         let answered = answered.load(ordering: .relaxed)
-        return String(format: "clients: %d answers (%.0f/s), %d failed or refused", answered, Double(answered) / elapsed, failed.load(ordering: .relaxed))
+        return String(format: "clients: %d answers (%.0f/s), %d failed or refused (first: %@)", answered, Double(answered) / elapsed,
+                      failed.load(ordering: .relaxed), firstFailure.withLock { $0 } ?? "none")
     }
 }

@@ -76,21 +76,22 @@ extension Dashboard {
     func overviewJSON() async throws -> JSON {
         let data = try await overviewData()
         let settingsByName = Dictionary(data.settings.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let names = Set(data.overview.counts.keys).union(settingsByName.keys).sorted()
-        let queues: [JSON] = names.map { name in
-            let counts = data.overview.counts[name] ?? [:]
+        let states = Self.stateColumns
+        let queues: [JSON] = data.queueNames.map { name in
+            let counts = data.counts[name] ?? [:]
             guard case .object(let members) = QueueJSON.json(settingsByName[name] ?? QueueSettings(name: name)) else { return .null }
             return .object(members + [
-                ("counts", .object(JobState.allCases.map { ($0.rawValue, .int(Int64(counts[$0] ?? 0))) })),
-                ("oldest_queued_seconds", data.overview.oldestQueued[name].map { .raw(String(format: "%.3f", Double(data.overview.at - $0) / 1_000_000)) } ?? .null),
+                ("counts", .object(states.map { ($0.rawValue, .int(Int64(counts[$0] ?? 0))) })),
+                ("oldest_queued_seconds", data.oldestQueued[name].map { .raw(String(format: "%.3f", $0)) } ?? .null),
             ])
         }
         var totals: [JobState: Int] = [:]
-        for counts in data.overview.counts.values { for (state, count) in counts { totals[state, default: 0] += count } }
+        for counts in data.counts.values { for (state, count) in counts { totals[state, default: 0] += count } }
         return .object([
-            ("at", .string(iso8601(data.overview.at))),
+            ("at", .string(iso8601(data.at))),
             ("live_workers", .int(Int64(data.liveWorkers))),
-            ("states", .object(JobState.allCases.map { ($0.rawValue, .int(Int64(totals[$0] ?? 0))) })),
+            ("states", .object(states.map { ($0.rawValue, .int(Int64(totals[$0] ?? 0))) })),
+            ("completed_last_hour", .int(Int64(data.completedLastHour))),
             ("queues", .array(queues)),
             ("activity", .array(data.activity.map {
                 .object([

@@ -1,12 +1,13 @@
 import Synchronization
 
 /// How much of the worker the dashboard may take, whatever its clients ask: it serves one request at a time, and
-/// after each it rests as long as the request took before it starts the next, so its reads and rendering take at
-/// most half of one core and one store connection's time. Requests wait their turn in order; beyond `maxWaiting`
+/// after each it rests `restFactor` times as long as the request took before it starts the next, so its reads and
+/// rendering take at most a quarter of one core and of one store connection's time (with the default 3). Requests wait their turn in order; beyond `maxWaiting`
 /// waiting, a request is answered at once (503, `Retry-After: 1`) without touching the journal. A person
 /// refreshing a page, or a script polling, never waits: only clients asking back to back do.
 final class DashboardGate: Sendable {
     let maxWaiting: Int
+    let restFactor: Int
 
     private struct State {
         var busy = false
@@ -14,13 +15,19 @@ final class DashboardGate: Sendable {
         /// The next request may not start before this (the rest after the last one).
         var openAt = ContinuousClock.now
         var wakeScheduled = false
+        /// Closed when the worker stops: every request is refused at once, so none holds up the exit.
+        var closed = false
     }
 
     private let state = Mutex(State())
 
-    init(maxWaiting: Int = 16) {
+    init(maxWaiting: Int = 16, restFactor: Int = 3) {
         self.maxWaiting = maxWaiting
+        self.restFactor = restFactor
     }
+
+    /// Requests waiting their turn.
+    var waitingCount: Int { state.withLock { $0.waiters.count } }
 
     /// Runs `work` in its turn, or returns `busy` at once when too many wait.
     func run<T>(busy: () -> T, _ work: () async -> T) async -> T {
@@ -35,6 +42,7 @@ final class DashboardGate: Sendable {
     private func enter() async -> Bool {
         await withCheckedContinuation { continuation in
             let wake = state.withLock { state -> Bool? in
+                if state.closed { return false }
                 if !state.busy, state.waiters.isEmpty, ContinuousClock.now >= state.openAt {
                     state.busy = true
                     return nil
@@ -53,12 +61,22 @@ final class DashboardGate: Sendable {
         }
     }
 
-    /// Ends a turn begun at `started`: the next may start after a rest as long as this one took.
+    /// Refuses every waiting and later request (the worker is stopping).
+    func close() {
+        let waiters = state.withLock { state in
+            state.closed = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: false) }
+    }
+
+    /// Ends a turn begun at `started`: the next may start after a rest `restFactor` times as long as this one took.
     private func leave(started: ContinuousClock.Instant) {
         let wake = state.withLock { state -> Bool in
             let now = ContinuousClock.now
             state.busy = false
-            state.openAt = now + (now - started)
+            state.openAt = now + (now - started) * restFactor
             guard !state.waiters.isEmpty, !state.wakeScheduled else { return false }
             state.wakeScheduled = true
             return true

@@ -5,8 +5,10 @@ import WorkerStore
 
 /// The HTML pages: each reads what it shows in a few store calls and renders it with its template.
 extension Dashboard {
-    /// The states in the order the overview's columns show them.
-    static let stateColumns: [JobState] = [.queued, .scheduled, .running, .retrying, .interrupted, .dead, .cancelled, .completed]
+    /// The states in the order the overview's columns show them: every state but `completed`, which a journal of
+    /// millions holds mostly and which is shown as attempts completed per minute (the charts) instead of a count
+    /// that would read every finished job.
+    static let stateColumns: [JobState] = [.queued, .scheduled, .running, .retrying, .interrupted, .dead, .cancelled]
 
     func registerPages(on router: Router<AdminContext>) {
         router.get("/") { request, _ in await page(request) { viewer in try await overviewPage(viewer) } }
@@ -53,48 +55,57 @@ extension Dashboard {
         var states: [String]
         var queues: [QueueRow]
         var totals: [Int]
+        var completedLastHour: Int
     }
 
-    /// The overview's data: counts per queue and state, settings, the last hour's activity.
+    /// The overview's data: exact counts per queue of every state but `completed` (each read through its state's
+    /// index), settings, the oldest queued job's wait, the last hour's activity.
     struct OverviewData {
-        var overview: Overview
+        var at: Micros
+        var counts: [String: [JobState: Int]]
+        var oldestQueued: [String: Double]
         var settings: [QueueSettings]
         var activity: [ActivityMinute]
         var since: Micros
         var liveWorkers: Int
+
+        /// Attempts completed in the last hour.
+        var completedLastHour: Int { activity.reduce(0) { $0 + $1.completed } }
+
+        /// Every queue with jobs not completed or settings, by name.
+        var queueNames: [String] { Set(counts.keys).union(settings.map(\.name)).sorted() }
     }
 
     func overviewData() async throws -> OverviewData {
-        let overview = try await store.overview()
-        let settings = try await store.queueSettings()
-        let since = (overview.at / 60_000_000 - Int64(ActivityChart.minutes - 1)) * 60_000_000
-        let activity = try await store.activity(since: since)
-        let live = try await store.liveWorkerCount()
-        return OverviewData(overview: overview, settings: settings, activity: activity, since: since, liveWorkers: live)
+        let at = clock.now()
+        let since = (at / 60_000_000 - Int64(ActivityChart.minutes - 1)) * 60_000_000
+        return OverviewData(
+            at: at, counts: try await store.countsExceptCompleted(), oldestQueued: try await store.oldestQueuedAge(),
+            settings: try await store.queueSettings(), activity: try await store.activity(since: since), since: since,
+            liveWorkers: try await store.liveWorkerCount())
     }
 
     func overviewPage(_ viewer: Viewer) async throws -> Response {
         let data = try await overviewData()
         let settingsByName = Dictionary(data.settings.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let names = Set(data.overview.counts.keys).union(settingsByName.keys).sorted()
         var totals = [Int](repeating: 0, count: Self.stateColumns.count)
-        let rows = names.map { name -> QueueRow in
-            let counts = data.overview.counts[name] ?? [:]
+        let rows = data.queueNames.map { name -> QueueRow in
+            let counts = data.counts[name] ?? [:]
             let settings = settingsByName[name] ?? QueueSettings(name: name)
             let cells = Self.stateColumns.enumerated().map { index, state -> CountCell in
                 let count = counts[state] ?? 0
                 totals[index] += count
                 return CountCell(state: state.rawValue, count: count, link: count > 0)
             }
-            let oldest = data.overview.oldestQueued[name].map { DashboardFormat.age(Double(data.overview.at - $0) / 1_000_000) } ?? "-"
             return QueueRow(
                 name: name, nameQuery: JobQuery.encode([("", name)]).dropFirst().description, namePath: DashboardFormat.pathSegment(name),
-                paused: settings.pausedAt != nil, limits: settings.limitsDescription, counts: cells, oldest: oldest, csrf: viewer.csrf)
+                paused: settings.pausedAt != nil, limits: settings.limitsDescription, counts: cells,
+                oldest: data.oldestQueued[name].map(DashboardFormat.age) ?? "-", csrf: viewer.csrf)
         }
         let charts = ActivityChart.charts(data.activity, since: data.since).map { ["svg": $0.svg] }
         let model = OverviewModel(
-            workersLive: data.liveWorkers, at: DashboardFormat.time(data.overview.at), refresh: 5, charts: charts,
-            states: Self.stateColumns.map(\.rawValue), queues: rows, totals: totals)
+            workersLive: data.liveWorkers, at: DashboardFormat.time(data.at), refresh: 5, charts: charts,
+            states: Self.stateColumns.map(\.rawValue), queues: rows, totals: totals, completedLastHour: data.completedLastHour)
         return html("overview", model, title: "Overview", viewer: viewer, nav: Nav(overview: true), refresh: 5)
     }
 

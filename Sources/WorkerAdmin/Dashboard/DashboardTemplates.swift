@@ -55,7 +55,7 @@ enum DashboardTemplates {
 
     static let overview = """
         <h1>Overview</h1>
-        <p class="muted">{{workersLive}} live worker(s) · as of {{at}} · refreshes every {{refresh}} s</p>
+        <p class="muted">{{workersLive}} live worker(s) · {{completedLastHour}} attempt(s) completed in the last hour · as of {{at}} · refreshes every {{refresh}} s</p>
         <div class="charts">{{#charts}}<div class="chart">{{{svg}}}</div>{{/charts}}</div>
         <h2>Queues</h2>
         <table id="queues"><thead><tr><th>queue</th><th>status</th><th>limits</th>{{#states}}<th class="n">{{.}}</th>{{/states}}<th class="n">oldest queued</th><th></th></tr></thead><tbody>
@@ -65,7 +65,7 @@ enum DashboardTemplates {
         <td class="n">{{oldest}}</td>
         <td><form class="inline" method="post" action="/queues/{{namePath}}/{{#paused}}resume{{/paused}}{{^paused}}pause{{/paused}}"><input type="hidden" name="csrf" value="{{csrf}}"><button class="{{#paused}}resume{{/paused}}{{^paused}}pause{{/paused}}">{{#paused}}Resume{{/paused}}{{^paused}}Pause{{/paused}}</button></form></td></tr>
         {{/queues}}
-        {{^queues}}<tr><td colspan="13" class="muted">No jobs yet.</td></tr>{{/queues}}
+        {{^queues}}<tr><td colspan="12" class="muted">No job waiting, running or stopped.</td></tr>{{/queues}}
         </tbody><tfoot><tr><th>all</th><th></th><th></th>{{#totals}}<th class="n">{{.}}</th>{{/totals}}<th></th><th></th></tr></tfoot></table>
         """
 
