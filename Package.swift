@@ -154,6 +154,7 @@ let package = Package(
             name: "bench",
             dependencies: [
                 "Journal",
+                "PostgresJournal",
                 "WorkerStore",
                 "PluginHost",
                 "WorkerRuntime",

@@ -13,6 +13,7 @@ struct Bench: AsyncParsableCommand {
         subcommands: [
             EnqueueBulk.self, EnqueueSingle.self, EnqueueCLI.self, ClaimComplete.self, Stats.self, PluginLoad.self,
             PluginDispatch.self, RunNoop.self, TermExit.self, BootRecovery.self, StartLatency.self, IdleCPU.self, DrainUnderFlood.self, DashboardLoad.self,
+            DashboardBenchmark.self,
         ])
 }
 
