@@ -47,6 +47,7 @@ extension Dashboard {
             let job = redacted(try await store.runSchedule(name, by: origin))
             result = ActionResult(json: .object([("job", job.json)]), summary: "schedule \(name) run now: job \(job.id)", back: "/schedules?done=ran")
         }
+        countsCache.invalidate()
         logger.notice("dashboard: \(result.summary) by \(origin)")
         return result
     }
@@ -265,6 +266,7 @@ extension Dashboard {
         let plan = try await store.plan(change, query.filter)
         let done = change == .retry ? "retried" : "cancelled"
         let result = try await store.apply(plan, reason: "\(done) by \(origin) in bulk (\(query.description))") { _ in }
+        countsCache.invalidate()
         logger.notice("dashboard: \(done) \(result.changed) job(s) of \(query.description) in bulk by \(origin)")
         return (change, query, result)
     }
