@@ -14,7 +14,7 @@ CREATE INDEX workers_stopped ON workers (stopped_at) WHERE stopped_at IS NOT NUL
 -- Attempts that ended, per minute and per worker that recorded them, for the dashboard's charts: one upsert per
 -- round (not per job) in the transaction that records the outcomes. `failed`: the job went retrying or dead;
 -- `interrupted`: a drain gave it back, or a recovery took it back from a dead worker (worker_id is then the
--- recoverer, or 'recovery' for an operator's). Rows older than 7 days are deleted when a worker opens a new minute.
+-- recoverer, or 'recovery' for an operator's). Rows older than 7 days are deleted by the workers' heartbeats.
 CREATE TABLE job_activity (
     minute      INTEGER NOT NULL,          -- the minute's start, microseconds since the epoch
     worker_id   TEXT    NOT NULL,

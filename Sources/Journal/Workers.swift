@@ -36,11 +36,12 @@ extension Journal {
         }
     }
 
-    /// Records that a worker is alive now.
+    /// Records that a worker is alive now, and deletes the activity rollup's rows older than its retention.
     public func heartbeat(worker: String) async throws {
         let now = self.now
         try await transaction("heartbeat") { db in
             try db.execute(sql: "UPDATE workers SET heartbeat_at = ? WHERE id = ?", arguments: [now, worker])
+            try ActivityRows.expire(db, at: now)
         }
     }
 

@@ -4,29 +4,33 @@ import WorkerStore
 /// The activity rollup (`job_activity`, see migration 0004): written by the statements that record outcomes, read
 /// by the dashboard's charts.
 enum PGActivity {
-    /// The CTEs (`activity`, `expired`, to follow a comma) that add the jobs `from` yields to the worker's row of the
-    /// minute, one upsert however many jobs: `state` is the state each went to, `at` the time (the same on every
-    /// row), `worker` the worker's name, all SQL expressions over `from`. When the upsert creates the row (the worker
-    /// opens a new minute), the rows older than the retention go, of every worker: those another transaction holds
-    /// are skipped, not waited for (the next minute takes them).
-    static func ctes(state: String, at: String, worker: String, from: String) -> String {
-        let minute = ActivityRollup.minute
-        return """
-            activity AS (
-                INSERT INTO job_activity AS a (minute, worker_id, completed, failed, interrupted)
-                SELECT \(at) - \(at) % \(minute), \(worker), count(*) FILTER (WHERE \(state) = 'completed'),
-                       count(*) FILTER (WHERE \(state) IN ('retrying', 'dead')), count(*) FILTER (WHERE \(state) = 'interrupted')
-                FROM \(from) GROUP BY 1, 2
-                HAVING count(*) FILTER (WHERE \(state) IN ('completed', 'retrying', 'dead', 'interrupted')) > 0
-                ON CONFLICT (minute, worker_id) DO UPDATE SET completed = a.completed + excluded.completed,
-                    failed = a.failed + excluded.failed, interrupted = a.interrupted + excluded.interrupted
-                RETURNING a.minute, (xmax = 0) AS opened),
-            expired AS (
-                DELETE FROM job_activity WHERE (minute, worker_id) IN (
-                    SELECT e.minute, e.worker_id FROM job_activity e, activity n
-                    WHERE n.opened AND e.minute < n.minute - \(ActivityRollup.retention)
-                    FOR UPDATE OF e SKIP LOCKED))
-            """
+    /// The CTE `activity` (to follow a comma) that adds the jobs `from` yields to the worker's row of the minute,
+    /// one upsert however many jobs: `state` is the state each went to, `at` the time (the same on every row),
+    /// `worker` the worker's name, all SQL expressions over `from`.
+    static func cte(state: String, at: String, worker: String, from: String) -> String {
+        """
+        activity AS (
+            INSERT INTO job_activity AS a (minute, worker_id, completed, failed, interrupted)
+            SELECT \(at) - \(at) % \(ActivityRollup.minute), \(worker), count(*) FILTER (WHERE \(state) = 'completed'),
+                   count(*) FILTER (WHERE \(state) IN ('retrying', 'dead')), count(*) FILTER (WHERE \(state) = 'interrupted')
+            FROM \(from) GROUP BY 1, 2
+            HAVING count(*) FILTER (WHERE \(state) IN ('completed', 'retrying', 'dead', 'interrupted')) > 0
+            ON CONFLICT (minute, worker_id) DO UPDATE SET completed = a.completed + excluded.completed,
+                failed = a.failed + excluded.failed, interrupted = a.interrupted + excluded.interrupted)
+        """
+    }
+
+    /// The CTE `expired` (to follow a comma) that deletes the rows older than the retention, of every worker (a dead
+    /// worker's too), given the server's time `now`, for a heartbeat: off the rounds' statement. The rows another
+    /// transaction holds are skipped, not waited for (the next beat takes them): workers never wait on each other.
+    static func expiry(now: String) -> String {
+        """
+        expired AS (
+            DELETE FROM job_activity WHERE (minute, worker_id) IN (
+                SELECT minute, worker_id FROM job_activity
+                WHERE minute < \(now) - \(now) % \(ActivityRollup.minute) - \(ActivityRollup.retention)
+                FOR UPDATE SKIP LOCKED))
+        """
     }
 }
 

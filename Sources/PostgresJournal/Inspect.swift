@@ -16,11 +16,17 @@ extension PostgresJournal {
 
     /// Jobs matching `filter`, and whether a next page has more: keyset pagination on the index of the filter
     /// (jobs_handler, jobs_queue, jobs_stopped, a state's partial index or the primary key), so a page costs its
-    /// size, not its distance from the first.
+    /// size, not its distance from the first. A text search reads at most `filter.scanLimit` jobs: a first
+    /// statement finds the last job it may read.
     public func jobPage(_ filter: JobFilter) async throws -> JobPage {
         try filter.checkLimit()
-        let rows = try await rows(JobFilterSQL.page(filter))
-        return JobPage(fetched: try rows.map(Job.init(postgres:)), filter: filter)
+        var bound: Int64?
+        if let count = filter.scanBound {
+            let ids = try await rows(JobFilterSQL.scanBound(filter, count: count)).map { try $0.decode(Int64.self) }
+            bound = ids.count == 2 ? ids[0] : nil
+        }
+        let rows = try await rows(JobFilterSQL.page(filter, through: bound))
+        return JobPage(fetched: try rows.map(Job.init(postgres:)), filter: filter, scannedThrough: bound)
     }
 
     /// The journal history of a job, oldest first; `jobNotFound` when there is no such job.

@@ -40,15 +40,35 @@ struct JobFilterSQL {
     }
 
     /// The query of a page of `filter`: one row more than its limit, to tell whether another page follows, in id
-    /// order from the cursor on (keyset pagination: the index of the filter read from the cursor, never skipped rows).
-    static func page(_ filter: JobFilter) -> PostgresQuery {
-        var sql = JobFilterSQL(terms: filter)
-        if let after = filter.after {
-            sql.conditions.append(filter.newestFirst ? "jobs.id < \(sql.bind(after))" : "jobs.id > \(sql.bind(after))")
+    /// order from the cursor on (keyset pagination: the index of the filter read from the cursor, never skipped
+    /// rows), and only up to job `bound` (in the page's order) when given.
+    static func page(_ filter: JobFilter, through bound: Int64? = nil) -> PostgresQuery {
+        var sql = JobFilterSQL(selection: filter)
+        if let bound {
+            sql.conditions.append(filter.newestFirst ? "jobs.id >= \(sql.bind(bound))" : "jobs.id <= \(sql.bind(bound))")
         }
         let limit = sql.bind(Int64(filter.fetchLimit))
         return PostgresQuery(
             unsafeSQL: "SELECT \(Job.pgColumns) FROM \(Job.pgFrom)\(sql.whereClause) ORDER BY jobs.id\(filter.newestFirst ? " DESC" : "") LIMIT \(limit)",
             binds: sql.binds)
+    }
+
+    /// The query of the last job a page bounded to `count` jobs may read and the one after it (see
+    /// `JobFilter.scanLimit`): the `count`-th and next jobs the filter without its text selects from the cursor on,
+    /// in the page's order, counted on an index (the filter's, or the primary key).
+    static func scanBound(_ filter: JobFilter, count: Int) -> PostgresQuery {
+        var sql = JobFilterSQL(selection: filter.withoutSearch)
+        let offset = sql.bind(Int64(count - 1))
+        return PostgresQuery(
+            unsafeSQL: "SELECT jobs.id FROM jobs\(sql.whereClause) ORDER BY jobs.id\(filter.newestFirst ? " DESC" : "") LIMIT 2 OFFSET \(offset)",
+            binds: sql.binds)
+    }
+
+    /// The terms and the cursor of `filter`.
+    private init(selection filter: JobFilter) {
+        self.init(terms: filter)
+        if let after = filter.after {
+            conditions.append(filter.newestFirst ? "jobs.id < \(bind(after))" : "jobs.id > \(bind(after))")
+        }
     }
 }

@@ -13,7 +13,7 @@ extension PostgresJournal {
     /// Jobs per queue and state for every state but `completed` (see `JobStore.countsExceptCompleted`): the parts of
     /// `depth()` and the cancelled jobs (jobs_cancelled), in one statement.
     public func countsExceptCompleted() async throws -> [String: [JobState: Int]] {
-        try await counts(Self.countsSQL(Self.depthParts + ["state = 'cancelled'"])).reduce(into: [:]) { counts, depth in
+        try await counts(Self.countsExceptCompletedSQL).reduce(into: [:]) { counts, depth in
             counts[depth.queue, default: [:]][depth.state] = depth.count
         }
     }
@@ -25,17 +25,22 @@ extension PostgresJournal {
         }
     }
 
-    /// The WHERE terms of the partial indexes `depth()` counts through.
-    private static let depthParts = [
-        "state IN ('queued', 'retrying')", "state = 'interrupted'", "state = 'scheduled'", "state = 'running'", "state = 'dead'",
+    /// The partial indexes `depth()` counts through: their WHERE terms, and the state they hold when one (written
+    /// as a constant, the count of a single state's index on `queue` reads the index alone: jobs_dead, jobs_cancelled).
+    private static let depthParts: [(terms: String, state: String?)] = [
+        ("state IN ('queued', 'retrying')", nil), ("state = 'interrupted'", "interrupted"), ("state = 'scheduled'", "scheduled"),
+        ("state = 'running'", "running"), ("state = 'dead'", "dead"),
     ]
 
     static let depthSQL = countsSQL(depthParts)
+    static let countsExceptCompletedSQL = countsSQL(depthParts + [("state = 'cancelled'", "cancelled")])
 
-    /// Jobs per queue and state of each part (the WHERE terms of a partial index), by queue and state.
-    private static func countsSQL(_ parts: [String]) -> String {
-        "SELECT * FROM (" + parts.map { "SELECT queue, state, count(*) FROM jobs WHERE \($0) GROUP BY queue, state" }
-            .joined(separator: " UNION ALL ") + #") depth (queue, state, n) ORDER BY queue COLLATE "C", state COLLATE "C""#
+    /// Jobs per queue and state of each part, by queue and state.
+    private static func countsSQL(_ parts: [(terms: String, state: String?)]) -> String {
+        "SELECT * FROM (" + parts.map { part in
+            part.state.map { "SELECT queue, '\($0)'::text, count(*) FROM jobs WHERE \(part.terms) GROUP BY queue" }
+                ?? "SELECT queue, state, count(*) FROM jobs WHERE \(part.terms) GROUP BY queue, state"
+        }.joined(separator: " UNION ALL ") + #") depth (queue, state, n) ORDER BY queue COLLATE "C", state COLLATE "C""#
     }
 
     /// Per queue, how long its oldest queued job has been ready to run (since its `run_at`), in seconds by the

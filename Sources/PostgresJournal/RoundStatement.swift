@@ -49,7 +49,7 @@ struct RoundStatement: PostgresPreparedStatement {
                 RETURNING j.id, j.state, j.attempts, j.run_at, i.reason, i.ord, j.queue, j.concurrency_key),
             -- The outcomes recorded, added to this worker's row of the activity rollup: one upsert a round.
             recorder AS (SELECT \(worker)::text AS id),
-            \(unescaped: PGActivity.ctes(state: "f.state", at: "t.now", worker: "r.id", from: "finished f, t, recorder r")),
+            \(unescaped: PGActivity.cte(state: "f.state", at: "t.now", worker: "r.id", from: "finished f, t, recorder r")),
             budgets AS MATERIALIZED (
                 SELECT b.* FROM (SELECT now FROM t WHERE \(wanted)::bigint > 0 AND (SELECT ok FROM live)) AS tt,
                      LATERAL worker_queue_budgets(tt.now, \(request.queues)::text[]) AS b),

@@ -67,9 +67,14 @@ extension PostgresJournal {
         for session in sessions { await session.close() }
     }
 
-    /// Records that a worker is alive now.
+    /// Records that a worker is alive now, and deletes the activity rollup's rows older than its retention.
     public func heartbeat(worker: String) async throws {
-        try await rows("UPDATE workers SET heartbeat_at = worker_micros() WHERE id = \(worker)")
+        try await rows("""
+            WITH t AS MATERIALIZED (SELECT worker_micros() AS now),
+            beat AS (UPDATE workers SET heartbeat_at = (SELECT now FROM t) WHERE id = \(worker)),
+            \(unescaped: PGActivity.expiry(now: "(SELECT now FROM t)"))
+            SELECT 1
+            """)
     }
 
     /// Marks a worker stopped and ends its lock session, which frees its lock. It must hold no running job:
@@ -215,7 +220,7 @@ extension PostgresJournal {
                     INSERT INTO job_events (job_id, at, from_state, to_state, attempt, worker_id, pid, reason)
                     SELECT id, now, 'running', state, attempts, \(recoverer), \(pid), reason FROM moved ORDER BY id),
                 recorder AS (SELECT \(recoverer ?? ActivityRollup.recoveryWorker)::text AS id),
-                \(unescaped: PGActivity.ctes(state: "m.state", at: "m.now", worker: "r.id", from: "moved m, recorder r")),
+                \(unescaped: PGActivity.cte(state: "m.state", at: "m.now", worker: "r.id", from: "moved m, recorder r")),
                 stopped AS (
                     UPDATE workers w SET stopped_at = t.now, stop_reason = s.reason
                     FROM unnest(\(workers)::text[], \(stopReasons)::text[]) AS s(id, reason), t

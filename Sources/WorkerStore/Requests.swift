@@ -139,13 +139,21 @@ public struct JobFilter: Sendable, Equatable {
     /// The keyset cursor: only ids above it (below it when `newestFirst`), i.e. the page after the one that
     /// ended with this id.
     public var after: Int64?
+    /// With `search`, a listing (`jobs`, `jobPage`; not a bulk plan) reads at most this many of the jobs the other
+    /// fields select, from the cursor on in the page's order, for the text: a text no job holds costs a bounded read,
+    /// not a scan of the whole history. A page that reached the bound before it filled holds the matches found,
+    /// and its `next` is the last job read, so that the next page searches on from there (a page may then be empty
+    /// and still have a `next`). Nil: no bound. At least 1.
+    public var scanLimit: Int?
 
     /// A filter; nil fields match everything.
     public init(
         state: JobState? = nil, handler: String? = nil, queue: String? = nil, createdSince: Micros? = nil,
-        search: String? = nil, limit: Int = 100, newestFirst: Bool = false, after: Int64? = nil, schedule: String? = nil
+        search: String? = nil, limit: Int = 100, newestFirst: Bool = false, after: Int64? = nil, schedule: String? = nil,
+        scanLimit: Int? = nil
     ) {
         self.schedule = schedule
+        self.scanLimit = scanLimit
         self.state = state
         self.handler = handler
         self.queue = queue

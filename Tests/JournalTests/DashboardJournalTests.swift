@@ -34,7 +34,7 @@ import WorkerTestKit
         let outcomes: [JobOutcome] = [.completed, .completed, .failed(error: "boom"), .interrupted(reason: "drain")]
         _ = try await fixture.journal.finishAndClaim(
             finished: Array(zip(claimed, outcomes)).map { ($0, $1) }, claim: ClaimRequest(worker: fixture.worker, limit: 1))
-        #expect(statements.withLock { $0 }.filter { $0.contains("job_activity") }.count == 2, "the upsert, and the week's expiry as the minute opened")
+        #expect(statements.withLock { $0 }.filter { $0.contains("job_activity") }.count == 1, "one upsert for the round's four outcomes")
         let minute = fixture.clock.now - fixture.clock.now % 60_000_000
         let row = try #require(try rows(fixture, "SELECT minute, worker_id, completed, failed, interrupted FROM job_activity").first)
         #expect(row[0] as Int64 == minute && row[1] as String == fixture.worker)
@@ -44,15 +44,16 @@ import WorkerTestKit
         #expect(statements.withLock { $0 }.filter { $0.contains("job_activity") }.isEmpty, "a round that recorded nothing writes nothing")
     }
 
-    @Test func rowsOlderThanAWeekGoWhenAWorkerOpensANewMinute() async throws {
+    @Test func rowsOlderThanAWeekGoAtAHeartbeat() async throws {
         let fixture = try await Fixture()
         defer { fixture.remove() }
         let first = try await fixture.job(in: .completed)
         fixture.clock.advance(seconds: 3 * 86_400)
         _ = try await fixture.job(in: .dead)
         fixture.clock.advance(seconds: 5 * 86_400)  // the first row is now 8 days old, the second 5
-        _ = try await fixture.journal.recoverOrphans(of: "gone", by: nil, reason: "worker gone died")  // nothing held: no row
         _ = try await fixture.job(in: .interrupted)
+        #expect(try await fixture.journal.activity(since: 0).count == 3, "rounds never delete")
+        try await fixture.journal.heartbeat(worker: fixture.worker)
         let minutes = try await fixture.journal.activity(since: 0)
         #expect(minutes.map { [$0.completed, $0.failed, $0.interrupted] } == [[0, 1, 0], [0, 0, 1]])
         #expect(try await fixture.journal.job(first).state == .completed, "the rollup goes, the jobs stay")

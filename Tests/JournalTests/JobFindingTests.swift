@@ -71,6 +71,8 @@ import Testing
             (JobFilter(state: .dead, after: 10), "jobs_stopped"),
             (JobFilter(state: .cancelled, newestFirst: true), "jobs_stopped"),
             (JobFilter(state: .dead, handler: "h", after: 10), "jobs_"),
+            (JobFilter(after: 10, schedule: "nightly"), "jobs_schedule"),
+            (JobFilter(newestFirst: true, schedule: "nightly"), "jobs_schedule"),
         ]
         for (filter, index) in filters {
             let (sql, arguments) = filter.pageQuery()
@@ -81,5 +83,30 @@ import Testing
             #expect(jobsLine.hasPrefix("SEARCH jobs USING") && jobsLine.contains(index), "\(filter): \(plan)")
             #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(filter): \(plan)")
         }
+    }
+
+    /// A page of a state whose partial index is not in id order (running, interrupted, queued, retrying,
+    /// scheduled) reads that index when it holds few jobs, not the table in id order (with a million finished jobs
+    /// and ten running, the walk read the million); with many, the walk in id order finds a page soon.
+    @Test func pagesOfAFewUnfinishedJobsReadTheirStatesIndex() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        for _ in 0..<3 { _ = try await fixture.job(in: .completed) }
+        let running = try await fixture.job(in: .running)
+        let queued = try await fixture.enqueue()
+        let database = try DatabaseQueue(path: fixture.directory.file("worker.sqlite3"))
+        for (filter, index) in [(JobFilter(state: .running), "jobs_running"), (JobFilter(state: .queued, newestFirst: true), "jobs_ready"),
+                                (JobFilter(state: .interrupted, after: 1), "jobs_interrupted"), (JobFilter(state: .scheduled), "jobs_scheduled")] {
+            let plan = try await database.read { db in
+                let (sql, arguments) = filter.pageQuery(indexedBy: try filter.pageIndex(db))
+                return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }
+            }
+            #expect(plan.contains { $0.hasPrefix("SCAN jobs USING INDEX \(index)") || $0.hasPrefix("SEARCH jobs USING INDEX \(index)") }, "\(filter): \(plan)")
+        }
+        #expect(try await fixture.journal.jobs(JobFilter(state: .running)).map(\.id) == [running])
+        #expect(try await fixture.journal.jobs(JobFilter(state: .queued)).map(\.id) == [queued])
+        let completedIndex = try await database.read { db in try JobFilter(state: .completed).pageIndex(db) }
+        #expect(completedIndex == nil)
+        #expect(try await fixture.journal.plan(.cancel, JobFilter(state: .running)).accepted.map(\.id) == [running])
     }
 }

@@ -5,7 +5,7 @@ import WorkerTestKit
 @testable import PostgresJournal
 
 /// The PostgreSQL side of what the dashboard records: who asked for a queue's change, and the activity rollup's
-/// rows (the round's upsert, the recoverer's row, the week it keeps).
+/// rows (the round's upsert, the recoverer's row, the week a heartbeat keeps).
 @Suite struct DashboardStoreTests {
     @Test func queueEventsRecordWhoAskedForTheChange() async throws {
         let fixture = try await RunFixture("origin")
@@ -17,7 +17,7 @@ import WorkerTestKit
         await closeAll(journal)
     }
 
-    @Test func aRoundAddsToItsWorkersRowAndOpeningAMinuteDropsRowsOlderThanAWeek() async throws {
+    @Test func aRoundAddsToItsWorkersRowAndAHeartbeatDropsRowsOlderThanAWeek() async throws {
         let fixture = try await RunFixture("activity")
         let a = try await fixture.worker("wa")
         _ = try await fixture.sql("""
@@ -31,9 +31,12 @@ import WorkerTestKit
             finished: [(claimed[0], .completed), (claimed[1], .failed(error: "boom", retryable: false)), (claimed[2], .interrupted(reason: "drain"))],
             claim: ClaimRequest(worker: "wa", limit: 0))
         #expect(round.finished.allSatisfy { (try? $0.get()) != nil })
-        #expect(try await fixture.sql("""
+        let rows = """
             SELECT string_agg(worker_id || ' ' || completed || ' ' || failed || ' ' || interrupted, ',' ORDER BY minute) FROM job_activity
-            """) == "gone 7 0 0,wa 1 1 1", "the 8-day-old row went as wa opened its minute; the 6-day-old one stays")
+            """
+        #expect(try await fixture.sql(rows) == "gone 5 0 0,gone 7 0 0,wa 1 1 1", "a round never deletes")
+        try await a.heartbeat(worker: "wa")
+        #expect(try await fixture.sql(rows) == "gone 7 0 0,wa 1 1 1", "the 8-day-old row went at the beat; the 6-day-old one stays")
         await closeAll(a)
     }
 

@@ -16,11 +16,11 @@ import WorkerTestKit
         let fixture = try await InspectFixture.open("plans")
         try await fixture.psql("""
             INSERT INTO jobs (handler, queue, state, payload, attempts, max_attempts, run_at, created_at, updated_at,
-                              finished_at, worker_id)
+                              finished_at, worker_id, schedule)
             SELECT CASE WHEN i % 500 = 250 THEN 'rare' ELSE 'h' || (i % 20) END,
                    CASE WHEN i % 500 = 100 THEN 'slow' ELSE 'q' || (i % 5) END, s.state, '{"n": ' || i || '}', 1, 3, i, i, i,
                    CASE WHEN s.state IN ('completed', 'dead', 'cancelled') THEN i END,
-                   CASE WHEN s.state = 'running' THEN 'w1' END
+                   CASE WHEN s.state = 'running' THEN 'w1' END, CASE WHEN i % 1000 = 500 THEN 'nightly' END
             FROM generate_series(1, 100000) AS i,
                  LATERAL (SELECT CASE i % 100 WHEN 0 THEN 'dead' WHEN 1 THEN 'dead' WHEN 2 THEN 'cancelled'
                                  WHEN 3 THEN 'queued' WHEN 4 THEN 'retrying' WHEN 5 THEN 'running'
@@ -75,7 +75,9 @@ import WorkerTestKit
             (JobFilter(handler: "h3", after: 50_000), ["jobs_handler", "jobs_pkey"]),
             (JobFilter(queue: "q1", newestFirst: true), ["jobs_queue", "jobs_pkey"]),
             (JobFilter(state: .dead, after: 50_000), ["jobs_stopped"]),
-            (JobFilter(state: .cancelled, newestFirst: true), ["jobs_stopped"]),
+            (JobFilter(state: .cancelled, newestFirst: true), ["jobs_stopped", "jobs_cancelled"]),
+            (JobFilter(after: 50_000, schedule: "nightly"), ["jobs_schedule"]),
+            (JobFilter(newestFirst: true, schedule: "nightly"), ["jobs_schedule"]),
             (JobFilter(state: .completed, after: 50_000), ["jobs_pkey"]),
             (JobFilter(state: .dead, handler: "rare"), ["jobs_handler", "jobs_stopped", "jobs_dead"]),
         ]
@@ -117,6 +119,7 @@ import WorkerTestKit
             ("waitingHandlers", PostgresJournal.waitingHandlersQuery(notIn: ["h1", "h2"])),
             ("waitingByHandler", PostgresJournal.waitingByHandlerQuery),
             ("depth", PostgresQuery(unsafeSQL: PostgresJournal.depthSQL)),
+            ("countsExceptCompleted", PostgresQuery(unsafeSQL: PostgresJournal.countsExceptCompletedSQL)),
             ("oldestQueuedAge", PostgresQuery(unsafeSQL: PostgresJournal.oldestQueuedSQL(age: true))),
         ]
         for (name, query) in queries {

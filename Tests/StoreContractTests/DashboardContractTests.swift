@@ -154,4 +154,39 @@ import WorkerTestKit
         #expect(counts["default"]?.count == JobState.allCases.count - 1)
         await fixture.close()
     }
+
+    /// A text search with a scan limit reads that many jobs at most per page, and its pages carry on from the last
+    /// job read, so that a text no job holds costs a bounded read and every match is still found.
+    @Test(arguments: StoreKind.allCases)
+    func aBoundedSearchCarriesOnFromTheLastJobItRead(kind: StoreKind) async throws {
+        let fixture = try await StoreFixture.make(kind)
+        var ids: [Int64] = []
+        for index in 1...30 {
+            ids.append(try await fixture.enqueue(payload: [5, 25].contains(index) ? #"{"to": "needle"}"# : #"{"to": "hay"}"#))
+        }
+        for newestFirst in [false, true] {
+            var filter = JobFilter(search: "needle", limit: 5, newestFirst: newestFirst, scanLimit: 10)
+            var pages: [[Int64]] = []
+            var cursors: [Int64?] = []
+            while pages.count < 10 {
+                let page = try await fixture.store.jobPage(filter)
+                pages.append(page.jobs.map(\.id))
+                cursors.append(page.next)
+                guard let next = page.next else { break }
+                filter.after = next
+            }
+            if newestFirst {
+                #expect(pages == [[ids[24]], [], [ids[4]]])
+                #expect(cursors == [ids[20], ids[10], nil])
+            } else {
+                #expect(pages == [[ids[4]], [], [ids[24]]])
+                #expect(cursors == [ids[9], ids[19], nil])
+            }
+        }
+        let full = try await fixture.store.jobPage(JobFilter(search: "needle", limit: 1, scanLimit: 30))
+        #expect(full.jobs.map(\.id) == [ids[4]] && full.next == ids[4], "a page that filled ends where it ended")
+        #expect(try await fixture.store.jobs(JobFilter(search: "needle")).map(\.id) == [ids[4], ids[24]], "no bound: every job read")
+        #expect(await journalErrorCode { _ = try await fixture.store.jobPage(JobFilter(search: "x", scanLimit: 0)) } == .invalidArgument)
+        await fixture.close()
+    }
 }

@@ -281,7 +281,7 @@ import WorkerTestKit
         // Logged out, the cookie opens nothing.
         #expect(try await HTTPProbe.request("POST", "/logout", port: port, headers: ["Cookie": cookie], body: "csrf=\(csrf)").status == 303)
         #expect(try await HTTPProbe.request("POST", "/queues/mail/resume", port: port, headers: ["Cookie": cookie], body: "csrf=\(csrf)").status == 401)
-        #expect(process.log.contains("job \(seeded.dead) retried by dashboard (client 127.0.0.1)"), "\(process.log)")
+        #expect(await process.waitForLog("job \(seeded.dead) retried by dashboard (client 127.0.0.1)", timeout: .seconds(10)), "\(process.log)")
     }
 
     @Test func hiddenPayloadsAreNeitherShownNorSearchable() async throws {
@@ -296,6 +296,20 @@ import WorkerTestKit
         #expect(try Self.json(try await HTTPProbe.get("/api/jobs/\(seeded.mail)", port: port))["payload"] is NSNull)
         #expect(try await HTTPProbe.get("/jobs?q=secret", port: port).status == 403)
         #expect(try await HTTPProbe.get("/api/jobs?q=secret", port: port).status == 403)
+    }
+
+    @Test func theStandaloneDashboardIsReadyServesMetricsAndStopsOnTerm() async throws {
+        let seeded = try await Self.seed(.sqlite)
+        defer { seeded.fixture.remove() }
+        let (process, port) = try await Self.dashboard(seeded.fixture)
+        #expect(try await HTTPProbe.get("/healthz", port: port).status == 200)
+        #expect(try await HTTPProbe.get("/readyz", port: port).status == 200)
+        let metrics = try await HTTPProbe.get("/metrics", port: port)
+        #expect(metrics.status == 200 && metrics.body.contains(#"worker_queue_jobs{queue="mail",state="queued"} 1"#), "\(metrics.body)")
+        process.signal(SIGTERM)
+        #expect((await process.waitForExit(timeout: .seconds(10)))?.status == 0, "\(process.log)")
+        await #expect(throws: HTTPProbe.Failure.self) { try await HTTPProbe.get("/healthz", port: port) }
+        #expect(try await seeded.fixture.journal.job(seeded.mail).state == .queued, "it runs no job")
     }
 
     @Test func badDashboardOptionsAreOneLineErrors() async throws {

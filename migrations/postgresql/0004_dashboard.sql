@@ -15,7 +15,7 @@ CREATE INDEX workers_stopped ON workers (stopped_at) WHERE stopped_at IS NOT NUL
 -- round (not per job) in the statement that records the outcomes; keyed by worker, so that workers never wait on
 -- each other's row. `failed`: the job went retrying or dead; `interrupted`: a drain gave it back, or a recovery took
 -- it back from a dead worker (worker_id is then the recoverer, or 'recovery' for an operator's). Rows older than
--- 7 days are deleted when a worker opens a new minute (those another transaction holds are left for the next).
+-- 7 days are deleted by the workers' heartbeats (those another transaction holds are left for the next beat).
 CREATE TABLE job_activity (
     minute      bigint  NOT NULL,          -- the minute's start, microseconds since the epoch
     worker_id   text    NOT NULL,

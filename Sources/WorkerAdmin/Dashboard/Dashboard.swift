@@ -21,6 +21,7 @@ public struct Dashboard: Sendable {
     let logger: Logger
     let sessions = DashboardSessions()
     let gate = DashboardGate()
+    let countsCache = CountsCache()
     let library: MustacheLibrary
     let clock: WallClock
 

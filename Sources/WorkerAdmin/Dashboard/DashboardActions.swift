@@ -47,6 +47,7 @@ extension Dashboard {
             let job = redacted(try await store.runSchedule(name, by: origin))
             result = ActionResult(json: .object([("job", job.json)]), summary: "schedule \(name) run now: job \(job.id)", back: "/schedules?done=ran")
         }
+        countsCache.invalidate()
         logger.notice("dashboard: \(result.summary) by \(origin)")
         return result
     }
@@ -61,7 +62,12 @@ extension Dashboard {
         "ran": "Schedule run: a job was enqueued now.",
     ]
 
-    // MARK: Authorization
+    // MARK: Authorization (checked before the gate: a refused client never takes a turn from the others)
+
+    /// The page of a refused form action.
+    func refusal(_ error: any Error, _ request: Request, back: String) -> Response {
+        messagePage(error as? DashboardError ?? .forbidden("refused"), viewer: viewer(request), back: back)
+    }
 
     /// A form action's permission: a token must be configured (else 403), the browser logged in (else 401), the
     /// form's CSRF token that of its session, and the request from this dashboard's own pages (else 403).
@@ -116,10 +122,9 @@ extension Dashboard {
         formAction(router, "schedules/:name/run", back: "/schedules") { _, context in .runSchedule(try Self.name(context)) }
         router.post("jobs/bulk") { request, context in
             let fields = formFields(await Self.body(request, context))
-            return await page(request, back: "/jobs") { _ in
-                let viewer = try authorizeForm(request, fields)
-                return try await bulkApply(fields, origin: Self.origin(context), viewer: viewer)
-            }
+            let viewer: Viewer
+            do { viewer = try authorizeForm(request, fields) } catch { return refusal(error, request, back: "/jobs") }
+            return await page(request, back: "/jobs") { _ in try await bulkApply(fields, origin: Self.origin(context), viewer: viewer) }
         }
 
         apiAction(router, "api/jobs/:id/retry") { _, context in .retry(try Self.jobID(context)) }
@@ -128,10 +133,8 @@ extension Dashboard {
         apiAction(router, "api/queues/:name/resume") { _, context in .resume(try Self.name(context)) }
         apiAction(router, "api/schedules/:name/run") { _, context in .runSchedule(try Self.name(context)) }
         router.post("api/jobs/bulk") { request, context in
-            await api(request) {
-                try authorizeAPI(request)
-                return try await bulkAPI(request.queryValues, origin: Self.origin(context))
-            }
+            do { try authorizeAPI(request) } catch { return Self.apiError(error as? DashboardError ?? .unauthorized("unauthorized")) }
+            return await api(request) { try await bulkAPI(request.queryValues, origin: Self.origin(context)) }
         }
     }
 
@@ -141,10 +144,9 @@ extension Dashboard {
     ) {
         router.post(path) { request, context in
             let fields = formFields(await Self.body(request, context))
+            do { _ = try authorizeForm(request, fields) } catch { return refusal(error, request, back: back) }
             return await page(request, back: back) { _ in
-                _ = try authorizeForm(request, fields)
-                let result = try await perform(try action(request, context), origin: Self.origin(context))
-                return Self.seeOther(result.back)
+                Self.seeOther(try await perform(try action(request, context), origin: Self.origin(context)).back)
             }
         }
     }
@@ -153,10 +155,8 @@ extension Dashboard {
         _ router: Router<AdminContext>, _ path: RouterPath, _ action: @escaping @Sendable (Request, AdminContext) throws -> Action
     ) {
         router.post(path) { request, context in
-            await api(request) {
-                try authorizeAPI(request)
-                return try await perform(try action(request, context), origin: Self.origin(context)).json
-            }
+            do { try authorizeAPI(request) } catch { return Self.apiError(error as? DashboardError ?? .unauthorized("unauthorized")) }
+            return await api(request) { try await perform(try action(request, context), origin: Self.origin(context)).json }
         }
     }
 
@@ -266,6 +266,7 @@ extension Dashboard {
         let plan = try await store.plan(change, query.filter)
         let done = change == .retry ? "retried" : "cancelled"
         let result = try await store.apply(plan, reason: "\(done) by \(origin) in bulk (\(query.description))") { _ in }
+        countsCache.invalidate()
         logger.notice("dashboard: \(done) \(result.changed) job(s) of \(query.description) in bulk by \(origin)")
         return (change, query, result)
     }

@@ -59,7 +59,8 @@ extension Dashboard {
     }
 
     /// The overview's data: exact counts per queue of every state but `completed` (each read through its state's
-    /// index), settings, the oldest queued job's wait, the last hour's activity.
+    /// index) and the oldest queued job's wait, as of `at` (`CountsCache`); settings and the last hour's activity,
+    /// read now.
     struct OverviewData {
         var at: Micros
         var counts: [String: [JobState: Int]]
@@ -77,12 +78,14 @@ extension Dashboard {
     }
 
     func overviewData() async throws -> OverviewData {
-        let at = clock.now()
-        let since = (at / 60_000_000 - Int64(ActivityChart.minutes - 1)) * 60_000_000
+        let counts = try await countsCache.counts { [store, clock] in
+            CountsCache.Counts(at: clock.now(), counts: try await store.countsExceptCompleted(), oldestQueued: try await store.oldestQueuedAge())
+        }
+        let now = clock.now()
+        let since = (now / 60_000_000 - Int64(ActivityChart.minutes - 1)) * 60_000_000
         return OverviewData(
-            at: at, counts: try await store.countsExceptCompleted(), oldestQueued: try await store.oldestQueuedAge(),
-            settings: try await store.queueSettings(), activity: try await store.activity(since: since), since: since,
-            liveWorkers: try await store.liveWorkerCount())
+            at: counts.at, counts: counts.counts, oldestQueued: counts.oldestQueued, settings: try await store.queueSettings(),
+            activity: try await store.activity(since: since), since: since, liveWorkers: try await store.liveWorkerCount())
     }
 
     func overviewPage(_ viewer: Viewer) async throws -> Response {
@@ -132,6 +135,7 @@ extension Dashboard {
         var queryString: String
         var rows: [JobRow]
         var nextLink: String?
+        var searchScan = JobQuery.searchScan
     }
 
     func jobsPage(_ request: Request, _ viewer: Viewer) async throws -> Response {
@@ -226,7 +230,7 @@ extension Dashboard {
     /// JSON text indented for reading (as stored when it cannot be parsed).
     static func pretty(_ json: String) -> String {
         guard let data = json.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
-              let out = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed]),
+              let out = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]),
               let text = String(data: out, encoding: .utf8) else { return json }
         return text
     }

@@ -86,6 +86,7 @@ enum DashboardTemplates {
         {{^rows}}<tr><td colspan="8" class="muted">No job matches.</td></tr>{{/rows}}
         </tbody></table>
         {{#nextLink}}<a id="next" href="{{nextLink}}">Next page →</a>{{/nextLink}}
+        {{#query.text}}<p class="muted">A text search reads at most {{searchScan}} jobs per page: a short or empty page with a next link has more to search.</p>{{/query.text}}
         """
 
     static let job = """

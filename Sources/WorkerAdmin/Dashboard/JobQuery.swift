@@ -16,6 +16,9 @@ struct JobQuery: Sendable, Equatable {
     var limit = 50
 
     static let maxLimit = 500
+    /// The jobs a text search reads per page at most: a text no job holds costs a bounded read, and the page's
+    /// next link searches on from where it stopped.
+    static let searchScan = 20_000
 
     /// Reads the parameters; a malformed one is a `DashboardError.badRequest` naming it and the fix.
     init(_ parameters: [String: String], hidePayloads: Bool) throws {
@@ -55,7 +58,9 @@ struct JobQuery: Sendable, Equatable {
 
     /// The store's filter for a page.
     var filter: JobFilter {
-        JobFilter(state: state, handler: handler, queue: queue, search: text, limit: limit, newestFirst: newestFirst, after: after, schedule: schedule)
+        JobFilter(
+            state: state, handler: handler, queue: queue, search: text, limit: limit, newestFirst: newestFirst, after: after, schedule: schedule,
+            scanLimit: text == nil ? nil : Self.searchScan)
     }
 
     /// Whether anything selects jobs (bulk actions need a filter).
