@@ -32,7 +32,7 @@ struct DashboardTargets {
             get(prefix == "" ? "/" : "/api/overview")
             for query in [
                 "", "?state=dead", "?state=retrying", "?state=queued&queue=billing", "?state=completed&queue=mail",
-                "?handler=render-report&order=oldest", "?schedule=nightly-report", "?q=user-4242%40example.com",
+                "?handler=render-report&order=oldest", "?schedule=nightly-report", "?q=user-4242%40example.com", "?q=no-such-text-anywhere",
                 "?state=dead&q=insufficient", "?after=\(middle)", "?state=completed&after=\(middle)",
                 "?queue=reports&handler=export-csv&after=\(middle)",
             ] {
