@@ -22,6 +22,7 @@ public enum DashboardProcess {
             tasks.addTask { try await group.run() }
             tasks.addTask {
                 await signals.stopRequested()
+                guard !Task.isCancelled else { return }  // the server ended first (it failed to start)
                 logger.notice("dashboard: stopping")
                 await group.triggerGracefulShutdown()
             }

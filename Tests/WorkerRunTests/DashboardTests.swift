@@ -306,6 +306,10 @@ import WorkerTestKit
         #expect(try await HTTPProbe.get("/readyz", port: port).status == 200)
         let metrics = try await HTTPProbe.get("/metrics", port: port)
         #expect(metrics.status == 200 && metrics.body.contains(#"worker_queue_jobs{queue="mail",state="queued"} 1"#), "\(metrics.body)")
+        let taken = try await runProcess(
+            ProductBinary.path("worker"), ["dashboard", "--db", seeded.fixture.db, "--admin", "127.0.0.1:\(port)"],
+            currentDirectory: seeded.fixture.directory.path)
+        #expect(taken.status == 75 && taken.stderrLines.count == 1 && taken.stderr.contains("the address is in use"), "\(taken.stderr)")
         process.signal(SIGTERM)
         #expect((await process.waitForExit(timeout: .seconds(10)))?.status == 0, "\(process.log)")
         await #expect(throws: HTTPProbe.Failure.self) { try await HTTPProbe.get("/healthz", port: port) }
