@@ -138,3 +138,21 @@ public enum QueueJSON {
         ])
     }
 }
+
+/// The jobs a bulk change skipped, by reason, as `worker retry|cancel` and the dashboard report them.
+public enum BulkSkips {
+    /// `0 skipped`, or `3 skipped (1 completed, 2 running)`.
+    public static func text(_ skipped: [String: Int]) -> String {
+        let total = skipped.values.reduce(0, +)
+        guard total > 0 else { return "0 skipped" }
+        return "\(total) skipped (\(skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))"
+    }
+
+    /// The members `skipped` (the total) and `skipped_by_reason`.
+    public static func json(_ skipped: [String: Int]) -> [(String, JSON)] {
+        [
+            ("skipped", .int(Int64(skipped.values.reduce(0, +)))),
+            ("skipped_by_reason", .object(skipped.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })),
+        ]
+    }
+}

@@ -41,7 +41,7 @@ struct BulkChangeOptions: ParsableArguments {
             let running = requestedIDs.isEmpty ? "" : " (\(requestedIDs.count) of them running: their workers are asked to stop them)"
             throw CLIError(
                 .usage,
-                "\(plan.matched) job(s) match: \(plan.accepted.count) would be \(done)\(running), \(skippedText(plan.skipped)); nothing changed: add --yes to \(change.rawValue) them, or --dry-run to list them")
+                "\(plan.matched) job(s) match: \(plan.accepted.count) would be \(done)\(running), \(BulkSkips.text(plan.skipped)); nothing changed: add --yes to \(change.rawValue) them, or --dry-run to list them")
         }
         let progress = Progress()
         let result = try await journal.apply(plan, reason: "\(done) by operator in bulk (\(selection.description))") { count in
@@ -51,10 +51,10 @@ struct BulkChangeOptions: ParsableArguments {
         if json {
             var members: [(String, JSON)] = [(done, .int(Int64(result.changed)))]
             if change == .cancel { members.append(("cancel_requested", .int(Int64(result.requested)))) }
-            Output.line(JSON.object(members + skippedJSON(result.skipped)).text)
+            Output.line(JSON.object(members + BulkSkips.json(result.skipped)).text)
         } else {
             let requested = change == .cancel ? ", requested cancellation of \(result.requested) running job(s)" : ""
-            Output.line("\(done) \(result.changed) job(s)\(requested); \(skippedText(result.skipped))")
+            Output.line("\(done) \(result.changed) job(s)\(requested); \(BulkSkips.text(result.skipped))")
         }
     }
 
@@ -65,7 +65,7 @@ struct BulkChangeOptions: ParsableArguments {
                 ("count", .int(Int64(plan.accepted.count))), ("ids", .array(plan.accepted.map { .int($0.id) })),
             ]
             if plan.change == .cancel { members.append(("cancel_requested_ids", .array(requestedIDs.map(JSON.int)))) }
-            Output.line(JSON.object(members + skippedJSON(plan.skipped)).text)
+            Output.line(JSON.object(members + BulkSkips.json(plan.skipped)).text)
             return
         }
         let rows = plan.accepted.map { job -> [String] in
@@ -78,20 +78,6 @@ struct BulkChangeOptions: ParsableArguments {
         if !rows.isEmpty {
             for line in table(["ID", "STATE", "CHANGE"], rows) { Output.line(line) }
         }
-        Output.line("would \(plan.change.rawValue) \(plan.accepted.count) job(s); \(skippedText(plan.skipped))")
-    }
-
-    /// "2 skipped (1 completed, 1 queued)".
-    private func skippedText(_ skipped: [String: Int]) -> String {
-        let total = skipped.values.reduce(0, +)
-        guard total > 0 else { return "0 skipped" }
-        return "\(total) skipped (\(skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))"
-    }
-
-    private func skippedJSON(_ skipped: [String: Int]) -> [(String, JSON)] {
-        [
-            ("skipped", .int(Int64(skipped.values.reduce(0, +)))),
-            ("skipped_by_reason", .object(skipped.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })),
-        ]
+        Output.line("would \(plan.change.rawValue) \(plan.accepted.count) job(s); \(BulkSkips.text(plan.skipped))")
     }
 }

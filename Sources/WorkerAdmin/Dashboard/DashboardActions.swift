@@ -227,7 +227,7 @@ extension Dashboard {
         let model = BulkModel(
             verb: change == .retry ? "Retry" : "Cancel", done: change == .retry ? "retried" : "cancelled", action: change.rawValue,
             description: query.description, matched: plan.matched, accepted: plan.accepted.count,
-            runningText: Self.runningText(plan.accepted.filter { $0.state == .running }.count), canConfirm: !plan.accepted.isEmpty, skippedText: Self.skippedText(plan.skipped),
+            runningText: Self.runningText(plan.accepted.filter { $0.state == .running }.count), canConfirm: !plan.accepted.isEmpty, skippedText: BulkSkips.text(plan.skipped),
             hidden: query.terms.map { Field(name: $0.name, value: $0.value) }, queryString: query.queryString(), csrf: viewer.csrf)
         return html("bulk", model, title: "\(model.verb) in bulk", viewer: viewer, nav: Nav(jobs: true))
     }
@@ -237,7 +237,7 @@ extension Dashboard {
         let (change, query, result) = try await bulk(fields, origin: origin)
         let done = change == .retry ? "Retried" : "Cancelled"
         let requested = change == .cancel && result.requested > 0 ? "; asked the workers of \(result.requested) running job(s) to stop them" : ""
-        let text = "\(done) \(result.changed) job(s) of \(query.description)\(requested); \(Self.skippedText(result.skipped))."
+        let text = "\(done) \(result.changed) job(s) of \(query.description)\(requested); \(BulkSkips.text(result.skipped))."
         let model = Message(heading: "\(done) in bulk", error: nil, text: text, loginLink: false, back: "/jobs?" + query.queryString())
         return html("message", model, title: "\(done) in bulk", viewer: viewer, nav: Nav(jobs: true))
     }
@@ -250,13 +250,12 @@ extension Dashboard {
             let plan = try await store.plan(change, query.filter)
             return .object([
                 ("matched", .int(Int64(plan.matched))), ("accepted", .int(Int64(plan.accepted.count))),
-                ("skipped_by_reason", Self.skippedJSON(plan.skipped)),
-            ])
+            ] + BulkSkips.json(plan.skipped))
         }
         let (change, _, result) = try await bulk(values, origin: origin)
         var members: [(String, JSON)] = [(change == .retry ? "retried" : "cancelled", .int(Int64(result.changed)))]
         if change == .cancel { members.append(("cancel_requested", .int(Int64(result.requested)))) }
-        members.append(("skipped_by_reason", Self.skippedJSON(result.skipped)))
+        members += BulkSkips.json(result.skipped)
         return .object(members)
     }
 
@@ -273,13 +272,5 @@ extension Dashboard {
 
     static func runningText(_ running: Int) -> String? {
         running == 0 ? nil : "\(running) of them running: their workers are asked to stop them"
-    }
-
-    static func skippedText(_ skipped: [String: Int]) -> String {
-        skipped.isEmpty ? "none skipped" : "skipped " + skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-    }
-
-    static func skippedJSON(_ skipped: [String: Int]) -> JSON {
-        .object(skipped.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })
     }
 }
