@@ -51,22 +51,28 @@ import WorkerTestKit
     /// When the 3 s one ends, the handler is long (unless a commit takes 50 ms): its slot takes one of the
     /// reserve, and the others are given back at the next commit, while the 6 s ones still run.
     @Test func claimedAheadJobsAreGivenBackWhenTheirHandlerTurnsLong() async throws {
-        let fixture = try RunFixture()
-        defer { fixture.remove() }
-        _ = try await fixture.journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 0}"#), count: 30))
-        let long = try await fixture.journal.enqueue(batch: [3000, 6000, 6000, 1000, 1000, 1000].map {
-            NewJob(handler: "sleep", payload: #"{"ms": \#($0)}"#)
-        }).map(\.id)
-        try await fixture.runUntilIdle(["--concurrency", "3"])
+        // The premise is a timing one (the handler counts as short while commits are fast): on a machine loaded
+        // enough that a 0 ms job takes 300 ms, nothing is claimed ahead and nothing can be given back. The scenario
+        // then runs again on a fresh journal, up to three times; every run must lose nothing.
         var givenBack = 0
-        for id in long {
-            let events = try await fixture.journal.events(job: id)
-            givenBack += events.filter { $0.reason.contains("given back unstarted") }.count
-            #expect(events.filter { $0.to == .completed }.count == 1)
+        var logs: [String] = []
+        for _ in 1...3 where givenBack == 0 {
+            let fixture = try RunFixture()
+            defer { fixture.remove() }
+            _ = try await fixture.journal.enqueue(batch: Array(repeating: NewJob(handler: "sleep", payload: #"{"ms": 0}"#), count: 30))
+            let long = try await fixture.journal.enqueue(batch: [3000, 6000, 6000, 1000, 1000, 1000].map {
+                NewJob(handler: "sleep", payload: #"{"ms": \#($0)}"#)
+            }).map(\.id)
+            try await fixture.runUntilIdle(["--concurrency", "3"])
+            for id in long {
+                let events = try await fixture.journal.events(job: id)
+                givenBack += events.filter { $0.reason.contains("given back unstarted") }.count
+                #expect(events.filter { $0.to == .completed }.count == 1)
+            }
+            logs.append((try? String(contentsOfFile: fixture.directory.file("idle.log"), encoding: .utf8)) ?? "")
+            try await fixture.expectSound()
         }
-        let log = (try? String(contentsOfFile: fixture.directory.file("idle.log"), encoding: .utf8)) ?? ""
-        #expect(givenBack > 0, "no job was given back: \(log)")
-        try await fixture.expectSound()
+        #expect(givenBack > 0, "no job was given back in \(logs.count) runs: \(logs.joined(separator: "\n---\n"))")
     }
 
     /// A reserve of short jobs does not make a more urgent job of another handler wait for the backlog: the
