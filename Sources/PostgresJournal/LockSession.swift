@@ -10,7 +10,7 @@ import WorkerStore
 /// notices a vanished client at once (`client_connection_check_interval`) or within the keepalive bound.
 ///
 /// It is watched three ways: its `closeFuture` (the server ended the session, a reset), its LISTEN loop (which
-/// ends with the connection), and a ping (`SELECT 1`) every second that must answer within 2 s. So a link that
+/// ends with the connection), and a ping (`SELECT 1`) every second that must answer within 5 s. So a link that
 /// went silent is noticed within 6 s (1 s until the next ping plus its 5 s deadline), well before the server frees
 /// the lock (about 11 s with the default `LockKeepalive`) and a peer recovers the worker's jobs. A query on a dead
 /// connection may never return, so the ping is raced against its deadline without waiting for it.
@@ -115,24 +115,28 @@ final class LockSession: Sendable {
         await listening.wait(atMost: .seconds(5))
     }
 
-    /// Nil when the server answered `SELECT 1` within `pingDeadline`, else why not.
-    private static func ping(_ connection: PostgresConnection, logger: Logger) async -> String? {
-        let answer = Race<String?>()
-        return await withCheckedContinuation { continuation in
-            answer.set(continuation)
-            // Both unstructured: a query on a connection whose server vanished may never return.
-            Task {
-                do {
-                    _ = try await connection.query("SELECT 1", logger: logger).collect()
-                    answer.finish(nil)
-                } catch {
-                    answer.finish("a ping failed: \(String(reflecting: error))")
-                }
+    /// Nil when the server answered `SELECT 1` within `pingDeadline`, else why not. The race is decided on the
+    /// connection's event loop, where both the answer and the deadline land, never on the process's task pool: a
+    /// busy process (its cooperative threads taken by jobs or other work) must not mistake its own slowness in
+    /// reading an answer for a silent link. A query on a dead connection may never complete; the deadline does.
+    static func ping(_ connection: PostgresConnection, deadline: Duration = pingDeadline, logger: Logger) async -> String? {
+        let loop = connection.eventLoop
+        let decided = loop.makePromise(of: String?.self)
+        let nanoseconds = deadline.components.seconds * 1_000_000_000 + deadline.components.attoseconds / 1_000_000_000
+        let timer = loop.scheduleTask(in: .nanoseconds(nanoseconds)) {
+            decided.succeed("the server did not answer a ping within \(deadline.components.seconds) s")
+        }
+        connection.query("SELECT 1", logger: logger).whenComplete { result in
+            timer.cancel()
+            switch result {
+            case .success: decided.succeed(nil)  // ignored when the deadline came first
+            case .failure(let error): decided.succeed("a ping failed: \(String(reflecting: error))")
             }
-            Task {
-                try? await Task.sleep(for: pingDeadline)
-                answer.finish("the server did not answer a ping within \(pingDeadline.components.seconds) s")
-            }
+        }
+        do {
+            return try await decided.futureResult.get()
+        } catch {
+            return "a ping failed: \(String(reflecting: error))"  // not reached: the promise only ever succeeds
         }
     }
 

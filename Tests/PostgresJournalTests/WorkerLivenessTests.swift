@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 @testable import PostgresJournal
 import Testing
 import WorkerStore
@@ -190,5 +191,38 @@ import WorkerTestKit
         kill(backend, SIGCONT)
         #expect(await journalErrorCode { _ = try await fixture.claim(a, "wa") } == .unavailable)
         await closeAll(a)
+    }
+
+    /// A process whose task pool is busy (every cooperative thread taken for longer than the ping's deadline, as a
+    /// loaded CI machine or a burst of work can do) still hears the server's answer in time: the ping is judged on
+    /// the connection's event loop, so only a server or link that really is silent counts as a lost session. The
+    /// server's backend is frozen while the ping goes out and thawed (by a thread outside the pool) 100 ms into the
+    /// 1.5 s the pool is blocked, so the answer arrives within the 300 ms deadline but cannot be read by any task.
+    @Test func aBusyProcessIsNotMistakenForASilentSession() async throws {
+        let fixture = try await RunFixture("busy")
+        let journal = try await fixture.open()
+        let connection = try await Connections.connect(journal.server, journal.options)
+        let backend = try #require(try await connection.query("SELECT pg_backend_pid()", logger: journal.logger).collect().first?.decode(Int32.self))
+        #expect(await LockSession.ping(connection, deadline: .milliseconds(300), logger: journal.logger) == nil)
+        #expect(kill(backend, SIGSTOP) == 0)
+        defer { kill(backend, SIGCONT) }
+        let verdict = Task { await LockSession.ping(connection, deadline: .milliseconds(300), logger: journal.logger) }
+        try await Task.sleep(for: .milliseconds(30))  // the ping is on the wire, unanswered
+        Thread.detachNewThread {
+            usleep(100_000)
+            kill(backend, SIGCONT)
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<ProcessInfo.processInfo.activeProcessorCount {
+                group.addTask { usleep(1_500_000) }  // blocks its cooperative thread on purpose
+            }
+        }
+        #expect(await verdict.value == nil)
+        // A backend that stays frozen is still a silent session.
+        #expect(kill(backend, SIGSTOP) == 0)
+        #expect(await LockSession.ping(connection, deadline: .milliseconds(300), logger: journal.logger)?.contains("did not answer a ping") == true)
+        kill(backend, SIGCONT)
+        try await connection.close()
+        await closeAll(journal)
     }
 }
