@@ -10,7 +10,7 @@ import WorkerTestKit
 /// `WORKER_CRASH_AT=<point>` in all its processes; the first to get there is SIGKILLed there (`WORKER_CRASH_ONCE`:
 /// only one, so no job is counted as poison); then a clean
 /// worker finishes what is left and the journal is checked.
-@Suite(.serialized) struct CrashPointTests {  // one workload at a time: 18 at once would swamp a 2-core machine
+@Suite(.serialized) struct CrashPointTests {  // one workload at a time per half: 28 at once would swamp a 2-core machine
     static let sources = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Sources").path
@@ -58,8 +58,25 @@ import WorkerTestKit
         try await CrashWorkload.finishAndCheck(fixture, crashedAt: nil)
     }
 
-    @Test(arguments: CrashPointTests.points())
+    /// Every other point (`half` 0 or 1): the points are crashed at by two serialized suites, this one and
+    /// `CrashPointTestsSecondHalf`, so two workloads run at a time (the suite was the last to end by 200 s alone).
+    static func points(half: Int) -> [String] {
+        points().enumerated().filter { $0.offset % 2 == half }.map(\.element)
+    }
+
+    @Test func theHalvesTogetherAreEveryPoint() {
+        #expect(Set(Self.points(half: 0)).union(Self.points(half: 1)) == Set(Self.points()))
+        #expect(Set(Self.points(half: 0)).isDisjoint(with: Self.points(half: 1)))
+    }
+
+    @Test(arguments: CrashPointTests.points(half: 0))
     func aCrashAtTheWritePointLosesNothing(point: String) async throws {
+        try await Self.crash(at: point)
+    }
+
+    static func crash(at point: String) async throws {
+        let began = ContinuousClock.now
+        defer { print("crash point \(point): \(ContinuousClock.now - began)") }
         let fixture = try RunFixture()
         defer { fixture.remove() }
         let marker = fixture.directory.file("crashed")
@@ -67,6 +84,14 @@ import WorkerTestKit
         try await workload.run()
         #expect(FileManager.default.fileExists(atPath: marker), "no process died at \(point): the crash point was not reached")
         try await CrashWorkload.finishAndCheck(fixture, crashedAt: point)
+    }
+}
+
+/// The other half of `CrashPointTests`' points, one at a time beside it.
+@Suite(.serialized) struct CrashPointTestsSecondHalf {
+    @Test(arguments: CrashPointTests.points(half: 1))
+    func aCrashAtTheWritePointLosesNothing(point: String) async throws {
+        try await CrashPointTests.crash(at: point)
     }
 }
 
@@ -144,7 +169,8 @@ struct CrashWorkload {
         if let doomed { _ = try await cli(["retry", String(doomed)]) }
         _ = await eventually(timeout: .seconds(60)) {  // the first worker fired the schedule (or died doing it)
             guard first.isAlive else { return true }
-            return (try? await fixture.journal.schedule(named: "tick").totals[.fired] ?? 0) ?? 0 > 0
+            guard let tick = try? await fixture.journal.schedule(named: "tick") else { return false }
+            return tick.schedule.pausedAt != nil || tick.totals[.fired] ?? 0 > 0  // paused: its resume was the one killed
         }
         for _ in 0..<2 { _ = try await cli(["schedule", "remove", "tick"]) }  // twice: the first may be the one killed
         try await self.await(append, in: [.completed], worker: first)
