@@ -88,6 +88,7 @@ public final class ChildProcess: Sendable {
                 }
                 pidSink.finish()
             } catch {
+                box.monitorFailed(error)
                 pidSink.finish(throwing: error)
             }
         }
@@ -121,6 +122,15 @@ public final class ChildProcess: Sendable {
         case .signaled(let signal): signal
         case nil: nil
         }
+    }
+
+    /// What the kernel says of a child that has not been seen ending, for a failure message: its state in /proc
+    /// (`Z` is a zombie: it ended but was not reaped, so the watch missed it) and the watch's error, if it failed.
+    public var diagnosis: String {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let state = status.split(separator: "\n").first { $0.hasPrefix("State:") }.map(String.init) ?? "no /proc entry"
+        let wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)).map { ", waiting in \($0)" } ?? ""
+        return "pid \(pid) \(state)\(wchan)" + (ending.monitorError.map { "; the watch for its end failed: \($0)" } ?? "")
     }
 
     /// Sends `signal` (nothing once it ended: its pid may be another process's by then).
@@ -166,6 +176,9 @@ public final class ChildProcess: Sendable {
 /// How a child ended, written once by the task that waits for it.
 private final class EndingBox: Sendable {
     private let state = Mutex<ChildProcess.Ending?>(nil)
+    private let failure = Mutex<String?>(nil)
     var value: ChildProcess.Ending? { state.withLock { $0 } }
+    var monitorError: String? { failure.withLock { $0 } }
     func set(_ ending: ChildProcess.Ending) { state.withLock { $0 = ending } }
+    func monitorFailed(_ error: any Error) { failure.withLock { $0 = String(describing: error) } }
 }

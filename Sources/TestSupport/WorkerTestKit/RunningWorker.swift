@@ -29,6 +29,9 @@ public final class RunningWorker: Sendable {
     /// Whether the process still runs.
     public var isAlive: Bool { process.isAlive }
 
+    /// The kernel's view of a worker not seen ending (see `ChildProcess.diagnosis`).
+    public var diagnosis: String { process.diagnosis }
+
     /// Sends a signal to the worker alone (nothing once it ended): a child it forked lives on.
     public func signal(_ signal: Int32) {
         process.signal(signal)
