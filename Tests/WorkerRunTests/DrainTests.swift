@@ -191,7 +191,8 @@ import WorkerTestKit
             }
             worker.signal(SIGTERM)
             let exit = await worker.waitForExit(timeout: .seconds(15))
-            #expect(exit?.status == 0, "exit \(String(describing: exit)) (\(worker.diagnosis)): \(worker.log)")
+            let diagnosis = exit == nil ? await worker.diagnosis() : ""
+            #expect(exit?.status == 0, "exit \(String(describing: exit)) (\(diagnosis)): \(worker.log)")
             #expect(worker.log.contains("received SIGTERM"))
         }
         try await fixture.expectSound()

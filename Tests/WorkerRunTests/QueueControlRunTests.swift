@@ -123,7 +123,8 @@ import WorkerTestKit
         for worker in workers { worker.signal(SIGTERM) }
         for worker in workers {
             let exit = await worker.waitForExit(timeout: .seconds(60))
-            #expect(exit?.status == 0, "\(worker.log.suffix(400))")
+            let diagnosis = exit == nil ? await worker.diagnosis() : ""
+            #expect(exit?.status == 0, "\(diagnosis)\n\(worker.log.suffix(400))")
         }
     }
 

@@ -133,6 +133,28 @@ public final class ChildProcess: Sendable {
         return "pid \(pid) \(state)\(wchan)" + (ending.monitorError.map { "; the watch for its end failed: \($0)" } ?? "")
     }
 
+    /// Each thread's innermost frames (function names only), read with gdb when it is installed and the child is
+    /// alive and not a zombie: for the failure message of a child that did not end when it should have.
+    public func stacks() async -> String {
+        let gdb = "/usr/bin/gdb"
+        guard ending.value == nil, FileManager.default.isExecutableFile(atPath: gdb) else { return "" }
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        guard !status.contains("State:\tZ") else { return "" }
+        guard let result = try? await runProcess("/usr/bin/timeout", ["30", gdb, "-p", "\(pid)", "-batch", "-nx", "-ex", "thread apply all bt 10"])
+        else { return "" }
+        var threads: [String] = []
+        for line in result.stdout.split(separator: "\n") {
+            if line.hasPrefix("Thread ") {
+                threads.append(String(line.prefix(60)))
+            } else if line.hasPrefix("#"), !threads.isEmpty {
+                let words = line.split(separator: " ")
+                let name = words.firstIndex(of: "in").map { String(words[$0 + 1]) } ?? String(words.dropFirst().first ?? "")
+                threads[threads.count - 1] += " < " + String(name.prefix(80))
+            }
+        }
+        return threads.isEmpty ? "gdb: \(result.stderr.prefix(300))" : "threads of pid \(pid):\n" + threads.joined(separator: "\n")
+    }
+
     /// Sends `signal` (nothing once it ended: its pid may be another process's by then).
     public func signal(_ signal: Int32) {
         if ending.value == nil { kill(pid, signal) }

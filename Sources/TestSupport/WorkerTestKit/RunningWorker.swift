@@ -29,8 +29,9 @@ public final class RunningWorker: Sendable {
     /// Whether the process still runs.
     public var isAlive: Bool { process.isAlive }
 
-    /// The kernel's view of a worker not seen ending (see `ChildProcess.diagnosis`).
-    public var diagnosis: String { process.diagnosis }
+    /// The kernel's view of a worker not seen ending, with its threads' stacks (see `ChildProcess.diagnosis` and
+    /// `ChildProcess.stacks`).
+    public func diagnosis() async -> String { process.diagnosis + "\n" + (await process.stacks()) }
 
     /// Sends a signal to the worker alone (nothing once it ended): a child it forked lives on.
     public func signal(_ signal: Int32) {
