@@ -101,8 +101,9 @@ import WorkerTestKit
         let inFlightAtDrain = log.components(separatedBy: "draining (SIGTERM): intake stopped, ").dropFirst()
             .map { Int($0.prefix { $0.isNumber }) ?? 0 }
         // Under load: many restarts come with jobs running (a starved test process may be late for some: with the
-        // whole suite beside it on two cores, 13 of 20 were seen).
-        #expect(inFlightAtDrain.prefix(restarts).filter { $0 > 0 }.count >= restarts / 2, "jobs in flight at each drain: \(inFlightAtDrain)")
+        // whole suite beside it on two cores, 13 of 20 were seen; with three more test runs and two busy loops
+        // beside that, 8). A premise, not the property: the checks below hold whatever the count.
+        #expect(inFlightAtDrain.prefix(restarts).filter { $0 > 0 }.count >= restarts / 4, "jobs in flight at each drain: \(inFlightAtDrain)")
 
         // Whatever a drain interrupted resumes at the next start: finish everything, then check.
         try await fixture.runUntilIdle()
