@@ -52,8 +52,12 @@ import WorkerTestKit
             // once, not when a slot frees.
             let workers = try await (0..<3).asyncMap { try await setup.startWorker(host: $0, ["--concurrency", "4"]) }
             for worker in workers { #expect(await worker.waitForLog("ready"), "\(worker.log)") }
-            let ids = try await setup.enqueue("sleep", Array(repeating: #"{"ms": 10000}"#, count: 6))
-            // Wait until every job runs, then kill the worker that holds the first one.
+            // 20 s jobs: a resumed one sleeps only what is left, so the length costs little, and it leaves the look
+            // below and the kill time on a loaded machine (with 10 s jobs a CI run once saw the victim finish them all
+            // before the kill: one worker had claimed its share seconds after the others).
+            let ids = try await setup.enqueue("sleep", Array(repeating: #"{"ms": 20000}"#, count: 6))
+            // Wait until every job runs, then kill the worker that holds the one that started last (the most left
+            // to do), found in one look with the server's clock.
             let allRunning = await eventually(timeout: .seconds(60)) {
                 (try? await setup.sql("SELECT count(*) FROM jobs WHERE state = 'running'")) == "\(ids.count)"
             }
@@ -61,10 +65,18 @@ import WorkerTestKit
                 Issue.record("the jobs did not all start: \(try await setup.dump())")
                 return
             }
-            let victimPID = try await setup.sql("SELECT w.pid FROM jobs j JOIN workers w ON w.id = j.worker_id WHERE j.id = \(ids[0])")
+            let look = try await setup.sql("""
+                SELECT w.pid || ' ' || j.worker_id || ' ' || worker_micros() FROM jobs j JOIN workers w ON w.id = j.worker_id
+                WHERE j.state = 'running'
+                ORDER BY (SELECT max(e.at) FROM job_events e WHERE e.job_id = j.id AND e.to_state = 'running') DESC LIMIT 1
+                """).split(separator: " ").map(String.init)
+            guard look.count == 3 else {
+                Issue.record("no running job to pick a victim by: \(try await setup.dump())")
+                return
+            }
+            let (victimPID, victimID) = (look[0], look[1])
+            let killedAt = try #require(Int64(look[2]))
             let victim = try #require(workers.first { "\($0.pid)" == victimPID }, "no worker of ours has pid \(victimPID)")
-            let victimID = try await setup.sql("SELECT worker_id FROM jobs WHERE id = \(ids[0])")
-            let killedAt = try await setup.serverMicros()
             victim.killGroup()
             _ = await victim.waitForExit(timeout: .seconds(10))
             // What the victim held when it died, from the events (read after the kill: on a loaded machine it may
