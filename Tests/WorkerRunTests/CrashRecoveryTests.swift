@@ -99,7 +99,8 @@ import WorkerTestKit
     func jobsThatRanBesideAPoisonJobAreNotCountedAsPoison(store: StoreKind) async throws {
         let fixture = try await RunFixture.make(store)
         defer { fixture.remove() }
-        let bystanders = [try await fixture.enqueue("sleep", #"{"ms": 6000}"#), try await fixture.enqueue("sleep", #"{"ms": 6000}"#)]
+        // 15 s: the bystanders must still be sleeping at both of the poison job's crashes on a loaded machine.
+        let bystanders = [try await fixture.enqueue("sleep", #"{"ms": 15000}"#), try await fixture.enqueue("sleep", #"{"ms": 15000}"#)]
         // The poison job starts after the bystanders are running, and takes the process down under them.
         let first = try await fixture.start(["--concurrency", "3"], log: "first.log")
         for id in bystanders { #expect(await first.waitForLog("job \(id) sleep started")) }
@@ -149,7 +150,8 @@ import WorkerTestKit
         try await fixture.expectSound()
 
         // A live worker notices a dead peer and takes its jobs back, without a restart.
-        let held = [try await fixture.enqueue("sleep", #"{"ms": 10000}"#), try await fixture.enqueue("sleep", #"{"ms": 10000}"#)]
+        // 20 s: the jobs must outlast the survivor's start on a loaded machine (a resumed sleep sleeps only what is left).
+        let held = [try await fixture.enqueue("sleep", #"{"ms": 20000}"#), try await fixture.enqueue("sleep", #"{"ms": 20000}"#)]
         let doomed = try await fixture.start(["--concurrency", "2"], log: "doomed.log")
         #expect(await doomed.waitForLog("job \(held[1]) sleep started"))
         let survivor = try await fixture.start(["--concurrency", "2"], log: "survivor.log")
@@ -159,7 +161,7 @@ import WorkerTestKit
         _ = await doomed.waitForExit()
         // Noticed within a second on an idle machine; the bound is wide for a loaded one.
         #expect(await survivor.waitForLog("recovered dead worker", timeout: .seconds(20)), "\(survivor.log)")
-        for id in held { #expect(await survivor.waitForLog("job \(id) sleep running -> completed", timeout: .seconds(40))) }
+        for id in held { #expect(await survivor.waitForLog("job \(id) sleep running -> completed", timeout: .seconds(60))) }
         survivor.signal(SIGTERM)
         #expect(await survivor.waitForExit()?.status == 0)
         for id in held {

@@ -11,7 +11,8 @@ import WorkerTestKit
         defer { fixture.remove() }
         let short = [try await fixture.enqueue("sleep", #"{"ms": 200}"#), try await fixture.enqueue("sleep", #"{"ms": 200}"#)]
         let long = [try await fixture.enqueue("sleep", #"{"ms": 8000}"#), try await fixture.enqueue("sleep", #"{"ms": 8000}"#)]
-        let worker = try await fixture.start(["--drain-timeout", "2"])
+        // 4 s: time enough for the short ones on a loaded machine, far from enough for the long ones.
+        let worker = try await fixture.start(["--drain-timeout", "4"])
         #expect(await worker.waitForLog("job \(long[1]) sleep started"))
         worker.signal(SIGTERM)
         let exit = await worker.waitForExit()
@@ -38,7 +39,7 @@ import WorkerTestKit
 
     /// A handler sees the drain through the SDK (`isDraining`, `drainDeadline`): the deadline it is given is TERM
     /// plus the drain timeout, and it is cancelled at that deadline, not before. (Lower bounds follow from
-    /// causality; the upper bound only allows for a loaded machine's delay in acting on TERM.)
+    /// causality; the upper bound is taken from the worker's own "received SIGTERM" line.)
     @Test func aHandlerSeesTheRealDrainDeadlineAfterTerm() async throws {
         let fixture = try RunFixture()
         defer { fixture.remove() }
@@ -58,7 +59,10 @@ import WorkerTestKit
         let cancelled = try #require(Int64(lines[2][1]))
         let slack: Int64 = 5_000  // the deadline crosses from the monotonic clock to the wall clock once
         #expect(deadline >= sent + 2_000_000 - slack, "deadline \(deadline - sent) µs after TERM")
-        #expect(deadline <= sent + 3_500_000, "deadline \(deadline - sent) µs after TERM")
+        // The drain timeout after the worker logged the signal, and a second for the step from that line to the
+        // drain (a loaded machine may act on TERM late: that is not the deadline's error).
+        let received = try #require(ScheduleRunTests.loggedAt(worker.log, "received SIGTERM"), "\(worker.log)")
+        #expect(deadline <= received + 3_000_000, "deadline \(deadline - received) µs after the worker logged TERM")
         #expect(seen >= sent && seen < deadline, "seen \(seen - sent) µs after TERM")
         #expect(cancelled >= deadline - slack, "cancelled \(deadline - cancelled) µs before its deadline")
         let job = try await fixture.journal.job(id)
@@ -190,7 +194,7 @@ import WorkerTestKit
                 try await Task.sleep(for: .microseconds(200))
             }
             worker.signal(SIGTERM)
-            let exit = await worker.waitForExit(timeout: .seconds(15))
+            let exit = await worker.waitForExit(timeout: .seconds(60))
             let diagnosis = exit == nil ? await worker.diagnosis() : ""
             #expect(exit?.status == 0, "exit \(String(describing: exit)) (\(diagnosis)): \(worker.log)")
             #expect(worker.log.contains("received SIGTERM"))
@@ -213,7 +217,7 @@ extension DrainTests {
             #expect(await worker.waitForLog("received SIGTSTP"), "\(worker.log)")
             worker.signal(SIGCONT)  // in case it was stopped after all, so that it can be told to exit
             worker.signal(SIGTERM)
-            #expect(await worker.waitForExit(timeout: .seconds(15))?.status == 0)
+            #expect(await worker.waitForExit(timeout: .seconds(60))?.status == 0)
         }
     }
 }

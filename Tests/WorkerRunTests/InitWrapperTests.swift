@@ -25,7 +25,7 @@ import WorkerTestKit
         let long = try await fixture.enqueue("sleep", #"{"ms": 60000}"#)
         let unshare = try await RunningWorker(
             ["--pid", "--fork", "--mount-proc", wrapper.path] + wrapper.arguments
-                + [ProductBinary.path("worker"), "run", "--db", fixture.db, "--drain-timeout", "1"] + fixture.pluginArguments,
+                + [ProductBinary.path("worker"), "run", "--db", fixture.db, "--drain-timeout", "3"] + fixture.pluginArguments,
             logPath: fixture.directory.file("\(name).log"), executable: "/usr/bin/unshare")
         #expect(await unshare.waitForLog("job \(long) sleep started"), "\(unshare.log)")
         // The init is unshare's child (PID 1 inside); the worker is the init's child.

@@ -131,8 +131,9 @@ import WorkerTestKit
             // Host 0 alone first, so that it takes the job; then two peers.
             let cutOff = try await setup.startWorker(host: 0, ["--concurrency", "1"])
             #expect(await cutOff.waitForLog("ready"), "\(cutOff.log)")
-            // `hang` ignores cancellation: the cut-off worker finishes it while cut, and has a completion to write.
-            let id = try await setup.enqueue("hang", [#"{"ms": 6000}"#])[0]
+            // `hang` ignores cancellation: the cut-off worker finishes it, and has a completion to write. 20 s: it must
+            // outlast the peers' starts and the cut on a loaded machine (6 s could end before the cut).
+            let id = try await setup.enqueue("hang", [#"{"ms": 20000}"#])[0]
             let started = await eventually(timeout: .seconds(30)) { (try? await setup.sql("SELECT state FROM jobs WHERE id = \(id)")) == "running" }
             try #require(started, "\(cutOff.log)")
             let firstHolder = try await setup.sql("SELECT worker_id FROM jobs WHERE id = \(id)")
@@ -151,9 +152,9 @@ import WorkerTestKit
             print("multi-host: a cut-off worker's job was recovered \(delay) s after the cut (documented bound 15 s)")
             if !recovered { Issue.record("the cut-off worker's job was not recovered: \(try await setup.dump())") }
 
-            // The cut-off worker's hang has ended meanwhile; give the link back, let its late write arrive.
+            // Give the link back and let the cut-off worker's late write arrive (its hang ends now or has ended).
             try await setup.lab.restore(host: 0)
-            let done = await eventually(timeout: .seconds(60)) { (try? await setup.sql("SELECT state FROM jobs WHERE id = \(id)")) == "completed" }
+            let done = await eventually(timeout: .seconds(90)) { (try? await setup.sql("SELECT state FROM jobs WHERE id = \(id)")) == "completed" }
             if !done { Issue.record("\(try await setup.dump())") }
             // Whatever the cut-off worker did on its return (refused write, exit 75, a new registration), the job
             // completed once, by a peer.

@@ -9,7 +9,7 @@ import WorkerTestKit
     func aHostReachesTheServerOnTheBridgeUntilItsLinkIsCut() async throws {
         let names = try await NetworkLab.with(hosts: 2) { lab in
             let server = try await PostgresTestServer.networked.allow(subnet: lab.bridge.subnet, listenOn: lab.bridge.address)
-            let url = lab.hostURL(try await PostgresTestServer.networked.database("lab")) + "&connect_timeout=3"
+            let url = lab.hostURL(try await PostgresTestServer.networked.database("lab")) + "&connect_timeout=10"
             let psql = server.bin + "/psql"
             let clientAddress = { (host: Int) in try await lab.run(host: host, psql, [url, "-qAt", "-c", "SELECT host(inet_client_addr())"]) }
             for host in 0..<2 {

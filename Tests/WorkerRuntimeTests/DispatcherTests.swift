@@ -137,7 +137,7 @@ struct DispatcherFixture {
         let loop = Task { try await dispatcher.run() }
         // Claimed ahead behind the sleep. (Poll until then and no longer: a `for … where` would go on reading
         // after it, and on a loaded machine outlast the sleep.)
-        _ = try await eventually(timeout: .seconds(5)) { try await journal.job(ahead).state == .running }
+        _ = try await eventually(timeout: .seconds(20)) { try await journal.job(ahead).state == .running }
         try #require(try await journal.job(ahead).state == .running, "the append job was not claimed ahead")
         await dispatcher.cancelRequested([ahead])
         await dispatcher.stop(.immediate(reason: "test"))

@@ -47,7 +47,7 @@ public final class RunningWorker: Sendable {
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Waits until the log contains `text` (true), or `timeout` passes (false). Looks every `poll`.
-    public func waitForLog(_ text: String, timeout: Duration = .seconds(20), poll: Duration = .milliseconds(10)) async -> Bool {
+    public func waitForLog(_ text: String, timeout: Duration = .seconds(60), poll: Duration = .milliseconds(10)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if log.contains(text) { return true }
@@ -59,7 +59,7 @@ public final class RunningWorker: Sendable {
 
     /// The port of the admin endpoint (`--admin 127.0.0.1:PORT`) from its "admin endpoint listening on" log
     /// line; nil when the worker did not log one within `timeout`.
-    public func adminPort(timeout: Duration = .seconds(20), poll: Duration = .milliseconds(10)) async -> Int? {
+    public func adminPort(timeout: Duration = .seconds(60), poll: Duration = .milliseconds(10)) async -> Int? {
         let marker = "admin endpoint listening on "
         guard await waitForLog(marker, timeout: timeout, poll: poll) else { return nil }
         guard let line = log.split(separator: "\n").first(where: { $0.contains(marker) }),
