@@ -21,7 +21,10 @@ import WorkerTestKit
         // Both registered (they wait for the go file after registering): start them together.
         _ = try await eventually { try await journal.liveWorkers().count >= 2 }
         _ = FileManager.default.createFile(atPath: go, contents: nil)
-        for probe in probes { try #require(await probe.waitForExit(timeout: .seconds(60)) != nil, "a probe did not finish") }
+        for probe in probes where await probe.waitForExit(timeout: .seconds(120)) == nil {
+            Issue.record("a probe did not finish: \(probe.diagnosis) \(await probe.stacks())")
+            return
+        }
         #expect(probes.allSatisfy { $0.ended == .exited(0) })
         let claimed = try (1...2).map { n in
             try String(contentsOfFile: dir.file("out-\(n)"), encoding: .utf8).split(separator: "\n").compactMap { Int64($0) }
@@ -46,7 +49,10 @@ import WorkerTestKit
         for n in 1...4 {
             probes.append(try await startProcess(ProductBinary.path("journal-probe"), ["claim", path, "p\(n)", "1"], outputPath: dir.file("o\(n)")))
         }
-        for probe in probes { try #require(await probe.waitForExit(timeout: .seconds(60)) != nil, "a probe did not finish") }
+        for probe in probes where await probe.waitForExit(timeout: .seconds(120)) == nil {
+            Issue.record("a probe did not finish: \(probe.diagnosis) \(await probe.stacks())")
+            return
+        }
         let errors = try (1...4).map { try String(contentsOfFile: dir.file("o\($0).err"), encoding: .utf8) }
         #expect(probes.allSatisfy { $0.ended == .exited(0) }, "\(errors)")
         #expect(try await Journal(path: path).appliedMigrations() == EmbeddedMigrationFiles.names)

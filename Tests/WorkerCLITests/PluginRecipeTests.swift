@@ -14,7 +14,7 @@ import WorkerTestKit
         return String(doc[start..<end])
     }
 
-    @Test(.timeLimit(.minutes(5)))
+    @Test(.timeLimit(.minutes(10)))
     func theDocsPluginPackageBuildsAgainstTheSDKAloneAndRunsItsJob() async throws {
         let root = PluginFixtures.sourceRoot
         let doc = try String(contentsOf: root.appendingPathComponent("docs/plugins.md"), encoding: .utf8)

@@ -311,7 +311,7 @@ import WorkerTestKit
             currentDirectory: seeded.fixture.directory.path)
         #expect(taken.status == 75 && taken.stderrLines.count == 1 && taken.stderr.contains("the address is in use"), "\(taken.stderr)")
         process.signal(SIGTERM)
-        #expect((await process.waitForExit(timeout: .seconds(10)))?.status == 0, "\(process.log)")
+        #expect((await process.waitForExit(timeout: .seconds(60)))?.status == 0, "\(process.log)")
         await #expect(throws: HTTPProbe.Failure.self) { try await HTTPProbe.get("/healthz", port: port) }
         #expect(try await seeded.fixture.journal.job(seeded.mail).state == .queued, "it runs no job")
     }

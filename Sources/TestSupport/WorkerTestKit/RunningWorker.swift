@@ -71,6 +71,8 @@ public final class RunningWorker: Sendable {
     /// nil when it is still running after `timeout` (the process is then killed). Looks every `poll`.
     public func waitForExit(timeout: Duration = .seconds(30), poll: Duration = .milliseconds(5)) async -> Exit? {
         guard let ending = await process.waitForExit(timeout: timeout, poll: poll) else {
+            // Said on the test's output before the kill, whatever the test's own message: where it was.
+            print("worker pid \(pid) not seen ending within \(timeout): \(await diagnosis())\nits log ends: \(log.suffix(1000))")
             process.killGroup()
             _ = await process.waitForExit(timeout: .seconds(10), poll: poll)
             return nil
