@@ -199,31 +199,34 @@ final class Race<T: Sendable>: Sendable {
 
 /// A one-time event to wait for, with a bound.
 final class Signal: Sendable {
-    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = Mutex<(fired: Bool, waiters: [Race<Bool>])>((false, []))
 
     func fire() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLock { state -> [Race<Bool>] in
             state.fired = true
             defer { state.waiters = [] }
             return state.waiters
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.finish(true) }
     }
 
-    /// Returns when fired, or after `bound`.
-    func wait(atMost bound: Duration) async {
-        let timer = Task { [self] in
+    /// Returns when fired (true), or after `bound` (false).
+    @discardableResult
+    func wait(atMost bound: Duration) async -> Bool {
+        let race = Race<Bool>()
+        let timer = Task {
             try? await Task.sleep(for: bound)
-            fire()
+            race.finish(false)
         }
-        await withCheckedContinuation { continuation in
+        defer { timer.cancel() }
+        return await withCheckedContinuation { continuation in
+            race.set(continuation)
             let now = state.withLock { state -> Bool in
                 if state.fired { return true }
-                state.waiters.append(continuation)
+                state.waiters.append(race)
                 return false
             }
-            if now { continuation.resume() }
+            if now { race.finish(true) }
         }
-        timer.cancel()
     }
 }

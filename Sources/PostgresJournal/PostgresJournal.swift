@@ -65,13 +65,27 @@ public final class PostgresJournal: Sendable {
 
     /// Closes the lock sessions of the workers registered through this journal (their peers then see them dead)
     /// and the pool. Statements after this fail with `unavailable`.
+    /// The pools get `closeBound` to shut down; then they are left to the process's end. (PostgresNIO's pool waits
+    /// for a keep-alive statement it started, and one was seen whose answer never came: a close that waited for
+    /// it never returned.)
     public func close() async {
         await closeLockSessions()
         running.cancel()
         runningRounds.cancel()
-        await running.value
-        await runningRounds.value
+        let pools = Signal()
+        let watch = Task { [running, runningRounds] in
+            await running.value
+            await runningRounds.value
+            pools.fire()
+        }
+        if await !pools.wait(atMost: Self.closeBound) {
+            watch.cancel()
+            logger.warning("the connection pools to \(server) did not shut down within \(Self.closeBound): left to the process's end")
+        }
     }
+
+    /// How long `close()` waits for the pools.
+    static let closeBound: Duration = .seconds(5)
 
     /// Where the journal is, without the password.
     public var location: String { server.description }
