@@ -72,20 +72,37 @@ def submit_retry(driver):
 
 
 def submit(driver, form_css):
-    """Clicks the button of the form `form_css` (or submits it) and waits for the page it leads to."""
-    old = kit.one(driver, "html")
-    form = kit.one(driver, form_css)
-    buttons = form.find_elements("css selector", 'button, input[type="submit"]')
-    if buttons:
-        buttons[0].click()
-    else:
-        form.submit()
+    """Clicks the button of the form `form_css` (or submits it) and waits for the page it leads to. The overview
+    refreshes itself every 5 s: when that replaced the page between finding the form and the click (the click then
+    fails, having done nothing), the form is found again on the new page and clicked."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    for attempt in range(3):
+        old = kit.one(driver, "html")
+        form = kit.one(driver, form_css)
+        try:
+            buttons = form.find_elements("css selector", 'button, input[type="submit"]')
+            if buttons:
+                buttons[0].click()
+            else:
+                form.submit()
+            break
+        except (StaleElementReferenceException, WebDriverException) as error:
+            replaced = isinstance(error, StaleElementReferenceException) or "does not belong to the document" in str(error)
+            if not replaced or attempt == 2:
+                raise
     try:  # a confirmation the page may ask for
         driver.switch_to.alert.accept()
     except Exception:
         pass
     kit.wait_until(f"the page after submitting {form_css}", lambda: not _is_same(old))
     return driver.page_source
+
+
+def error_text(driver):
+    """The text of the page's #error, None when it has none (read again when a refresh replaced the page)."""
+    texts = kit.wait_until("the page's #error read", lambda: [element.text for element in kit.find(driver, "#error")] or [None])
+    return texts[0]
 
 
 def queue_status(driver, worker, queue):
@@ -172,8 +189,9 @@ def with_token(driver, cli, binary, plugin, directory, job_id, output_dir, outpu
         driver.get(f"{worker.base}/jobs/{job_id}")
         kit.wait_until(f"job {job_id}'s page showing dead", lambda: job_state(driver) == "dead")
         submit_retry(driver)
-        if kit.find(driver, "#error"):
-            raise kit.Failure(f"the logged-in retry was refused: {kit.find(driver, '#error')[0].text}")
+        refused = error_text(driver)
+        if refused is not None:
+            raise kit.Failure(f"the logged-in retry was refused: {refused}")
         seen = []
 
         def shows(state):
