@@ -3,12 +3,13 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import Synchronization
 
 /// Hummingbird's HTTP/1 child channel with the admin endpoint's limits (`AdminLimits`) in front: each accepted
 /// connection is admitted to the `ConnectionTable` (or closed at once), marked close-on-exec, and watched by a
 /// `ConnectionDeadline`.
 struct GuardedHTTP1Channel: ServerChildChannel {
-    typealias Value = HTTP1Channel.Value
+    typealias Value = AcceptedConnection
 
     let inner: HTTP1Channel
     let limits: AdminLimits
@@ -39,12 +40,34 @@ struct GuardedHTTP1Channel: ServerChildChannel {
             } else {
                 channel.close(promise: nil)
             }
-            return value
+            return AcceptedConnection(value)
         }.nonisolated()
     }
 
     func handle(value: Value, logger: Logger) async {
-        await inner.handle(value: value, logger: logger)
+        value.handled.store(true, ordering: .relaxed)
+        await inner.handle(value: value.connection, logger: logger)
+    }
+}
+
+/// An accepted connection on its way to `handle`. The server's accept loop may drop connections it accepted but
+/// did not hand on yet (its task is cancelled when the worker's shutdown outlasts its grace, as under a flood):
+/// NIO traps on an async channel whose writer was never finished (a crash at the end of a drain that had gone
+/// well), so one dropped unhandled is finished and closed here.
+final class AcceptedConnection: ServerChildChannelValue {
+    let connection: HTTP1Channel.Value
+    let handled = Atomic<Bool>(false)
+
+    init(_ connection: HTTP1Channel.Value) {
+        self.connection = connection
+    }
+
+    var channel: any Channel { connection.channel }
+
+    deinit {
+        guard !handled.load(ordering: .relaxed) else { return }
+        let connection = connection
+        Task { try? await connection.executeThenClose { _, _ in } }  // finishes its writer, closes the channel
     }
 }
 
