@@ -210,15 +210,11 @@ final class Signal: Sendable {
         for waiter in waiters { waiter.finish(true) }
     }
 
-    /// Returns when fired (true), or after `bound` (false).
+    /// Returns when fired (true), or after `bound` (false). The bound's timer starts once the wait is set up (a
+    /// timer that ended first would have nothing to end), and lives out its bound.
     @discardableResult
     func wait(atMost bound: Duration) async -> Bool {
         let race = Race<Bool>()
-        let timer = Task {
-            try? await Task.sleep(for: bound)
-            race.finish(false)
-        }
-        defer { timer.cancel() }
         return await withCheckedContinuation { continuation in
             race.set(continuation)
             let now = state.withLock { state -> Bool in
@@ -226,7 +222,14 @@ final class Signal: Sendable {
                 state.waiters.append(race)
                 return false
             }
-            if now { race.finish(true) }
+            if now {
+                race.finish(true)
+                return
+            }
+            Task {
+                try? await Task.sleep(for: bound)
+                race.finish(false)
+            }
         }
     }
 }
