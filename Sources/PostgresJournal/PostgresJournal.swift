@@ -73,13 +73,12 @@ public final class PostgresJournal: Sendable {
         running.cancel()
         runningRounds.cancel()
         let pools = Signal()
-        let watch = Task { [running, runningRounds] in
+        Task { [running, runningRounds] in
             await running.value
             await runningRounds.value
             pools.fire()
         }
         if await !pools.wait(atMost: Self.closeBound) {
-            watch.cancel()
             logger.warning("the connection pools to \(server) did not shut down within \(Self.closeBound): left to the process's end")
         }
     }
