@@ -13,7 +13,9 @@ public actor PostgresTestServer {
     /// A second server for the tests of `NetworkLab` hosts: `allow(subnet:listenOn:)` restarts a server that runs
     /// without the bridge's address, which would end the sessions of every other test on `shared`. The labs'
     /// bridge lives as long as the process, so this one starts (or restarts) once, for the first lab.
-    public static let networked = PostgresTestServer()
+    /// Its URLs keep the product's connect timeout: its tests cut links, and a cut-off worker's connects should fail
+    /// as they would in production.
+    public static let networked = PostgresTestServer(connectTimeout: nil)
 
     public struct Started: Sendable {
         public let port: Int
@@ -28,9 +30,20 @@ public actor PostgresTestServer {
     /// The subnets `allow(subnet:listenOn:)` let in (trust, as loopback is).
     private var trustedSubnets: [String] = []
 
+    /// The `connect_timeout` (seconds) of the URLs `database(_:)` gives, or nil for the product's default (5 s).
+    private let connectTimeout: Int?
+
     /// A server of its own, for a test that stops or restarts it (the shared one serves tests running at once).
     /// Stop it with `stop()`; it is stopped at exit otherwise.
-    public init() {}
+    ///
+    /// `connectTimeout` is the `connect_timeout` of the URLs it gives: 60 s unless told, as the tests' own journals
+    /// wait (`options.connectTimeout`). At the suite's peak (every PostgreSQL suite at once on two cores, hundreds of
+    /// sessions) a new session, the TCP connect and the server's start of its backend, has been seen to take more
+    /// than the product's 5 s, and a command then failed with 75 before doing what its test checks. Nothing is
+    /// slower for it: the timeout only bounds a wait that ends when the server answers.
+    public init(connectTimeout: Int? = 60) {
+        self.connectTimeout = connectTimeout
+    }
 
     /// The directory of PostgreSQL's programs.
     public static var binDirectory: String? {
@@ -81,7 +94,7 @@ public actor PostgresTestServer {
             "-c", "CREATE DATABASE \(name)",
         ])
         guard result.status == 0 else { throw TestServerError("CREATE DATABASE \(name) failed: \(result.stderr)") }
-        return "postgres://worker@127.0.0.1:\(server.port)/\(name)?sslmode=disable"
+        return "postgres://worker@127.0.0.1:\(server.port)/\(name)?sslmode=disable" + (connectTimeout.map { "&connect_timeout=\($0)" } ?? "")
     }
 
     /// Runs SQL on `url`'s database with psql and returns its unaligned, tuples-only output.
