@@ -166,12 +166,29 @@ public final class ChildProcess: Sendable {
     }
 
     /// Waits for the end without holding a thread; looks every `poll`. Nil when it still runs after `timeout`.
+    ///
+    /// A child that ended within `timeout` counts even when the watch has not reported its status yet: the watch
+    /// is a task of this process's cooperative pool, and under heavy load it has been seen to report a child's end
+    /// tens of seconds late (the child was gone from /proc at the deadline). Such a child is waited for up to 30 s
+    /// more, and the wait says so on the output.
     public func waitForExit(timeout: Duration = .seconds(60), poll: Duration = .milliseconds(5)) async -> Ending? {
         let deadline = ContinuousClock.now + timeout
         while ending.value == nil, ContinuousClock.now < deadline {
             try? await Task.sleep(for: poll)
         }
+        guard ending.value == nil, hasEnded else { return ending.value }
+        print("pid \(pid) ended within \(timeout) but its status is not reported yet; waiting for it")
+        let late = ContinuousClock.now + .seconds(30)
+        while ending.value == nil, ContinuousClock.now < late {
+            try? await Task.sleep(for: poll)
+        }
         return ending.value
+    }
+
+    /// Whether the kernel says the child has ended: gone from /proc (reaped: only the watch reaps it) or a zombie.
+    private var hasEnded: Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return true }
+        return status.contains("State:\tZ")
     }
 
     /// Waits for the end however long it takes.
