@@ -13,8 +13,9 @@ struct RunFixture {
     let url: String
     let location: PostgresLocation
 
-    init(_ label: String) async throws {
-        url = try await PostgresTestServer.shared.database(label)
+    /// A database on `server` (default: the shared one; a test that freezes a backend uses a server of its own).
+    init(_ label: String, server: PostgresTestServer = .shared) async throws {
+        url = try await server.database(label)
         location = try PostgresLocation(url: url)
     }
 

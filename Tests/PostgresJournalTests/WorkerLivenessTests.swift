@@ -179,8 +179,12 @@ import WorkerTestKit
 
     /// A server that stops answering (its backend is frozen with SIGSTOP: nothing closes, a ping just hangs) is
     /// noticed by the ping's deadline, without waiting for the hung query.
+    ///
+    /// Its server is its own: a backend stopped at the wrong instant holds a lock every other session needs (seen:
+    /// five other tests on the shared server lost their lock sessions while it was frozen).
     @Test func theWatchdogNoticesASilentSessionByItsPingDeadline() async throws {
-        let fixture = try await RunFixture("silent")
+        let server = PostgresTestServer()  // stopped at the end, or at exit when the test fails first
+        let fixture = try await RunFixture("silent", server: server)
         let a = try await fixture.worker("wa")
         let backend = try #require(Int32(try await fixture.sql(
             "SELECT pid FROM pg_stat_activity WHERE application_name = '\(LockSession.applicationName("wa"))' AND datname = current_database()")))
@@ -191,6 +195,7 @@ import WorkerTestKit
         kill(backend, SIGCONT)
         #expect(await journalErrorCode { _ = try await fixture.claim(a, "wa") } == .unavailable)
         await closeAll(a)
+        try await server.stop()
     }
 
     /// A process whose task pool is busy (every cooperative thread taken for longer than the ping's deadline, as a
@@ -199,7 +204,8 @@ import WorkerTestKit
     /// server's backend is frozen while the ping goes out and thawed (by a thread outside the pool) 100 ms into the
     /// 4 s the pool is blocked, so the answer arrives well within the 2.5 s deadline but no task can read it.
     @Test func aBusyProcessIsNotMistakenForASilentSession() async throws {
-        let fixture = try await RunFixture("busy")
+        let server = PostgresTestServer()  // its own, as the test above: it freezes a backend too
+        let fixture = try await RunFixture("busy", server: server)
         let journal = try await fixture.open()
         let connection = try await Connections.connect(journal.server, journal.options)
         let backend = try #require(try await connection.query("SELECT pg_backend_pid()", logger: journal.logger).collect().first?.decode(Int32.self))
@@ -225,5 +231,6 @@ import WorkerTestKit
         kill(backend, SIGCONT)
         try await connection.close()
         await closeAll(journal)
+        try await server.stop()
     }
 }
