@@ -180,7 +180,7 @@ import WorkerTestKit
     /// A server that stops answering (its backend is frozen with SIGSTOP: nothing closes, a ping just hangs) is
     /// noticed by the ping's deadline, without waiting for the hung query.
     ///
-    /// Its server is its own: a backend stopped at the wrong instant holds a lock every other session needs (seen:
+    /// Its server is its own: a backend stopped at the wrong instant can hold a lock every other session needs (seen:
     /// five other tests on the shared server lost their lock sessions while it was frozen).
     @Test func theWatchdogNoticesASilentSessionByItsPingDeadline() async throws {
         let server = PostgresTestServer()  // stopped at the end, or at exit when the test fails first
