@@ -127,8 +127,7 @@ public final class ChildProcess: Sendable {
     /// What the kernel says of a child that has not been seen ending, for a failure message: its state in /proc
     /// (`Z` is a zombie: it ended but was not reaped, so the watch missed it) and the watch's error, if it failed.
     public var diagnosis: String {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let state = status.split(separator: "\n").first { $0.hasPrefix("State:") }.map(String.init) ?? "no /proc entry"
+        let state = kernelState ?? "no /proc entry"
         let wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)).map { ", waiting in \($0)" } ?? ""
         return "pid \(pid) \(state)\(wchan)" + (ending.monitorError.map { "; the watch for its end failed: \($0)" } ?? "")
     }
@@ -138,8 +137,7 @@ public final class ChildProcess: Sendable {
     public func stacks() async -> String {
         let gdb = "/usr/bin/gdb"
         guard ending.value == nil, FileManager.default.isExecutableFile(atPath: gdb) else { return "" }
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        guard !status.contains("State:\tZ") else { return "" }
+        guard kernelState?.hasPrefix("State:\tZ") != true else { return "" }
         guard let result = try? await runProcess("/usr/bin/timeout", ["30", gdb, "-p", "\(pid)", "-batch", "-nx", "-ex", "thread apply all bt 10"])
         else { return "" }
         var threads: [String] = []
@@ -187,8 +185,13 @@ public final class ChildProcess: Sendable {
 
     /// Whether the kernel says the child has ended: gone from /proc (reaped: only the watch reaps it) or a zombie.
     private var hasEnded: Bool {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return true }
-        return status.contains("State:\tZ")
+        kernelState?.hasPrefix("State:\tZ") ?? true
+    }
+
+    /// The `State:` line of /proc/PID/status (`Z` is a zombie), or nil when the pid has no entry.
+    private var kernelState: String? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        return status.split(separator: "\n").first { $0.hasPrefix("State:") }.map(String.init) ?? ""
     }
 
     /// Waits for the end however long it takes.
